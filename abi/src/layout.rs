@@ -1,0 +1,85 @@
+//! The guest memory map.
+//!
+//! Guest-physical layout (low memory is fixed; user frames fill the rest):
+//!
+//! ```text
+//! 0x0000_0000  null page              never mapped
+//! 0x0000_1000  GDT                    kernel RW, NX
+//! 0x0000_2000  TSS                    kernel RW, NX
+//! 0x0000_3000  boot info              kernel RO, NX
+//! 0x0000_4000  shared page            kernel RW, NX (trap frame, messages)
+//! 0x0001_0000  page-table pool        not mapped (the VMM writes it)
+//! 0x0020_0000  kernel image           kernel, per its ELF segment flags
+//! 0x0040_0000  kernel stacks          kernel RW, NX, with unmapped guards
+//! 0x0050_0000  user frames            user pages, per the program
+//! ```
+//!
+//! The kernel sees each of its pieces at [`KERNEL_BASE`] + its physical
+//! address (the top 2 GiB, where the kernel code model links). Ring 3 owns
+//! the lower half: a static program at its linked addresses (flat binaries
+//! at [`USER_BASE`]) and a stack below [`USER_STACK_TOP`]. Nothing is mapped
+//! both user-accessible and kernel-executable.
+
+/// Size of a page.
+pub const PAGE_SIZE: u64 = 0x1000;
+
+/// Virtual address at which the kernel sees guest-physical address 0.
+pub const KERNEL_BASE: u64 = 0xffff_ffff_8000_0000;
+
+/// Guest-physical address of the GDT.
+pub const GDT: u64 = 0x1000;
+/// Guest-physical address of the 64-bit TSS.
+pub const TSS: u64 = 0x2000;
+/// Guest-physical address of the [`crate::BootInfo`].
+pub const BOOT_INFO: u64 = 0x3000;
+/// Guest-physical address of the [`crate::SharedPage`].
+pub const SHARED_PAGE: u64 = 0x4000;
+
+/// First guest-physical byte of the page-table pool (the PML4 is here).
+pub const PAGE_TABLES_START: u64 = 0x1_0000;
+/// End (exclusive) of the page-table pool.
+pub const PAGE_TABLES_END: u64 = 0x20_0000;
+
+/// Where the kernel image is loaded (its first segment's physical address).
+pub const KERNEL_LOAD: u64 = 0x20_0000;
+/// End (exclusive) of the room for the kernel image.
+pub const KERNEL_END: u64 = 0x40_0000;
+
+/// Start of the kernel stack region.
+pub const KERNEL_STACKS: u64 = 0x40_0000;
+/// Size of the kernel stack used for entries from ring 3 (TSS.RSP0).
+pub const KERNEL_STACK_SIZE: u64 = 0x4000;
+/// Guest-physical bottom of the kernel stack (a guard page lies below it).
+pub const KERNEL_STACK_BOTTOM: u64 = KERNEL_STACKS + PAGE_SIZE;
+/// Guest-physical top of the kernel stack.
+pub const KERNEL_STACK_TOP: u64 = KERNEL_STACK_BOTTOM + KERNEL_STACK_SIZE;
+/// Size of the double-fault stack (IST1).
+pub const DF_STACK_SIZE: u64 = 0x2000;
+/// Guest-physical bottom of the double-fault stack (a guard page lies below).
+pub const DF_STACK_BOTTOM: u64 = KERNEL_STACK_TOP + PAGE_SIZE;
+/// Guest-physical top of the double-fault stack.
+pub const DF_STACK_TOP: u64 = DF_STACK_BOTTOM + DF_STACK_SIZE;
+
+/// First guest-physical byte handed out for user pages.
+pub const USER_FRAMES_START: u64 = 0x50_0000;
+
+/// Where a flat binary is loaded, and its entry point.
+pub const USER_BASE: u64 = 0x40_0000;
+/// Top (exclusive) of the user stack.
+pub const USER_STACK_TOP: u64 = 0x7fff_ffff_f000;
+/// Size of the user stack.
+pub const USER_STACK_SIZE: u64 = 0x2_0000;
+/// Highest user address + 1: the end of the canonical lower half.
+pub const USER_END: u64 = 0x8000_0000_0000;
+
+/// Smallest guest memory that leaves room for a program.
+pub const MIN_MEMORY: u64 = 8 << 20;
+
+/// The kernel's virtual address for a guest-physical address in the
+/// kernel's part of the map.
+pub const fn kernel_virt(phys: u64) -> u64 {
+    KERNEL_BASE + phys
+}
+
+const _: () = assert!(DF_STACK_TOP <= USER_FRAMES_START);
+const _: () = assert!(USER_BASE < USER_STACK_TOP - USER_STACK_SIZE);

@@ -1,0 +1,357 @@
+//! The contract between the microvm VMM and its guest kernel.
+//!
+//! Every constant and layout that both sides must agree on lives here and
+//! nowhere else: the guest-physical memory map, the kernel's virtual mapping,
+//! the GDT selectors, the I/O ports, the hypercall numbers, the trap-frame
+//! layout, the boot-info layout and the header a kernel image must carry.
+//! Both the VMM (`vmm/`) and the guest kernel (`guest/kernel`) depend on this
+//! crate; the guest builds it `no_std` for `x86_64-unknown-none`.
+//!
+//! The ABI is versioned ([`ABI_VERSION`]): a kernel image states the version
+//! it was built against in its [`KernelHeader`] and the VMM refuses another.
+#![no_std]
+#![deny(missing_docs)]
+
+pub mod layout;
+
+use core::mem::size_of;
+
+/// Version of this contract. Bump it on any change to a layout below.
+pub const ABI_VERSION: u32 = 1;
+
+/// `b"MICROVMK"` read as a little-endian u64: first word of a kernel image.
+pub const KERNEL_MAGIC: u64 = u64::from_le_bytes(*b"MICROVMK");
+
+/// `b"MICROVMB"` read as a little-endian u64: first word of [`BootInfo`].
+pub const BOOT_MAGIC: u64 = u64::from_le_bytes(*b"MICROVMB");
+
+/// GDT selectors. The order is the one SYSCALL/SYSRET need:
+/// SYSCALL loads CS = STAR[47:32] and SS = STAR[47:32] + 8; SYSRET (64-bit)
+/// loads SS = STAR[63:48] + 8 and CS = STAR[63:48] + 16, both with RPL 3.
+pub mod selector {
+    /// GDT index of the kernel 64-bit code segment.
+    pub const KERNEL_CODE_INDEX: u16 = 1;
+    /// GDT index of the kernel data segment.
+    pub const KERNEL_DATA_INDEX: u16 = 2;
+    /// GDT index of the user data segment (SYSRET: STAR[63:48] + 8).
+    pub const USER_DATA_INDEX: u16 = 3;
+    /// GDT index of the user 64-bit code segment (SYSRET: STAR[63:48] + 16).
+    pub const USER_CODE_INDEX: u16 = 4;
+    /// GDT index of the 64-bit TSS descriptor (takes two slots).
+    pub const TSS_INDEX: u16 = 5;
+    /// Number of 8-byte GDT slots.
+    pub const GDT_ENTRIES: usize = 7;
+
+    /// Kernel code selector (RPL 0).
+    pub const KERNEL_CS: u16 = KERNEL_CODE_INDEX << 3;
+    /// Kernel data/stack selector (RPL 0).
+    pub const KERNEL_DS: u16 = KERNEL_DATA_INDEX << 3;
+    /// User data/stack selector (RPL 3).
+    pub const USER_DS: u16 = (USER_DATA_INDEX << 3) | 3;
+    /// User code selector (RPL 3).
+    pub const USER_CS: u16 = (USER_CODE_INDEX << 3) | 3;
+    /// TSS selector.
+    pub const TSS: u16 = TSS_INDEX << 3;
+    /// The selector base SYSRET adds 8 (SS) and 16 (CS) to: STAR[63:48].
+    pub const SYSRET_BASE: u16 = KERNEL_DS;
+}
+
+/// I/O ports the guest kernel may use. Anything else is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Port {
+    /// `out dx, eax` with a [`Hypercall`] number in eax: the kernel asks the
+    /// host to act on the [`SharedPage`].
+    Hypercall = 0x0510,
+}
+
+impl TryFrom<u16> for Port {
+    type Error = u16;
+    fn try_from(port: u16) -> Result<Self, u16> {
+        match port {
+            0x0510 => Ok(Port::Hypercall),
+            other => Err(other),
+        }
+    }
+}
+
+/// Hypercall numbers, written as a 32-bit value to [`Port::Hypercall`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Hypercall {
+    /// A ring-3 SYSCALL: `SharedPage::frame` holds the user registers; the
+    /// host writes the result into `frame.rax` and resumes.
+    Syscall = 1,
+    /// An exception taken in ring 3: `frame` holds the user registers plus
+    /// vector, error code and CR2. The host decides whether to resume.
+    UserException = 2,
+    /// An exception taken in ring 0 (a kernel bug): `frame` holds the
+    /// kernel registers. The kernel halts; the host reports and stops.
+    KernelFault = 3,
+    /// The kernel panicked: `SharedPage::message` holds the message.
+    Panic = 4,
+}
+
+impl TryFrom<u32> for Hypercall {
+    type Error = u32;
+    fn try_from(nr: u32) -> Result<Self, u32> {
+        match nr {
+            1 => Ok(Hypercall::Syscall),
+            2 => Ok(Hypercall::UserException),
+            3 => Ok(Hypercall::KernelFault),
+            4 => Ok(Hypercall::Panic),
+            other => Err(other),
+        }
+    }
+}
+
+/// How the kernel was entered for the transition in a [`TrapFrame`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub enum EntryKind {
+    /// SYSCALL entered LSTAR in ring 0 (hardware-virtualisation KVM).
+    SyscallLstar = 1,
+    /// SYSCALL jumped to LSTAR still in ring 3 and faulted there (#PF,
+    /// P|U|I, RIP = CR2 = LSTAR); the #PF handler took it as a syscall
+    /// (KVM-PVM).
+    SyscallPageFault = 2,
+    /// An exception; `vector`, `error_code` and `cr2` say which.
+    Exception = 3,
+}
+
+impl TryFrom<u64> for EntryKind {
+    type Error = u64;
+    fn try_from(kind: u64) -> Result<Self, u64> {
+        match kind {
+            1 => Ok(EntryKind::SyscallLstar),
+            2 => Ok(EntryKind::SyscallPageFault),
+            3 => Ok(EntryKind::Exception),
+            other => Err(other),
+        }
+    }
+}
+
+/// The register state at a transition, saved by the kernel's entry stubs.
+///
+/// For a syscall these are the user registers as SYSCALL left them:
+/// `rcx` = the return RIP, `r11` = the RFLAGS the program ran with, `rip` =
+/// `rcx`, `rflags` = `r11`, `cs`/`ss` = the user selectors. The host writes
+/// the syscall's result into `rax`; the kernel restores every register from
+/// here when it returns to ring 3.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct TrapFrame {
+    /// General-purpose registers, in this order.
+    pub rax: u64,
+    /// rbx
+    pub rbx: u64,
+    /// rcx
+    pub rcx: u64,
+    /// rdx
+    pub rdx: u64,
+    /// rsi
+    pub rsi: u64,
+    /// rdi
+    pub rdi: u64,
+    /// rbp
+    pub rbp: u64,
+    /// rsp (the interrupted context's stack pointer)
+    pub rsp: u64,
+    /// r8
+    pub r8: u64,
+    /// r9
+    pub r9: u64,
+    /// r10
+    pub r10: u64,
+    /// r11
+    pub r11: u64,
+    /// r12
+    pub r12: u64,
+    /// r13
+    pub r13: u64,
+    /// r14
+    pub r14: u64,
+    /// r15
+    pub r15: u64,
+    /// Instruction pointer of the interrupted context (for a syscall, the
+    /// instruction after SYSCALL).
+    pub rip: u64,
+    /// RFLAGS of the interrupted context.
+    pub rflags: u64,
+    /// Code selector of the interrupted context.
+    pub cs: u64,
+    /// Stack selector of the interrupted context.
+    pub ss: u64,
+    /// An [`EntryKind`] value.
+    pub kind: u64,
+    /// Exception vector (exceptions only).
+    pub vector: u64,
+    /// Exception error code, 0 where the exception has none.
+    pub error_code: u64,
+    /// CR2 at the exception (meaningful for #PF).
+    pub cr2: u64,
+    /// Sequence number the kernel advances before every hypercall; the host
+    /// checks it to tell a kernel hypercall from a ring-3 knock on the port.
+    pub ticket: u64,
+}
+
+/// Byte offsets of [`TrapFrame`] fields, for the kernel's assembly stubs.
+pub mod frame_offset {
+    use super::TrapFrame;
+    use core::mem::offset_of;
+    /// Offset of `rax`.
+    pub const RAX: usize = offset_of!(TrapFrame, rax);
+    /// Offset of `rbx`.
+    pub const RBX: usize = offset_of!(TrapFrame, rbx);
+    /// Offset of `rcx`.
+    pub const RCX: usize = offset_of!(TrapFrame, rcx);
+    /// Offset of `rdx`.
+    pub const RDX: usize = offset_of!(TrapFrame, rdx);
+    /// Offset of `rsi`.
+    pub const RSI: usize = offset_of!(TrapFrame, rsi);
+    /// Offset of `rdi`.
+    pub const RDI: usize = offset_of!(TrapFrame, rdi);
+    /// Offset of `rbp`.
+    pub const RBP: usize = offset_of!(TrapFrame, rbp);
+    /// Offset of `rsp`.
+    pub const RSP: usize = offset_of!(TrapFrame, rsp);
+    /// Offset of `r8`.
+    pub const R8: usize = offset_of!(TrapFrame, r8);
+    /// Offset of `r9`.
+    pub const R9: usize = offset_of!(TrapFrame, r9);
+    /// Offset of `r10`.
+    pub const R10: usize = offset_of!(TrapFrame, r10);
+    /// Offset of `r11`.
+    pub const R11: usize = offset_of!(TrapFrame, r11);
+    /// Offset of `r12`.
+    pub const R12: usize = offset_of!(TrapFrame, r12);
+    /// Offset of `r13`.
+    pub const R13: usize = offset_of!(TrapFrame, r13);
+    /// Offset of `r14`.
+    pub const R14: usize = offset_of!(TrapFrame, r14);
+    /// Offset of `r15`.
+    pub const R15: usize = offset_of!(TrapFrame, r15);
+    /// Offset of `rip`.
+    pub const RIP: usize = offset_of!(TrapFrame, rip);
+    /// Offset of `rflags`.
+    pub const RFLAGS: usize = offset_of!(TrapFrame, rflags);
+    /// Offset of `cs`.
+    pub const CS: usize = offset_of!(TrapFrame, cs);
+    /// Offset of `ss`.
+    pub const SS: usize = offset_of!(TrapFrame, ss);
+    /// Offset of `kind`.
+    pub const KIND: usize = offset_of!(TrapFrame, kind);
+    /// Offset of `vector`.
+    pub const VECTOR: usize = offset_of!(TrapFrame, vector);
+    /// Offset of `error_code`.
+    pub const ERROR_CODE: usize = offset_of!(TrapFrame, error_code);
+    /// Offset of `cr2`.
+    pub const CR2: usize = offset_of!(TrapFrame, cr2);
+    /// Offset of `ticket`.
+    pub const TICKET: usize = offset_of!(TrapFrame, ticket);
+}
+
+/// Bytes of panic message the kernel can hand over.
+pub const MESSAGE_LEN: usize = 1024;
+
+/// The page the kernel and the host exchange requests through, at
+/// [`layout::SHARED_PAGE`]. Kernel-only in the guest page tables.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct SharedPage {
+    /// The transition being handed over.
+    pub frame: TrapFrame,
+    /// Length of `message` in use.
+    pub message_len: u64,
+    /// A UTF-8 message (kernel panics).
+    pub message: [u8; MESSAGE_LEN],
+}
+
+/// Offset of [`SharedPage::message_len`] in the shared page.
+pub const SHARED_MESSAGE_LEN_OFFSET: usize = core::mem::offset_of!(SharedPage, message_len);
+/// Offset of [`SharedPage::message`] in the shared page.
+pub const SHARED_MESSAGE_OFFSET: usize = core::mem::offset_of!(SharedPage, message);
+
+/// What the VMM tells the kernel at boot, at [`layout::BOOT_INFO`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct BootInfo {
+    /// [`BOOT_MAGIC`].
+    pub magic: u64,
+    /// [`ABI_VERSION`].
+    pub abi_version: u64,
+    /// Where the program starts in ring 3.
+    pub user_entry: u64,
+    /// The program's initial stack pointer (pointing at argc).
+    pub user_stack: u64,
+}
+
+/// The header every microvm kernel image starts with, at the first byte of
+/// its first loadable segment ([`layout::KERNEL_LOAD`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct KernelHeader {
+    /// [`KERNEL_MAGIC`].
+    pub magic: u64,
+    /// The [`ABI_VERSION`] the kernel was built against.
+    pub abi_version: u64,
+    /// Virtual address of the SYSCALL entry point: the VMM writes it to LSTAR.
+    pub syscall_entry: u64,
+}
+
+/// Offset of [`KernelHeader::syscall_entry`], for the kernel's assembly.
+pub const HEADER_SYSCALL_ENTRY_OFFSET: usize = core::mem::offset_of!(KernelHeader, syscall_entry);
+
+const _: () = assert!(size_of::<SharedPage>() <= layout::PAGE_SIZE as usize);
+const _: () = assert!(size_of::<BootInfo>() <= layout::PAGE_SIZE as usize);
+const _: () = assert!(size_of::<TrapFrame>() == 25 * 8);
+
+#[cfg(feature = "host")]
+mod host {
+    use super::{BootInfo, KernelHeader, SharedPage, TrapFrame};
+    // SAFETY: these are `repr(C)` structs made only of integers and integer
+    // arrays, with no padding (asserted above for the frame; the others are
+    // all u64 or u8 arrays after u64s), so every byte pattern is a valid value.
+    unsafe impl vm_memory::ByteValued for TrapFrame {}
+    // SAFETY: as above.
+    unsafe impl vm_memory::ByteValued for BootInfo {}
+    // SAFETY: as above.
+    unsafe impl vm_memory::ByteValued for KernelHeader {}
+    // SAFETY: as above; the message array length is a multiple of 8.
+    unsafe impl vm_memory::ByteValued for SharedPage {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysret_order_matches_gdt() {
+        assert_eq!(selector::SYSRET_BASE + 8, selector::USER_DS & !3);
+        assert_eq!(selector::SYSRET_BASE + 16, selector::USER_CS & !3);
+        assert_eq!(selector::KERNEL_CS + 8, selector::KERNEL_DS);
+    }
+
+    #[test]
+    fn ports_and_hypercalls_round_trip() {
+        assert_eq!(Port::try_from(Port::Hypercall as u16), Ok(Port::Hypercall));
+        assert_eq!(Port::try_from(0x3f8), Err(0x3f8));
+        for h in [
+            Hypercall::Syscall,
+            Hypercall::UserException,
+            Hypercall::KernelFault,
+            Hypercall::Panic,
+        ] {
+            assert_eq!(Hypercall::try_from(h as u32), Ok(h));
+        }
+        assert_eq!(Hypercall::try_from(0), Err(0));
+    }
+
+    #[test]
+    fn frame_offsets() {
+        assert_eq!(frame_offset::RAX, 0);
+        assert_eq!(frame_offset::R15, 15 * 8);
+        assert_eq!(frame_offset::RIP, 16 * 8);
+        assert_eq!(frame_offset::TICKET, 24 * 8);
+    }
+}

@@ -1,0 +1,321 @@
+//! Entry and exit stubs: the only assembly in the kernel.
+//!
+//! Every path saves the interrupted register state straight into the trap
+//! frame in the shared page (one vCPU, interrupts off in the kernel: one frame
+//! is enough), advances the ticket, and knocks on the hypercall port. The
+//! host reads the frame from guest memory, acts, and resumes the vCPU; the
+//! stub restores every register from the frame and returns.
+//!
+//! * `syscall_entry` (LSTAR): SYSCALL on hardware-virtualisation KVM, entered
+//!   in ring 0 on the user's stack. Nothing is pushed: the registers go to
+//!   the frame by absolute address, then the kernel stack is taken.
+//! * `page_fault_stub` (#PF): on KVM-PVM a ring-3 SYSCALL jumps to LSTAR
+//!   without leaving ring 3, and the fetch from the supervisor-only page
+//!   faults with error code P|U|I (0x15) at RIP == LSTAR. That fault is the
+//!   syscall: RCX and R11 already hold the return RIP and RFLAGS, the user
+//!   RSP is in the exception frame. It joins `syscall_entry`'s path, which
+//!   returns with SYSRETQ on both kinds of KVM. Any other #PF is an exception.
+//! * `exception_stubs`: one 16-byte stub per vector 0-31, pushing a zero
+//!   error code where the CPU pushes none, then the vector. From ring 3 the
+//!   host hears `UserException` and may resume (IRETQ); from ring 0 it hears
+//!   `KernelFault` and the kernel halts.
+
+use microvm_abi::{
+    frame_offset as f, layout, selector, EntryKind, Hypercall, Port,
+};
+
+/// Size of one stub in `exception_stubs`.
+pub const STUB_SIZE: u64 = 16;
+
+/// Error code of a ring-3 instruction fetch from a present supervisor page.
+const PF_USER_FETCH_PRESENT: u64 = 0x15;
+
+extern "C" {
+    fn exception_stubs_start();
+    fn page_fault_entry();
+    fn enter_user_mode(entry: u64, stack: u64) -> !;
+}
+
+/// Address of the first exception stub.
+pub fn exception_stubs() -> u64 {
+    exception_stubs_start as *const () as u64
+}
+
+/// Address of the #PF stub.
+pub fn page_fault_stub() -> u64 {
+    page_fault_entry as *const () as u64
+}
+
+/// Enter ring 3 at `entry` with `stack`, all other registers zero.
+///
+/// # Safety
+/// `entry` and `stack` must be user-mapped addresses of the program.
+pub unsafe fn enter_user(entry: u64, stack: u64) -> ! {
+    // SAFETY: the caller's contract; the stub never returns.
+    unsafe { enter_user_mode(entry, stack) }
+}
+
+core::arch::global_asm!(
+    // ---- the kernel header (see microvm_abi::KernelHeader) ----
+    ".pushsection .microvm.header, \"a\"",
+    ".quad {magic}",
+    ".quad {abi_version}",
+    ".quad syscall_entry",
+    ".popsection",
+
+    // ---- boot ----
+    ".pushsection .text.entry, \"ax\"",
+    ".global _start",
+    "_start:",
+    "    mov rsp, {kstack_top}",
+    "    mov rdi, {boot_info}",
+    "    call kmain",
+    "    ud2",
+    ".popsection",
+
+    ".text",
+    // ---- enter ring 3 for the first time ----
+    ".global enter_user_mode",
+    "enter_user_mode:",
+    "    push {user_ds}",
+    "    push rsi",
+    "    push 0x202",
+    "    push {user_cs}",
+    "    push rdi",
+    "    xor eax, eax",
+    "    xor ebx, ebx",
+    "    xor ecx, ecx",
+    "    xor edx, edx",
+    "    xor esi, esi",
+    "    xor edi, edi",
+    "    xor ebp, ebp",
+    "    xor r8d, r8d",
+    "    xor r9d, r9d",
+    "    xor r10d, r10d",
+    "    xor r11d, r11d",
+    "    xor r12d, r12d",
+    "    xor r13d, r13d",
+    "    xor r14d, r14d",
+    "    xor r15d, r15d",
+    "    iretq",
+
+    // ---- SYSCALL, hardware path: ring 0, still on the user stack ----
+    ".balign 16",
+    ".global syscall_entry",
+    "syscall_entry:",
+    "    mov [{frame} + {rax}], rax",
+    "    mov [{frame} + {rbx}], rbx",
+    "    mov [{frame} + {rcx}], rcx",
+    "    mov [{frame} + {rdx}], rdx",
+    "    mov [{frame} + {rsi}], rsi",
+    "    mov [{frame} + {rdi}], rdi",
+    "    mov [{frame} + {rbp}], rbp",
+    "    mov [{frame} + {rsp}], rsp",
+    "    mov [{frame} + {r8}], r8",
+    "    mov [{frame} + {r9}], r9",
+    "    mov [{frame} + {r10}], r10",
+    "    mov [{frame} + {r11}], r11",
+    "    mov [{frame} + {r12}], r12",
+    "    mov [{frame} + {r13}], r13",
+    "    mov [{frame} + {r14}], r14",
+    "    mov [{frame} + {r15}], r15",
+    "    mov qword ptr [{frame} + {kind}], {kind_lstar}",
+    // ---- both SYSCALL paths: user GPRs and RSP are in the frame ----
+    "syscall_common:",
+    "    mov rsp, {kstack_top}",
+    "    mov rax, [{frame} + {rcx}]",
+    "    mov [{frame} + {rip}], rax",
+    "    mov rax, [{frame} + {r11}]",
+    "    mov [{frame} + {rflags}], rax",
+    "    mov qword ptr [{frame} + {cs}], {user_cs}",
+    "    mov qword ptr [{frame} + {ss}], {user_ds}",
+    "    xor eax, eax",
+    "    mov [{frame} + {vector}], rax",
+    "    mov [{frame} + {error_code}], rax",
+    "    mov [{frame} + {cr2}], rax",
+    "    inc qword ptr [{frame} + {ticket}]",
+    "    mov eax, {hc_syscall}",
+    "    mov dx, {port}",
+    "    out dx, eax",
+    // The host has written the result into frame.rax.
+    "    mov rax, [{frame} + {rax}]",
+    "    mov rbx, [{frame} + {rbx}]",
+    "    mov rdx, [{frame} + {rdx}]",
+    "    mov rsi, [{frame} + {rsi}]",
+    "    mov rdi, [{frame} + {rdi}]",
+    "    mov rbp, [{frame} + {rbp}]",
+    "    mov r8, [{frame} + {r8}]",
+    "    mov r9, [{frame} + {r9}]",
+    "    mov r10, [{frame} + {r10}]",
+    "    mov r12, [{frame} + {r12}]",
+    "    mov r13, [{frame} + {r13}]",
+    "    mov r14, [{frame} + {r14}]",
+    "    mov r15, [{frame} + {r15}]",
+    "    mov rcx, [{frame} + {rip}]",
+    "    mov r11, [{frame} + {rflags}]",
+    "    mov rsp, [{frame} + {rsp}]",
+    "    sysretq",
+
+    // ---- #PF: the KVM-PVM SYSCALL path, or a page fault ----
+    // Stack: error code, rip, cs, rflags, rsp, ss.
+    ".balign 16",
+    ".global page_fault_entry",
+    "page_fault_entry:",
+    "    test byte ptr [rsp + 16], 3",
+    "    jz 2f",
+    "    cmp qword ptr [rsp], {pf_user_fetch}",
+    "    jne 2f",
+    "    push rax",
+    "    lea rax, [rip + syscall_entry]",
+    "    cmp [rsp + 16], rax",
+    "    pop rax",
+    "    jne 2f",
+    "    mov [{frame} + {rax}], rax",
+    "    mov [{frame} + {rbx}], rbx",
+    "    mov [{frame} + {rcx}], rcx",
+    "    mov [{frame} + {rdx}], rdx",
+    "    mov [{frame} + {rsi}], rsi",
+    "    mov [{frame} + {rdi}], rdi",
+    "    mov [{frame} + {rbp}], rbp",
+    "    mov [{frame} + {r8}], r8",
+    "    mov [{frame} + {r9}], r9",
+    "    mov [{frame} + {r10}], r10",
+    "    mov [{frame} + {r11}], r11",
+    "    mov [{frame} + {r12}], r12",
+    "    mov [{frame} + {r13}], r13",
+    "    mov [{frame} + {r14}], r14",
+    "    mov [{frame} + {r15}], r15",
+    "    mov rax, [rsp + 32]",
+    "    mov [{frame} + {rsp}], rax",
+    "    mov qword ptr [{frame} + {kind}], {kind_pf}",
+    "    jmp syscall_common",
+    "2:",
+    "    push 14",
+    "    jmp exception_common",
+
+    // ---- exceptions 0-31 ----
+    ".balign 16",
+    ".global exception_stubs_start",
+    "exception_stubs_start:",
+    ".irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+    ".balign 16",
+    ".if (\\vec <> 8) && (\\vec <> 10) && (\\vec <> 11) && (\\vec <> 12) && (\\vec <> 13) && (\\vec <> 14) && (\\vec <> 17) && (\\vec <> 21) && (\\vec <> 29) && (\\vec <> 30)",
+    "    push 0",
+    ".endif",
+    "    push \\vec",
+    "    jmp exception_common",
+    ".endr",
+
+    // Stack: vector, error code, rip, cs, rflags, rsp, ss.
+    "exception_common:",
+    "    mov [{frame} + {rax}], rax",
+    "    mov [{frame} + {rbx}], rbx",
+    "    mov [{frame} + {rcx}], rcx",
+    "    mov [{frame} + {rdx}], rdx",
+    "    mov [{frame} + {rsi}], rsi",
+    "    mov [{frame} + {rdi}], rdi",
+    "    mov [{frame} + {rbp}], rbp",
+    "    mov [{frame} + {r8}], r8",
+    "    mov [{frame} + {r9}], r9",
+    "    mov [{frame} + {r10}], r10",
+    "    mov [{frame} + {r11}], r11",
+    "    mov [{frame} + {r12}], r12",
+    "    mov [{frame} + {r13}], r13",
+    "    mov [{frame} + {r14}], r14",
+    "    mov [{frame} + {r15}], r15",
+    "    mov rax, [rsp]",
+    "    mov [{frame} + {vector}], rax",
+    "    mov rax, [rsp + 8]",
+    "    mov [{frame} + {error_code}], rax",
+    "    mov rax, [rsp + 16]",
+    "    mov [{frame} + {rip}], rax",
+    "    mov rax, [rsp + 24]",
+    "    mov [{frame} + {cs}], rax",
+    "    mov rax, [rsp + 32]",
+    "    mov [{frame} + {rflags}], rax",
+    "    mov rax, [rsp + 40]",
+    "    mov [{frame} + {rsp}], rax",
+    "    mov rax, [rsp + 48]",
+    "    mov [{frame} + {ss}], rax",
+    "    mov rax, cr2",
+    "    mov [{frame} + {cr2}], rax",
+    "    mov qword ptr [{frame} + {kind}], {kind_exception}",
+    "    inc qword ptr [{frame} + {ticket}]",
+    "    mov dx, {port}",
+    "    test byte ptr [rsp + 24], 3",
+    "    jz 3f",
+    "    mov eax, {hc_user_exception}",
+    "    out dx, eax",
+    // The host resumed the program: return to what the frame says.
+    "    mov rax, [{frame} + {rip}]",
+    "    mov [rsp + 16], rax",
+    "    mov rax, [{frame} + {rflags}]",
+    "    mov [rsp + 32], rax",
+    "    mov rax, [{frame} + {rsp}]",
+    "    mov [rsp + 40], rax",
+    "    mov rax, [{frame} + {rax}]",
+    "    mov rbx, [{frame} + {rbx}]",
+    "    mov rcx, [{frame} + {rcx}]",
+    "    mov rdx, [{frame} + {rdx}]",
+    "    mov rsi, [{frame} + {rsi}]",
+    "    mov rdi, [{frame} + {rdi}]",
+    "    mov rbp, [{frame} + {rbp}]",
+    "    mov r8, [{frame} + {r8}]",
+    "    mov r9, [{frame} + {r9}]",
+    "    mov r10, [{frame} + {r10}]",
+    "    mov r11, [{frame} + {r11}]",
+    "    mov r12, [{frame} + {r12}]",
+    "    mov r13, [{frame} + {r13}]",
+    "    mov r14, [{frame} + {r14}]",
+    "    mov r15, [{frame} + {r15}]",
+    "    add rsp, 16",
+    "    iretq",
+    "3:",
+    "    mov eax, {hc_kernel_fault}",
+    "    out dx, eax",
+    "4:",
+    "    cli",
+    "    hlt",
+    "    jmp 4b",
+
+    magic = const microvm_abi::KERNEL_MAGIC,
+    abi_version = const microvm_abi::ABI_VERSION,
+    kstack_top = const layout::kernel_virt(layout::KERNEL_STACK_TOP) as i64,
+    boot_info = const layout::kernel_virt(layout::BOOT_INFO) as i64,
+    frame = const layout::kernel_virt(layout::SHARED_PAGE) as i64,
+    user_cs = const selector::USER_CS,
+    user_ds = const selector::USER_DS,
+    port = const Port::Hypercall as u16,
+    hc_syscall = const Hypercall::Syscall as u32,
+    hc_user_exception = const Hypercall::UserException as u32,
+    hc_kernel_fault = const Hypercall::KernelFault as u32,
+    kind_lstar = const EntryKind::SyscallLstar as u64,
+    kind_pf = const EntryKind::SyscallPageFault as u64,
+    kind_exception = const EntryKind::Exception as u64,
+    pf_user_fetch = const PF_USER_FETCH_PRESENT,
+    rax = const f::RAX,
+    rbx = const f::RBX,
+    rcx = const f::RCX,
+    rdx = const f::RDX,
+    rsi = const f::RSI,
+    rdi = const f::RDI,
+    rbp = const f::RBP,
+    rsp = const f::RSP,
+    r8 = const f::R8,
+    r9 = const f::R9,
+    r10 = const f::R10,
+    r11 = const f::R11,
+    r12 = const f::R12,
+    r13 = const f::R13,
+    r14 = const f::R14,
+    r15 = const f::R15,
+    rip = const f::RIP,
+    rflags = const f::RFLAGS,
+    cs = const f::CS,
+    ss = const f::SS,
+    kind = const f::KIND,
+    vector = const f::VECTOR,
+    error_code = const f::ERROR_CODE,
+    cr2 = const f::CR2,
+    ticket = const f::TICKET,
+);

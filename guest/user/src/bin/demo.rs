@@ -1,0 +1,22 @@
+//! `guest.bin`: a first look at the user/kernel boundary. It writes a
+//! greeting, asks for its pid, tries dup(1) (not served yet: ENOSYS), makes a
+//! write with a bad pointer (EFAULT), and exits 0. Run it with
+//! `microvm run guest.bin` and read the trace on stderr.
+#![no_std]
+#![no_main]
+
+use microvm_user::{nr, syscall0, syscall1, write, write_raw};
+
+#[no_mangle]
+fn program_main(_args: microvm_user::Args) -> i32 {
+    write(1, b"Hello from ring 3! Every line below on stderr is a trip into the kernel.\n");
+    let pid = syscall0(nr::GETPID);
+    let mut digits = [0u8; 20];
+    write(1, b"getpid() says I am pid ");
+    write(1, microvm_user::fmt_i64(pid, &mut digits));
+    write(1, b"\n");
+    syscall1(nr::DUP, 1);
+    // Address 8 is in the never-mapped null page: the kernel answers EFAULT.
+    write_raw(1, 8, 16);
+    0
+}

@@ -1,0 +1,185 @@
+//! The runtime of microvm's own ring-3 programs: the entry stub, raw Linux
+//! x86-64 system calls, and a panic handler. Programs are `#![no_std]`,
+//! `#![no_main]` binaries that define `program_main`.
+#![no_std]
+
+use core::arch::asm;
+
+/// Linux x86-64 syscall numbers used by these programs.
+pub mod nr {
+    pub const WRITE: u64 = 1;
+    pub const GETPID: u64 = 39;
+    pub const DUP: u64 = 32;
+    pub const EXIT: u64 = 60;
+    pub const GETUID: u64 = 102;
+    pub const GETGID: u64 = 104;
+    pub const GETEUID: u64 = 107;
+    pub const GETEGID: u64 = 108;
+    pub const GETPPID: u64 = 110;
+    pub const GETTID: u64 = 186;
+    pub const EXIT_GROUP: u64 = 231;
+}
+
+/// The process entry point: the Linux ABI puts argc at the stack pointer.
+///
+/// # Safety
+/// Only the loader jumps here.
+#[unsafe(naked)]
+#[no_mangle]
+#[link_section = ".text.entry"]
+pub unsafe extern "C" fn _start() -> ! {
+    core::arch::naked_asm!(
+        "mov rdi, rsp",
+        "and rsp, -16",
+        "call {start}",
+        "ud2",
+        start = sym start,
+    )
+}
+
+extern "Rust" {
+    /// Defined by each program: returns the exit status.
+    fn program_main(args: Args) -> i32;
+}
+
+/// The program's arguments, as the loader laid them on the stack.
+#[derive(Clone, Copy)]
+pub struct Args {
+    argc: usize,
+    argv: *const *const u8,
+}
+
+impl Args {
+    /// Number of arguments, the program name included.
+    pub fn len(&self) -> usize {
+        self.argc
+    }
+
+    /// True when there are none (never, with a loader that sets argv[0]).
+    pub fn is_empty(&self) -> bool {
+        self.argc == 0
+    }
+
+    /// Argument `i` as bytes, without its NUL.
+    pub fn get(&self, i: usize) -> Option<&'static [u8]> {
+        if i >= self.argc {
+            return None;
+        }
+        // SAFETY: the loader wrote argc pointers to NUL-terminated strings.
+        unsafe {
+            let p = *self.argv.add(i);
+            let mut n = 0;
+            while *p.add(n) != 0 {
+                n += 1;
+            }
+            Some(core::slice::from_raw_parts(p, n))
+        }
+    }
+}
+
+extern "C" fn start(sp: *const usize) -> ! {
+    // SAFETY: `sp` is the initial stack pointer: argc, then argv[].
+    let args = unsafe {
+        Args {
+            argc: *sp,
+            argv: sp.add(1) as *const *const u8,
+        }
+    };
+    // SAFETY: every program defines `program_main` with this signature.
+    let status = unsafe { program_main(args) };
+    exit_group(status)
+}
+
+/// A raw system call with up to six arguments.
+///
+/// # Safety
+/// The arguments must be what the syscall expects.
+#[inline(always)]
+pub unsafe fn syscall(nr: u64, a: [u64; 6]) -> i64 {
+    let ret: i64;
+    // SAFETY: SYSCALL clobbers rcx and r11 only; the caller vouches for
+    // the arguments.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") nr as i64 => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// write(2) from a raw pointer (may be bad on purpose).
+pub fn write_raw(fd: i32, buf: u64, len: u64) -> i64 {
+    // SAFETY: the kernel checks the pointer; a bad one gives -EFAULT.
+    unsafe { syscall(nr::WRITE, [fd as u64, buf, len, 0, 0, 0]) }
+}
+
+/// write(2) a byte string.
+pub fn write(fd: i32, bytes: &[u8]) -> i64 {
+    write_raw(fd, bytes.as_ptr() as u64, bytes.len() as u64)
+}
+
+/// A syscall with no arguments.
+pub fn syscall0(nr: u64) -> i64 {
+    // SAFETY: no pointers involved.
+    unsafe { syscall(nr, [0; 6]) }
+}
+
+/// A syscall with one integer argument.
+pub fn syscall1(nr: u64, a: u64) -> i64 {
+    // SAFETY: callers pass integers, not pointers.
+    unsafe { syscall(nr, [a, 0, 0, 0, 0, 0]) }
+}
+
+/// exit_group(2).
+pub fn exit_group(status: i32) -> ! {
+    syscall1(nr::EXIT_GROUP, status as u64);
+    // The host never returns from exit_group; if it did, fault loudly.
+    loop {
+        // SAFETY: ud2 raises #UD, which ends the program.
+        unsafe { asm!("ud2", options(nomem, nostack)) }
+    }
+}
+
+/// Format `v` in decimal into `buf`, returning the digits.
+pub fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    write(2, b"program panicked\n");
+    exit_group(101)
+}
+
+/// Format `v` as 16 lowercase hex digits into `buf`.
+pub fn fmt_hex(v: u64, buf: &mut [u8; 16]) -> &[u8] {
+    for (i, b) in buf.iter_mut().enumerate() {
+        let nibble = (v >> (60 - 4 * i)) & 0xf;
+        *b = b"0123456789abcdef"[nibble as usize];
+    }
+    &buf[..]
+}

@@ -1,0 +1,151 @@
+//! Guest RAM: one anonymous mapping registered with KVM at guest-physical 0,
+//! and a bump allocator for the page frames handed to the user program.
+
+use crate::error::{Error, Result};
+use microvm_abi::layout::{MIN_MEMORY, PAGE_SIZE, USER_FRAMES_START};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
+
+/// Largest guest memory accepted (guest RAM is a host mapping; this is a
+/// sanity bound, not a KVM limit).
+pub const MAX_MEMORY: u64 = 64 << 30;
+
+/// Default guest memory.
+pub const DEFAULT_MEMORY: u64 = 128 << 20;
+
+/// The guest's RAM.
+pub struct GuestRam {
+    mem: GuestMemoryMmap,
+    size: u64,
+}
+
+impl GuestRam {
+    /// Map `size` bytes of zeroed guest RAM at guest-physical 0.
+    pub fn new(size: u64) -> Result<GuestRam> {
+        if size < MIN_MEMORY {
+            return Err(Error::MemorySize(size, "too small: at least 8 MiB"));
+        }
+        if size > MAX_MEMORY {
+            return Err(Error::MemorySize(size, "too large: at most 64 GiB"));
+        }
+        if size % PAGE_SIZE != 0 {
+            return Err(Error::MemorySize(size, "not a multiple of 4 KiB"));
+        }
+        let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), size as usize)]).map_err(|e| {
+            Error::Memory {
+                size,
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(GuestRam { mem, size })
+    }
+
+    /// The vm-memory view.
+    pub fn mem(&self) -> &GuestMemoryMmap {
+        &self.mem
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Host address of guest-physical 0 (for KVM_SET_USER_MEMORY_REGION).
+    pub fn host_address(&self) -> Result<u64> {
+        self.mem
+            .get_host_address(GuestAddress(0))
+            .map(|p| p as u64)
+            .map_err(|e| Error::GuestMemory {
+                addr: 0,
+                reason: e.to_string(),
+            })
+    }
+
+    /// Write `bytes` at guest-physical `addr`.
+    pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<()> {
+        self.mem
+            .write_slice(bytes, GuestAddress(addr))
+            .map_err(|e| Error::GuestMemory {
+                addr,
+                reason: e.to_string(),
+            })
+    }
+
+    /// Write a plain value at guest-physical `addr`.
+    pub fn write_obj<T: vm_memory::ByteValued>(&self, addr: u64, value: T) -> Result<()> {
+        self.mem
+            .write_obj(value, GuestAddress(addr))
+            .map_err(|e| Error::GuestMemory {
+                addr,
+                reason: e.to_string(),
+            })
+    }
+
+    /// Read a plain value at guest-physical `addr`.
+    pub fn read_obj<T: vm_memory::ByteValued>(&self, addr: u64) -> Result<T> {
+        self.mem
+            .read_obj(GuestAddress(addr))
+            .map_err(|e| Error::GuestMemory {
+                addr,
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// Hands out zeroed 4 KiB frames from the user region, never reusing one.
+#[derive(Debug)]
+pub struct FrameAllocator {
+    next: u64,
+    end: u64,
+}
+
+impl FrameAllocator {
+    /// Frames from [`USER_FRAMES_START`] to the end of guest memory.
+    pub fn new(memory_size: u64) -> FrameAllocator {
+        FrameAllocator {
+            next: USER_FRAMES_START,
+            end: memory_size,
+        }
+    }
+
+    /// One frame, or `None` when guest memory is used up.
+    pub fn alloc(&mut self) -> Option<u64> {
+        if self.next + PAGE_SIZE > self.end {
+            return None;
+        }
+        let frame = self.next;
+        self.next += PAGE_SIZE;
+        Some(frame)
+    }
+
+    /// Frames still free.
+    pub fn remaining(&self) -> u64 {
+        (self.end - self.next) / PAGE_SIZE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_distinct_and_bounded() {
+        let mut frames = FrameAllocator::new(USER_FRAMES_START + 2 * PAGE_SIZE);
+        assert_eq!(frames.remaining(), 2);
+        assert_eq!(frames.alloc(), Some(USER_FRAMES_START));
+        assert_eq!(frames.alloc(), Some(USER_FRAMES_START + PAGE_SIZE));
+        assert_eq!(frames.alloc(), None);
+    }
+
+    #[test]
+    fn memory_size_is_checked() {
+        assert!(matches!(GuestRam::new(1 << 20), Err(Error::MemorySize(..))));
+        assert!(matches!(
+            GuestRam::new(MIN_MEMORY + 1),
+            Err(Error::MemorySize(..))
+        ));
+        let ram = GuestRam::new(MIN_MEMORY).unwrap();
+        ram.write(0x1000, b"abc").unwrap();
+        assert_eq!(ram.read_obj::<u8>(0x1001).unwrap(), b'b');
+        assert!(ram.write(MIN_MEMORY - 1, b"ab").is_err());
+    }
+}

@@ -1,0 +1,310 @@
+//! strace-style text: arguments decoded by type, buffers as quoted escaped
+//! strings, errors with their errno name and message.
+
+use super::sysent::{self, Arg};
+use crate::exception;
+use crate::usermem::UserMemory;
+use microvm_abi::TrapFrame;
+use std::io::{self, Write};
+
+/// How many bytes of a buffer or string are shown before "...".
+pub const STRING_LIMIT: usize = 32;
+
+/// Linux's AT_FDCWD.
+const AT_FDCWD: i32 = -100;
+
+/// The largest errno a syscall returns (-4095..-1 are errors).
+const MAX_ERRNO: i64 = 4095;
+
+/// "ENOSYS" for a syscall return value that is an error.
+pub fn errno_name(ret: i64) -> Option<&'static str> {
+    if !(-MAX_ERRNO..0).contains(&ret) {
+        return None;
+    }
+    let e = nix::errno::Errno::from_raw(-ret as i32);
+    if e == nix::errno::Errno::UnknownErrno {
+        return None;
+    }
+    // Errno's Debug output is its name.
+    Some(errno_str(e))
+}
+
+fn errno_str(e: nix::errno::Errno) -> &'static str {
+    // nix has no name accessor; the names are the variants' own. Leak-free:
+    // a small static table built on first use.
+    use std::sync::OnceLock;
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        (0..=MAX_ERRNO as i32)
+            .map(|n| format!("{:?}", nix::errno::Errno::from_raw(n)))
+            .collect()
+    });
+    names.get(e as usize).map_or("EUNKNOWN", |s| s.as_str())
+}
+
+/// Write `bytes` as a C string literal, strace style.
+pub fn quoted(out: &mut impl Write, bytes: &[u8], truncated: bool) -> io::Result<()> {
+    out.write_all(b"\"")?;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' => out.write_all(b"\\n")?,
+            b'\t' => out.write_all(b"\\t")?,
+            b'\r' => out.write_all(b"\\r")?,
+            0x0b => out.write_all(b"\\v")?,
+            0x0c => out.write_all(b"\\f")?,
+            b'"' => out.write_all(b"\\\"")?,
+            b'\\' => out.write_all(b"\\\\")?,
+            0x20..=0x7e => out.write_all(&[b])?,
+            _ => {
+                let next_is_digit = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
+                if next_is_digit {
+                    write!(out, "\\{b:03o}")?
+                } else {
+                    write!(out, "\\{b:o}")?
+                }
+            }
+        }
+    }
+    out.write_all(b"\"")?;
+    if truncated {
+        out.write_all(b"...")?;
+    }
+    Ok(())
+}
+
+fn pointer(out: &mut impl Write, v: u64) -> io::Result<()> {
+    if v == 0 {
+        out.write_all(b"NULL")
+    } else {
+        write!(out, "{v:#x}")
+    }
+}
+
+/// open(2) flags by name.
+pub fn open_flags(out: &mut impl Write, v: u64) -> io::Result<()> {
+    const FLAGS: [(u64, &str); 13] = [
+        (0o100, "O_CREAT"),
+        (0o200, "O_EXCL"),
+        (0o400, "O_NOCTTY"),
+        (0o1000, "O_TRUNC"),
+        (0o2000, "O_APPEND"),
+        (0o4000, "O_NONBLOCK"),
+        (0o10000, "O_DSYNC"),
+        (0o40000, "O_DIRECT"),
+        (0o200000, "O_DIRECTORY"),
+        (0o400000, "O_NOFOLLOW"),
+        (0o1000000, "O_NOATIME"),
+        (0o2000000, "O_CLOEXEC"),
+        (0o10000000, "O_PATH"),
+    ];
+    let mode = match v & 3 {
+        0 => "O_RDONLY",
+        1 => "O_WRONLY",
+        2 => "O_RDWR",
+        _ => "O_ACCMODE",
+    };
+    out.write_all(mode.as_bytes())?;
+    let mut rest = v & !3;
+    // O_LARGEFILE (0o100000) is implied on x86-64; strace shows it too.
+    if rest & 0o100000 != 0 {
+        out.write_all(b"|O_LARGEFILE")?;
+        rest &= !0o100000;
+    }
+    for (bit, name) in FLAGS {
+        if rest & bit != 0 {
+            write!(out, "|{name}")?;
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        write!(out, "|{rest:#o}")?;
+    }
+    Ok(())
+}
+
+fn buffer(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64, len: u64) -> io::Result<()> {
+    let shown = (len as usize).min(STRING_LIMIT);
+    let mut buf = [0u8; STRING_LIMIT];
+    match mem.read(addr, &mut buf[..shown]) {
+        Ok(()) => quoted(out, &buf[..shown], len as usize > shown),
+        Err(_) => pointer(out, addr),
+    }
+}
+
+fn string(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64) -> io::Result<()> {
+    let mut buf = [0u8; STRING_LIMIT];
+    match mem.read_cstr(addr, &mut buf) {
+        Ok((n, found)) => quoted(out, &buf[..n], !found),
+        Err(_) => pointer(out, addr),
+    }
+}
+
+/// One argument.
+fn arg(
+    out: &mut impl Write,
+    mem: &UserMemory<'_>,
+    kind: Arg,
+    args: &[u64; 6],
+    i: usize,
+    ret: Option<i64>,
+) -> io::Result<()> {
+    let v = args[i];
+    match kind {
+        Arg::Int => write!(out, "{}", v as i64),
+        Arg::UInt => write!(out, "{v}"),
+        Arg::Hex => write!(out, "{v:#x}"),
+        Arg::Mode => write!(out, "{v:#o}"),
+        Arg::Fd if v as i32 == AT_FDCWD => out.write_all(b"AT_FDCWD"),
+        Arg::Fd => write!(out, "{}", v as i32),
+        Arg::Ptr => pointer(out, v),
+        Arg::Str => string(out, mem, v),
+        Arg::InBuf(len_arg) => {
+            let len = args.get(len_arg as usize).copied().unwrap_or(0);
+            buffer(out, mem, v, len)
+        }
+        Arg::OutBuf => match ret {
+            Some(n) if n > 0 => buffer(out, mem, v, n as u64),
+            _ => pointer(out, v),
+        },
+        Arg::OpenFlags => open_flags(out, v),
+    }
+}
+
+/// True for syscalls whose result is an address.
+fn returns_pointer(name: &str) -> bool {
+    matches!(name, "mmap" | "mremap" | "brk" | "shmat")
+}
+
+/// `name(args...) = ret`, without the newline. `ret` is None for a syscall
+/// that does not return (exit).
+pub fn syscall_line(
+    out: &mut impl Write,
+    mem: &UserMemory<'_>,
+    frame: &TrapFrame,
+    ret: Option<i64>,
+) -> io::Result<()> {
+    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let ent = sysent::sysent(frame.rax);
+    match ent {
+        Some(e) => {
+            write!(out, "{}(", e.name)?;
+            for (i, &kind) in e.args.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b", ")?;
+                }
+                arg(out, mem, kind, &args, i, ret)?;
+            }
+        }
+        None => {
+            write!(out, "syscall_{:#x}(", frame.rax)?;
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b", ")?;
+                }
+                write!(out, "{a:#x}")?;
+            }
+        }
+    }
+    out.write_all(b")")?;
+    match ret {
+        None => out.write_all(b" = ?"),
+        Some(r) => {
+            if let Some(name) = errno_name(r) {
+                let msg = nix::errno::Errno::from_raw(-r as i32).desc();
+                write!(out, " = -1 {name} ({msg})")
+            } else if ent.is_some_and(|e| returns_pointer(e.name)) {
+                write!(out, " = {r:#x}")
+            } else {
+                write!(out, " = {r}")
+            }
+        }
+    }
+}
+
+/// `--- #PF page fault (err=0x6 write user not-present) addr=0x.. rip=0x.. ---`
+pub fn exception_line(out: &mut impl Write, frame: &TrapFrame) -> io::Result<()> {
+    let v = exception::vector(frame.vector);
+    write!(out, "--- {} {}", v.mnemonic, v.name)?;
+    if frame.vector == 14 {
+        write!(
+            out,
+            " (err={:#x} {}) addr={:#x}",
+            frame.error_code,
+            exception::page_fault_error(frame.error_code),
+            frame.cr2
+        )?;
+    } else if frame.error_code != 0 {
+        write!(out, " (err={:#x})", frame.error_code)?;
+    }
+    write!(out, " rip={:#x} ---", frame.rip)
+}
+
+/// `  [rax=.. ... cs=0x23 (rpl 3) ss=0x1b (rpl 3)]`
+pub fn regs(out: &mut impl Write, f: &TrapFrame) -> io::Result<()> {
+    write!(
+        out,
+        "  [rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x} rsp={:#x} \
+         r8={:#x} r9={:#x} r10={:#x} r11={:#x} r12={:#x} r13={:#x} r14={:#x} r15={:#x} \
+         rip={:#x} rflags={:#x} cs={:#x} (rpl {}) ss={:#x} (rpl {})]",
+        f.rax,
+        f.rbx,
+        f.rcx,
+        f.rdx,
+        f.rsi,
+        f.rdi,
+        f.rbp,
+        f.rsp,
+        f.r8,
+        f.r9,
+        f.r10,
+        f.r11,
+        f.r12,
+        f.r13,
+        f.r14,
+        f.r15,
+        f.rip,
+        f.rflags,
+        f.cs,
+        f.cs & 3,
+        f.ss,
+        f.ss & 3
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(bytes: &[u8], truncated: bool) -> String {
+        let mut v = Vec::new();
+        quoted(&mut v, bytes, truncated).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn quoting_like_strace() {
+        assert_eq!(q(b"hi\n", false), r#""hi\n""#);
+        assert_eq!(q(b"a\"b\\", true), r#""a\"b\\"..."#);
+        assert_eq!(q(b"\x7fELF\x02\x01", false), r#""\177ELF\2\1""#);
+        assert_eq!(q(b"\x001", false), r#""\0001""#);
+    }
+
+    #[test]
+    fn errnos() {
+        assert_eq!(errno_name(-38), Some("ENOSYS"));
+        assert_eq!(errno_name(-14), Some("EFAULT"));
+        assert_eq!(errno_name(0), None);
+        assert_eq!(errno_name(-5000), None);
+        assert_eq!(nix::errno::Errno::from_raw(38).desc(), "Function not implemented");
+    }
+
+    #[test]
+    fn flags() {
+        let mut v = Vec::new();
+        open_flags(&mut v, 0).unwrap();
+        assert_eq!(v, b"O_RDONLY");
+        v.clear();
+        open_flags(&mut v, 0o2000101).unwrap();
+        assert_eq!(String::from_utf8(v).unwrap(), "O_WRONLY|O_CREAT|O_CLOEXEC");
+    }
+}

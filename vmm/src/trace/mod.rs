@@ -1,0 +1,298 @@
+//! The trace: one record per user->kernel transition, strace-like text or
+//! JSON lines, to stderr or a file.
+//!
+//! Records are buffered; the buffer is flushed before any program output
+//! when both go to the terminal's stderr (so their order is kept), and at
+//! the end of the run.
+
+pub mod format;
+pub mod sysent;
+
+use crate::exception;
+use crate::syscall::Disposition;
+use crate::usermem::UserMemory;
+use microvm_abi::TrapFrame;
+use serde::Serialize;
+use std::io::{self, BufWriter, Write};
+
+/// How the trace is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceFormat {
+    /// strace-like lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+    /// No trace.
+    Off,
+}
+
+/// Writes trace records.
+pub struct Tracer {
+    format: TraceFormat,
+    regs: bool,
+    out: BufWriter<Box<dyn Write + Send>>,
+    /// The trace shares the terminal with program output (stderr).
+    flush_before_output: bool,
+    seq: u64,
+    error: Option<io::Error>,
+}
+
+/// The registers of a transition, as JSON.
+#[derive(Serialize)]
+struct JsonRegs {
+    rax: u64,
+    rbx: u64,
+    rcx: u64,
+    rdx: u64,
+    rsi: u64,
+    rdi: u64,
+    rbp: u64,
+    rsp: u64,
+    r8: u64,
+    r9: u64,
+    r10: u64,
+    r11: u64,
+    r12: u64,
+    r13: u64,
+    r14: u64,
+    r15: u64,
+    rip: u64,
+    rflags: u64,
+    cs: u64,
+    ss: u64,
+}
+
+impl From<&TrapFrame> for JsonRegs {
+    fn from(f: &TrapFrame) -> Self {
+        JsonRegs {
+            rax: f.rax,
+            rbx: f.rbx,
+            rcx: f.rcx,
+            rdx: f.rdx,
+            rsi: f.rsi,
+            rdi: f.rdi,
+            rbp: f.rbp,
+            rsp: f.rsp,
+            r8: f.r8,
+            r9: f.r9,
+            r10: f.r10,
+            r11: f.r11,
+            r12: f.r12,
+            r13: f.r13,
+            r14: f.r14,
+            r15: f.r15,
+            rip: f.rip,
+            rflags: f.rflags,
+            cs: f.cs,
+            ss: f.ss,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonSyscall<'a> {
+    seq: u64,
+    kind: &'static str,
+    entry: &'static str,
+    nr: u64,
+    name: Option<&'static str>,
+    args: &'a [u64],
+    ret: Option<i64>,
+    errno: Option<&'static str>,
+    regs: JsonRegs,
+}
+
+#[derive(Serialize)]
+struct JsonException {
+    seq: u64,
+    kind: &'static str,
+    vector: u64,
+    mnemonic: &'static str,
+    name: &'static str,
+    error_code: u64,
+    cr2: u64,
+    signal: Option<&'static str>,
+    regs: JsonRegs,
+}
+
+#[derive(Serialize)]
+struct JsonEnd {
+    kind: &'static str,
+    status: Option<i32>,
+    signal: Option<&'static str>,
+}
+
+/// The name of the path a syscall came in by.
+pub fn entry_name(kind: u64) -> &'static str {
+    match microvm_abi::EntryKind::try_from(kind) {
+        Ok(microvm_abi::EntryKind::SyscallLstar) => "lstar",
+        Ok(microvm_abi::EntryKind::SyscallPageFault) => "page-fault",
+        Ok(microvm_abi::EntryKind::Exception) => "exception",
+        Err(_) => "unknown",
+    }
+}
+
+impl Tracer {
+    /// A tracer writing `format` to `out`; `regs` adds registers to text
+    /// lines; `shares_terminal` when `out` is the stderr the program also
+    /// writes to.
+    pub fn new(
+        format: TraceFormat,
+        regs: bool,
+        out: Box<dyn Write + Send>,
+        shares_terminal: bool,
+    ) -> Tracer {
+        Tracer {
+            format,
+            regs,
+            out: BufWriter::with_capacity(64 * 1024, out),
+            flush_before_output: shares_terminal,
+            seq: 0,
+            error: None,
+        }
+    }
+
+    /// A tracer that writes nothing.
+    pub fn off() -> Tracer {
+        Tracer::new(TraceFormat::Off, false, Box::new(io::sink()), false)
+    }
+
+    fn enabled(&self) -> bool {
+        self.format != TraceFormat::Off && self.error.is_none()
+    }
+
+    fn record(&mut self, result: io::Result<()>) {
+        if let Err(e) = result {
+            self.error = Some(e);
+        }
+    }
+
+    /// Log a syscall and what came of it.
+    pub fn syscall(&mut self, mem: &UserMemory<'_>, frame: &TrapFrame, outcome: Disposition) {
+        if !self.enabled() {
+            return;
+        }
+        self.seq += 1;
+        let ret = match outcome {
+            Disposition::Return(v) => Some(v),
+            Disposition::Exit(_) => None,
+        };
+        let result = match self.format {
+            TraceFormat::Text => {
+                let r = format::syscall_line(&mut self.out, mem, frame, ret);
+                let r = r.and_then(|_| {
+                    if self.regs {
+                        format::regs(&mut self.out, frame)
+                    } else {
+                        Ok(())
+                    }
+                });
+                r.and_then(|_| self.out.write_all(b"\n"))
+            }
+            TraceFormat::Json => {
+                let ent = sysent::sysent(frame.rax);
+                let all = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+                let n = ent.map_or(6, |e| e.args.len());
+                let record = JsonSyscall {
+                    seq: self.seq,
+                    kind: "syscall",
+                    entry: entry_name(frame.kind),
+                    nr: frame.rax,
+                    name: ent.map(|e| e.name),
+                    args: &all[..n],
+                    ret,
+                    errno: ret.and_then(format::errno_name),
+                    regs: frame.into(),
+                };
+                json_line(&mut self.out, &record)
+            }
+            TraceFormat::Off => Ok(()),
+        };
+        self.record(result);
+    }
+
+    /// Log an exception taken in ring 3; `signal` if it ends the program.
+    pub fn exception(&mut self, frame: &TrapFrame, signal: Option<exception::Signal>) {
+        if !self.enabled() {
+            return;
+        }
+        self.seq += 1;
+        let v = exception::vector(frame.vector);
+        let result = match self.format {
+            TraceFormat::Text => {
+                let r = format::exception_line(&mut self.out, frame);
+                let r = r.and_then(|_| {
+                    if self.regs {
+                        format::regs(&mut self.out, frame)
+                    } else {
+                        Ok(())
+                    }
+                });
+                r.and_then(|_| self.out.write_all(b"\n"))
+            }
+            TraceFormat::Json => json_line(
+                &mut self.out,
+                &JsonException {
+                    seq: self.seq,
+                    kind: "exception",
+                    vector: frame.vector,
+                    mnemonic: v.mnemonic,
+                    name: v.name,
+                    error_code: frame.error_code,
+                    cr2: frame.cr2,
+                    signal: signal.map(|s| s.name()),
+                    regs: frame.into(),
+                },
+            ),
+            TraceFormat::Off => Ok(()),
+        };
+        self.record(result);
+    }
+
+    /// Log the end of the program: its exit status or the signal.
+    pub fn end(&mut self, status: Option<i32>, signal: Option<exception::Signal>) {
+        if !self.enabled() {
+            return;
+        }
+        let result = match self.format {
+            TraceFormat::Text => match (status, signal) {
+                (_, Some(sig)) => writeln!(self.out, "+++ killed by {} +++", sig.name()),
+                (Some(s), None) => writeln!(self.out, "+++ exited with {s} +++"),
+                (None, None) => Ok(()),
+            },
+            TraceFormat::Json => json_line(
+                &mut self.out,
+                &JsonEnd {
+                    kind: "end",
+                    status,
+                    signal: signal.map(|s| s.name()),
+                },
+            ),
+            TraceFormat::Off => Ok(()),
+        };
+        self.record(result);
+    }
+
+    /// Called before the program's output is written.
+    pub fn before_output(&mut self) {
+        if self.flush_before_output && !self.out.buffer().is_empty() {
+            let r = self.out.flush();
+            self.record(r);
+        }
+    }
+
+    /// Flush everything; the first write error, if any, is returned.
+    pub fn finish(&mut self) -> io::Result<()> {
+        let r = self.out.flush();
+        self.record(r);
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn json_line<T: Serialize>(out: &mut impl Write, record: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, record).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}

@@ -1,0 +1,395 @@
+//! The KVM VM: creating it, laying out the guest, and the vCPU run loop,
+//! which dispatches the kernel's hypercalls.
+//!
+//! The hot path of a syscall is one KVM_RUN exit on the hypercall port: the
+//! VMM reads the trap frame from guest memory (no KVM_GET_REGS), checks the
+//! kernel's ticket, serves and logs the syscall, writes rax back into the
+//! frame and re-enters. No allocation and no other ioctl happens there.
+
+use crate::arch::paging::{PageFlags, PageTables};
+use crate::arch::{gdt, regs};
+use crate::error::{Error, Result};
+use crate::exception::{self, Signal};
+use crate::loader::{self, LoadedKernel};
+use crate::memory::{FrameAllocator, GuestRam};
+use crate::syscall::{Disposition, SyscallService};
+use crate::trace::Tracer;
+use crate::usermem::UserMemory;
+use kvm_bindings::{kvm_userspace_memory_region, Msrs, KVM_MAX_CPUID_ENTRIES};
+use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
+use microvm_abi::layout::{
+    self, kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, KERNEL_STACK_BOTTOM,
+    KERNEL_STACK_TOP, PAGE_SIZE, SHARED_PAGE, TSS,
+};
+use microvm_abi::{frame_offset, BootInfo, Hypercall, Port, TrapFrame, ABI_VERSION, BOOT_MAGIC};
+use std::path::PathBuf;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct VmConfig {
+    /// Guest memory in bytes.
+    pub memory: u64,
+    /// A kernel image to use instead of the built-in one.
+    pub kernel: Option<PathBuf>,
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments after argv[0].
+    pub args: Vec<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The program called exit or exit_group with this status.
+    Exited(i32),
+    /// The program was ended by an exception, as by this signal.
+    Killed {
+        /// The signal Linux would have sent.
+        signal: Signal,
+        /// One line saying why.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// The exit status microvm ends with.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Outcome::Exited(s) => *s,
+            Outcome::Killed { signal, .. } => signal.exit_status(),
+        }
+    }
+}
+
+/// Open /dev/kvm with errors a user can act on.
+pub fn open_kvm() -> Result<Kvm> {
+    Kvm::new().map_err(|e| match e.errno() {
+        libc_errno::ENOENT | libc_errno::ENODEV => Error::NoKvm,
+        libc_errno::EACCES | libc_errno::EPERM => Error::KvmPermission,
+        _ => Error::KvmOpen(e),
+    })
+}
+
+mod libc_errno {
+    pub const EPERM: i32 = 1;
+    pub const ENOENT: i32 = 2;
+    pub const EACCES: i32 = 13;
+    pub const ENODEV: i32 = 19;
+}
+
+/// A guest ready to run.
+pub struct Vm {
+    _kvm: Kvm,
+    _vm: VmFd,
+    vcpu: VcpuFd,
+    ram: GuestRam,
+    cr3: u64,
+    /// The last hypercall ticket the kernel issued.
+    ticket: u64,
+}
+
+/// Guest-physical address of the frame's rax.
+const FRAME_RAX: u64 = SHARED_PAGE + frame_offset::RAX as u64;
+
+impl Vm {
+    /// Create the VM and lay out kernel and program.
+    pub fn new(config: &VmConfig) -> Result<Vm> {
+        let kvm = open_kvm()?;
+        let kernel_path = config
+            .kernel
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("(built-in kernel)"));
+        let kernel_image = match &config.kernel {
+            Some(path) => Some(std::fs::read(path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        let program = std::fs::read(&config.program).map_err(|source| Error::Read {
+            path: config.program.clone(),
+            source,
+        })?;
+
+        let ram = GuestRam::new(config.memory)?;
+        let mut tables = PageTables::new();
+        let kernel = loader::load_kernel(
+            &ram,
+            &mut tables,
+            kernel_image.as_deref().unwrap_or(crate::BUILTIN_KERNEL),
+            &kernel_path,
+        )?;
+        map_kernel_data(&ram, &mut tables)?;
+
+        let mut frames = FrameAllocator::new(ram.size());
+        let mut argv = Vec::with_capacity(config.args.len() + 1);
+        argv.push(
+            config
+                .program
+                .file_name()
+                .map_or_else(|| config.program.to_string_lossy(), |n| n.to_string_lossy())
+                .into_owned(),
+        );
+        argv.extend(config.args.iter().cloned());
+        let prog = loader::load_program(
+            &ram,
+            &mut tables,
+            &mut frames,
+            &program,
+            &config.program,
+            &argv,
+        )?;
+        ram.write_obj(
+            BOOT_INFO,
+            BootInfo {
+                magic: BOOT_MAGIC,
+                abi_version: u64::from(ABI_VERSION),
+                user_entry: prog.entry,
+                user_stack: prog.stack,
+            },
+        )?;
+
+        let vm = kvm.create_vm().map_err(Error::kvm("creating a VM"))?;
+        let region = kvm_userspace_memory_region {
+            slot: 0,
+            flags: 0,
+            guest_phys_addr: 0,
+            memory_size: ram.size(),
+            userspace_addr: ram.host_address()?,
+        };
+        // SAFETY: the region is guest RAM owned by `ram`, which lives in the
+        // returned `Vm` as long as the VM that uses it.
+        unsafe { vm.set_user_memory_region(region) }
+            .map_err(Error::kvm("registering guest memory"))?;
+        let vcpu = vm.create_vcpu(0).map_err(Error::kvm("creating a vCPU"))?;
+        setup_vcpu(&kvm, &vcpu, tables.root(), kernel)?;
+        Ok(Vm {
+            _kvm: kvm,
+            _vm: vm,
+            vcpu,
+            ram,
+            cr3: tables.root(),
+            ticket: 0,
+        })
+    }
+
+    /// Run until the program exits or is killed.
+    pub fn run(&mut self, service: &mut SyscallService, tracer: &mut Tracer) -> Result<Outcome> {
+        loop {
+            let exit = match self.vcpu.run() {
+                Ok(VcpuExit::IoOut(port, data)) => Exit::Out(port, le_u32(data)),
+                Ok(VcpuExit::IoIn(port, _)) => Exit::In(port),
+                Ok(VcpuExit::Hlt) => Exit::Other("the kernel halted"),
+                Ok(VcpuExit::Shutdown) => Exit::Other("triple fault (KVM_EXIT_SHUTDOWN)"),
+                Ok(VcpuExit::InternalError) => Exit::Other("KVM internal error (KVM_EXIT_INTERNAL_ERROR)"),
+                Ok(VcpuExit::FailEntry(reason, _)) => Exit::FailEntry(reason),
+                Ok(VcpuExit::MmioRead(addr, _)) | Ok(VcpuExit::MmioWrite(addr, _)) => Exit::Mmio(addr),
+                Ok(other) => Exit::Unexpected(format!("{other:?}")),
+                Err(e) if e.errno() == 4 /* EINTR */ => continue,
+                Err(e) => return Err(Error::Kvm { what: "running the vCPU", source: e }),
+            };
+            match exit {
+                Exit::Out(port, value) => {
+                    if let Some(outcome) = self.hypercall(port, value, service, tracer)? {
+                        return Ok(outcome);
+                    }
+                }
+                Exit::In(port) => return self.port_fault(port, tracer),
+                Exit::Other(what) => return Err(self.kernel_failure(what.to_string())),
+                Exit::FailEntry(reason) => {
+                    return Err(self.kernel_failure(format!("VM entry failed (hardware reason {reason:#x})")))
+                }
+                Exit::Mmio(addr) => return Err(self.kernel_failure(format!("access to unmapped guest-physical address {addr:#x}"))),
+                Exit::Unexpected(what) => return Err(self.kernel_failure(format!("unexpected exit {what}"))),
+            }
+        }
+    }
+
+    /// Serve a knock on an I/O port.
+    fn hypercall(
+        &mut self,
+        port: u16,
+        value: u32,
+        service: &mut SyscallService,
+        tracer: &mut Tracer,
+    ) -> Result<Option<Outcome>> {
+        if Port::try_from(port) != Ok(Port::Hypercall) {
+            return self.port_fault(port, tracer).map(Some);
+        }
+        let frame: TrapFrame = self.ram.read_obj(SHARED_PAGE)?;
+        if frame.ticket != self.ticket.wrapping_add(1) {
+            // The kernel advances the ticket before every hypercall, in
+            // memory ring 3 cannot write: this knock came from ring 3.
+            return self.port_fault(port, tracer).map(Some);
+        }
+        self.ticket = frame.ticket;
+        match Hypercall::try_from(value) {
+            Ok(Hypercall::Syscall) => {
+                let mem = UserMemory::new(&self.ram, self.cr3);
+                let outcome = service.handle(&mem, &frame, &mut || tracer.before_output());
+                tracer.syscall(&mem, &frame, outcome);
+                match outcome {
+                    Disposition::Return(v) => {
+                        self.ram.write_obj(FRAME_RAX, v as u64)?;
+                        Ok(None)
+                    }
+                    Disposition::Exit(status) => {
+                        tracer.end(Some(status), None);
+                        Ok(Some(Outcome::Exited(status)))
+                    }
+                }
+            }
+            Ok(Hypercall::UserException) => {
+                let signal = exception::vector(frame.vector).signal;
+                tracer.exception(&frame, Some(signal));
+                tracer.end(None, Some(signal));
+                Ok(Some(Outcome::Killed {
+                    signal,
+                    reason: exception::kill_reason(frame.vector, frame.error_code, frame.cr2, frame.rip),
+                }))
+            }
+            Ok(Hypercall::KernelFault) => {
+                let v = exception::vector(frame.vector);
+                Err(Error::Kernel(format!(
+                    "{} {} in ring 0 at rip {:#x} (error code {:#x}, cr2 {:#x}, rsp {:#x})",
+                    v.mnemonic, v.name, frame.rip, frame.error_code, frame.cr2, frame.rsp
+                )))
+            }
+            Ok(Hypercall::Panic) => {
+                let page: microvm_abi::SharedPage = self.ram.read_obj(SHARED_PAGE)?;
+                let len = (page.message_len as usize).min(page.message.len());
+                let msg = String::from_utf8_lossy(&page.message[..len]);
+                Err(Error::Kernel(format!("the guest kernel panicked: {msg}")))
+            }
+            Err(nr) => Err(Error::Kernel(format!("unknown hypercall {nr}"))),
+        }
+    }
+
+    /// An I/O port access the kernel did not make as a hypercall. From ring
+    /// 3 (KVM-PVM lets ring-3 IN/OUT exit to the VMM) it is what hardware
+    /// makes of it, a #GP, and ends the program with SIGSEGV; from ring 0
+    /// it is a kernel bug.
+    fn port_fault(&mut self, port: u16, tracer: &mut Tracer) -> Result<Outcome> {
+        let sregs = self.vcpu.get_sregs().map_err(Error::kvm("reading registers"))?;
+        if sregs.cs.selector & 3 != 3 {
+            return Err(self.kernel_failure(format!("the kernel accessed unknown I/O port {port:#x}")));
+        }
+        let r = self.vcpu.get_regs().map_err(Error::kvm("reading registers"))?;
+        let frame = TrapFrame {
+            rax: r.rax,
+            rbx: r.rbx,
+            rcx: r.rcx,
+            rdx: r.rdx,
+            rsi: r.rsi,
+            rdi: r.rdi,
+            rbp: r.rbp,
+            rsp: r.rsp,
+            r8: r.r8,
+            r9: r.r9,
+            r10: r.r10,
+            r11: r.r11,
+            r12: r.r12,
+            r13: r.r13,
+            r14: r.r14,
+            r15: r.r15,
+            rip: r.rip,
+            rflags: r.rflags,
+            cs: sregs.cs.selector.into(),
+            ss: sregs.ss.selector.into(),
+            kind: microvm_abi::EntryKind::Exception as u64,
+            vector: 13,
+            ..Default::default()
+        };
+        let signal = Signal::Sigsegv;
+        tracer.exception(&frame, Some(signal));
+        tracer.end(None, Some(signal));
+        Ok(Outcome::Killed {
+            signal,
+            reason: format!("#GP general protection: ring-3 access to I/O port {port:#x} near rip {:#x}", r.rip),
+        })
+    }
+
+    /// A kernel failure, with the vCPU's registers.
+    fn kernel_failure(&self, what: String) -> Error {
+        let regs = match (self.vcpu.get_regs(), self.vcpu.get_sregs()) {
+            (Ok(r), Ok(s)) => format!(
+                " [rip={:#x} rsp={:#x} rflags={:#x} cs={:#x} cr2={:#x} cr3={:#x} rax={:#x}]",
+                r.rip, r.rsp, r.rflags, s.cs.selector, s.cr2, s.cr3, r.rax
+            ),
+            _ => String::new(),
+        };
+        Error::Kernel(format!("{what}{regs}"))
+    }
+}
+
+/// An exit, copied out of the kvm_run area.
+enum Exit {
+    Out(u16, u32),
+    In(u16),
+    Other(&'static str),
+    FailEntry(u64),
+    Mmio(u64),
+    Unexpected(String),
+}
+
+fn le_u32(data: &[u8]) -> u32 {
+    let mut b = [0u8; 4];
+    let n = data.len().min(4);
+    b[..n].copy_from_slice(&data[..n]);
+    u32::from_le_bytes(b)
+}
+
+/// Map the kernel's low pages and stacks, and write the GDT and TSS.
+fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables) -> Result<()> {
+    for (phys, flags) in [
+        (GDT, PageFlags::KERNEL_RW),
+        (TSS, PageFlags::KERNEL_RW),
+        (BOOT_INFO, PageFlags::KERNEL_RO),
+        (SHARED_PAGE, PageFlags::KERNEL_RW),
+    ] {
+        tables.map(ram, kernel_virt(phys), phys, flags)?;
+    }
+    for (bottom, top) in [(KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP), (DF_STACK_BOTTOM, DF_STACK_TOP)] {
+        let mut page = bottom;
+        while page < top {
+            tables.map(ram, kernel_virt(page), page, PageFlags::KERNEL_RW)?;
+            page += PAGE_SIZE;
+        }
+    }
+    for (i, d) in gdt::gdt().iter().enumerate() {
+        ram.write_obj(GDT + 8 * i as u64, *d)?;
+    }
+    ram.write_obj(TSS, gdt::tss())?;
+    debug_assert!(layout::KERNEL_STACKS < KERNEL_STACK_BOTTOM);
+    Ok(())
+}
+
+/// CPUID, special and general registers, FPU and MSRs for the kernel entry.
+fn setup_vcpu(kvm: &Kvm, vcpu: &VcpuFd, cr3: u64, kernel: LoadedKernel) -> Result<()> {
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(Error::kvm("reading supported CPUID"))?;
+    let leaf7 = cpuid
+        .as_slice()
+        .iter()
+        .find(|e| e.function == 7 && e.index == 0)
+        .map_or(0, |e| e.ebx);
+    let (smep, smap) = (leaf7 & (1 << 7) != 0, leaf7 & (1 << 20) != 0);
+    vcpu.set_cpuid2(&cpuid).map_err(Error::kvm("setting CPUID"))?;
+    let base = vcpu.get_sregs().map_err(Error::kvm("reading special registers"))?;
+    vcpu.set_sregs(&regs::sregs(base, cr3, smep, smap))
+        .map_err(Error::kvm("setting special registers"))?;
+    vcpu.set_regs(&regs::boot_regs(kernel.entry))
+        .map_err(Error::kvm("setting registers"))?;
+    vcpu.set_fpu(&regs::fpu()).map_err(Error::kvm("setting FPU state"))?;
+    let msrs = Msrs::from_entries(&regs::syscall_msrs(kernel.syscall_entry))
+        .map_err(|_| Error::Kernel("too many MSRs".into()))?;
+    let written = vcpu.set_msrs(&msrs).map_err(Error::kvm("setting MSRs"))?;
+    if written != msrs.as_slice().len() {
+        return Err(Error::Kernel(format!(
+            "KVM accepted only {written} of {} SYSCALL MSRs",
+            msrs.as_slice().len()
+        )));
+    }
+    Ok(())
+}

@@ -21,14 +21,28 @@ fn main() {
         .unwrap_or_else(|| root.join("target"))
         .join("guest");
 
-    for p in ["guest/kernel", "guest/user", "guest/Cargo.toml", "guest/Cargo.lock", "guest/.cargo", "abi/src", "abi/Cargo.toml"] {
+    for p in [
+        "guest/kernel",
+        "guest/user",
+        "guest/Cargo.toml",
+        "guest/Cargo.lock",
+        "guest/.cargo",
+        "abi/src",
+        "abi/Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&guest)
-        .args(["build", "--release", "--target", GUEST_TARGET, "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            GUEST_TARGET,
+            "--target-dir",
+        ])
         .arg(&target_dir);
     // The outer build's settings are for the host; the guest has its own.
     for var in [
@@ -43,7 +57,9 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo for the guest: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo for the guest: {e}"));
     if !status.success() {
         panic!(
             "building the guest (guest/) failed; if the error above says `can't find crate for core`, \
@@ -58,7 +74,11 @@ fn main() {
     for entry in fs::read_dir(guest.join("user/src/bin")).expect("guest/user/src/bin exists") {
         let path = entry.expect("readable directory").path();
         if path.extension().is_some_and(|e| e == "rs") {
-            let name = path.file_stem().expect("a file name").to_string_lossy().to_string();
+            let name = path
+                .file_stem()
+                .expect("a file name")
+                .to_string_lossy()
+                .to_string();
             flat_binary(&out.join(&name), &out.join(format!("{name}.bin")));
         }
     }

@@ -10,7 +10,9 @@ pub enum Error {
     #[error("/dev/kvm not found: this host has no KVM (load kvm_intel, kvm_amd or kvm_pvm, or run on a host that has it)")]
     NoKvm,
     /// `/dev/kvm` exists but may not be opened.
-    #[error("permission denied opening /dev/kvm: add your user to the 'kvm' group (or run as root)")]
+    #[error(
+        "permission denied opening /dev/kvm: add your user to the 'kvm' group (or run as root)"
+    )]
     KvmPermission,
     /// Any other failure to open `/dev/kvm`.
     #[error("cannot open /dev/kvm: {0}")]

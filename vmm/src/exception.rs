@@ -154,7 +154,13 @@ mod tests {
     fn page_fault_codes() {
         assert_eq!(page_fault_error(0x6), "write user not-present");
         assert_eq!(page_fault_error(0x15), "fetch user protection");
-        assert_eq!(kill_reason(14, 0x7, 0x1000, 0x401000), "#PF writing 0x1000 at rip 0x401000");
-        assert_eq!(kill_reason(6, 0, 0, 0x401000), "#UD invalid opcode at rip 0x401000");
+        assert_eq!(
+            kill_reason(14, 0x7, 0x1000, 0x401000),
+            "#PF writing 0x1000 at rip 0x401000"
+        );
+        assert_eq!(
+            kill_reason(6, 0, 0, 0x401000),
+            "#UD invalid opcode at rip 0x401000"
+        );
     }
 }

@@ -86,7 +86,11 @@ pub fn load_kernel(
         return Err(bad_kernel(path, "entry point is not a kernel address"));
     }
     let mut pages: BTreeMap<u64, PageFlags> = BTreeMap::new();
-    for ph in elf.program_headers.iter().filter(|p| p.p_type == program_header::PT_LOAD) {
+    for ph in elf
+        .program_headers
+        .iter()
+        .filter(|p| p.p_type == program_header::PT_LOAD)
+    {
         let end = ph.p_paddr.checked_add(ph.p_memsz);
         let fits = end.is_some_and(|end| ph.p_paddr >= KERNEL_LOAD && end <= KERNEL_END);
         if !fits || ph.p_vaddr != KERNEL_BASE.wrapping_add(ph.p_paddr) || ph.p_filesz > ph.p_memsz {
@@ -135,7 +139,10 @@ pub fn load_kernel(
     for (&phys, &flags) in &pages {
         // Never writable and executable at once, even if the image asks.
         let flags = if flags.write && flags.exec {
-            PageFlags { exec: false, ..flags }
+            PageFlags {
+                exec: false,
+                ..flags
+            }
         } else {
             flags
         };
@@ -149,7 +156,10 @@ pub fn load_kernel(
         .get(&page_floor(entry.wrapping_sub(KERNEL_BASE)))
         .is_some_and(|f| f.exec);
     if !entry_ok {
-        return Err(bad_kernel(path, "its entry point is not in an executable segment"));
+        return Err(bad_kernel(
+            path,
+            "its entry point is not in an executable segment",
+        ));
     }
     Ok(LoadedKernel {
         entry,
@@ -252,7 +262,12 @@ pub fn load_program(
         USER_BASE
     };
     let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
-    if mapper.pages.range(stack_bottom..USER_STACK_TOP).next().is_some() {
+    if mapper
+        .pages
+        .range(stack_bottom..USER_STACK_TOP)
+        .next()
+        .is_some()
+    {
         return Err(bad_program(path, "it overlaps the stack area"));
     }
     mapper.reserve(stack_bottom, USER_STACK_TOP, PageFlags::USER_RW)?;
@@ -265,11 +280,17 @@ fn load_elf(mapper: &mut UserMapper<'_>, image: &[u8], path: &Path) -> Result<u6
     // Check the identification bytes first: goblin's messages for foreign
     // files are less helpful than these.
     match image.get(4) {
-        Some(&1) => return Err(bad_program(path, "it is a 32-bit ELF; microvm runs x86-64 (ELF64) programs")),
+        Some(&1) => {
+            return Err(bad_program(
+                path,
+                "it is a 32-bit ELF; microvm runs x86-64 (ELF64) programs",
+            ))
+        }
         Some(&2) => {}
         _ => return Err(bad_program(path, "not a valid ELF file (bad class byte)")),
     }
-    let elf = Elf::parse(image).map_err(|e| bad_program(path, format!("not a valid ELF file ({e})")))?;
+    let elf =
+        Elf::parse(image).map_err(|e| bad_program(path, format!("not a valid ELF file ({e})")))?;
     if elf.header.e_machine != header::EM_X86_64 {
         return Err(bad_program(
             path,
@@ -287,12 +308,10 @@ fn load_elf(mapper: &mut UserMapper<'_>, image: &[u8], path: &Path) -> Result<u6
     }
     match elf.header.e_type {
         header::ET_EXEC => {}
-        header::ET_DYN => {
-            return Err(bad_program(
-                path,
-                "position-independent executables are not supported yet (link with -static -no-pie)",
-            ))
-        }
+        header::ET_DYN => return Err(bad_program(
+            path,
+            "position-independent executables are not supported yet (link with -static -no-pie)",
+        )),
         t => {
             return Err(bad_program(
                 path,
@@ -301,13 +320,18 @@ fn load_elf(mapper: &mut UserMapper<'_>, image: &[u8], path: &Path) -> Result<u6
         }
     }
     let mut loads = 0;
-    for ph in elf.program_headers.iter().filter(|p| p.p_type == program_header::PT_LOAD) {
+    for ph in elf
+        .program_headers
+        .iter()
+        .filter(|p| p.p_type == program_header::PT_LOAD)
+    {
         let end = ph.p_vaddr.checked_add(ph.p_memsz);
         let file_end = ph.p_offset.checked_add(ph.p_filesz);
         if ph.p_filesz > ph.p_memsz || file_end.is_none_or(|e| e > image.len() as u64) {
             return Err(bad_program(path, "a segment lies outside the file"));
         }
-        if ph.p_vaddr < PAGE_SIZE || end.is_none_or(|e| e > USER_END - USER_STACK_SIZE - PAGE_SIZE) {
+        if ph.p_vaddr < PAGE_SIZE || end.is_none_or(|e| e > USER_END - USER_STACK_SIZE - PAGE_SIZE)
+        {
             return Err(bad_program(
                 path,
                 format!("a segment at {:#x} lies outside user space", ph.p_vaddr),
@@ -354,7 +378,9 @@ fn build_stack(mapper: &UserMapper<'_>, args: &[String]) -> Result<u64> {
     let words = 1 + argv.len() + 1 + 1 + 2;
     sp = (sp - (words as u64) * 8) & !15;
     if sp < USER_STACK_TOP - USER_STACK_SIZE / 2 {
-        return Err(Error::OutOfGuestMemory("the program's arguments (they fill half the stack)"));
+        return Err(Error::OutOfGuestMemory(
+            "the program's arguments (they fill half the stack)",
+        ));
     }
     let mut table = Vec::with_capacity(words * 8);
     table.extend_from_slice(&(argv.len() as u64).to_le_bytes());
@@ -373,14 +399,25 @@ mod tests {
     use microvm_abi::layout::MIN_MEMORY;
 
     fn setup() -> (GuestRam, PageTables, FrameAllocator) {
-        (GuestRam::new(MIN_MEMORY).unwrap(), PageTables::new(), FrameAllocator::new(MIN_MEMORY))
+        (
+            GuestRam::new(MIN_MEMORY).unwrap(),
+            PageTables::new(),
+            FrameAllocator::new(MIN_MEMORY),
+        )
     }
 
     #[test]
     fn flat_binary_at_user_base_with_argv() {
         let (ram, mut pt, mut frames) = setup();
-        let p = load_program(&ram, &mut pt, &mut frames, &[0x90; 5000], Path::new("x"), &["prog".into(), "a".into()])
-            .unwrap();
+        let p = load_program(
+            &ram,
+            &mut pt,
+            &mut frames,
+            &[0x90; 5000],
+            Path::new("x"),
+            &["prog".into(), "a".into()],
+        )
+        .unwrap();
         assert_eq!(p.entry, USER_BASE);
         assert_eq!(p.stack % 16, 0);
         let phys = translate(&ram, pt.root(), USER_BASE + 4999, Access::UserWrite).unwrap();

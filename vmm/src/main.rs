@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "microvm", version, about = "Run a program in ring 3 of a KVM micro-VM and trace every user->kernel transition")]
+#[command(
+    name = "microvm",
+    version,
+    about = "Run a program in ring 3 of a KVM micro-VM and trace every user->kernel transition"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,10 +78,11 @@ fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
     let mut tracer = match (&args.output, args.trace) {
         (_, TraceFormat::Off) => Tracer::off(),
         (Some(path), format) => {
-            let file = std::fs::File::create(path).map_err(|source| microvm::Error::TraceOutput {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let file =
+                std::fs::File::create(path).map_err(|source| microvm::Error::TraceOutput {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             Tracer::new(format, args.regs, Box::new(file), false)
         }
         (None, format) => Tracer::new(format, args.regs, Box::new(std::io::stderr()), true),

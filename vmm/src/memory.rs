@@ -27,15 +27,16 @@ impl GuestRam {
         if size > MAX_MEMORY {
             return Err(Error::MemorySize(size, "too large: at most 64 GiB"));
         }
-        if size % PAGE_SIZE != 0 {
+        if !size.is_multiple_of(PAGE_SIZE) {
             return Err(Error::MemorySize(size, "not a multiple of 4 KiB"));
         }
-        let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), size as usize)]).map_err(|e| {
-            Error::Memory {
-                size,
-                reason: e.to_string(),
-            }
-        })?;
+        let mem =
+            GuestMemoryMmap::from_ranges(&[(GuestAddress(0), size as usize)]).map_err(|e| {
+                Error::Memory {
+                    size,
+                    reason: e.to_string(),
+                }
+            })?;
         Ok(GuestRam { mem, size })
     }
 

@@ -118,7 +118,10 @@ impl SyscallService {
             _ => return -errno::EBADF,
         };
         // Check the whole buffer before writing a byte of it.
-        if mem.for_each_piece(buf, count, Access::UserRead, |_, _| {}).is_err() {
+        if mem
+            .for_each_piece(buf, count, Access::UserRead, |_, _| {})
+            .is_err()
+        {
             return -errno::EFAULT;
         }
         before_output();

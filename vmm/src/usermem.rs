@@ -94,14 +94,15 @@ impl<'a> UserMemory<'a> {
     /// a byte at a time so that it stops at the NUL even if the page after
     /// it is unmapped. Returns the length read and whether the NUL was found.
     pub fn read_cstr(&self, addr: u64, buf: &mut [u8]) -> Result<(usize, bool), Fault> {
-        for i in 0..buf.len() {
+        for (i, slot) in buf.iter_mut().enumerate() {
             let a = addr.checked_add(i as u64).ok_or(Fault { addr })?;
-            let phys = translate(self.ram, self.cr3, a, Access::UserRead).ok_or(Fault { addr: a })?;
+            let phys =
+                translate(self.ram, self.cr3, a, Access::UserRead).ok_or(Fault { addr: a })?;
             let b: u8 = self.ram.read_obj(phys).map_err(|_| Fault { addr: a })?;
             if b == 0 {
                 return Ok((i, true));
             }
-            buf[i] = b;
+            *slot = b;
         }
         Ok((buf.len(), false))
     }

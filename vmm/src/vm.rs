@@ -18,7 +18,7 @@ use crate::usermem::UserMemory;
 use kvm_bindings::{kvm_userspace_memory_region, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 use microvm_abi::layout::{
-    self, kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, KERNEL_STACK_BOTTOM,
+    kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, KERNEL_STACK_BOTTOM,
     KERNEL_STACK_TOP, PAGE_SIZE, SHARED_PAGE, TSS,
 };
 use microvm_abi::{frame_offset, BootInfo, Hypercall, Port, TrapFrame, ABI_VERSION, BOOT_MAGIC};
@@ -197,10 +197,17 @@ impl Vm {
                 Exit::In(port) => return self.port_fault(port, tracer),
                 Exit::Other(what) => return Err(self.kernel_failure(what.to_string())),
                 Exit::FailEntry(reason) => {
-                    return Err(self.kernel_failure(format!("VM entry failed (hardware reason {reason:#x})")))
+                    return Err(self
+                        .kernel_failure(format!("VM entry failed (hardware reason {reason:#x})")))
                 }
-                Exit::Mmio(addr) => return Err(self.kernel_failure(format!("access to unmapped guest-physical address {addr:#x}"))),
-                Exit::Unexpected(what) => return Err(self.kernel_failure(format!("unexpected exit {what}"))),
+                Exit::Mmio(addr) => {
+                    return Err(self.kernel_failure(format!(
+                        "access to unmapped guest-physical address {addr:#x}"
+                    )))
+                }
+                Exit::Unexpected(what) => {
+                    return Err(self.kernel_failure(format!("unexpected exit {what}")))
+                }
             }
         }
     }
@@ -245,7 +252,12 @@ impl Vm {
                 tracer.end(None, Some(signal));
                 Ok(Some(Outcome::Killed {
                     signal,
-                    reason: exception::kill_reason(frame.vector, frame.error_code, frame.cr2, frame.rip),
+                    reason: exception::kill_reason(
+                        frame.vector,
+                        frame.error_code,
+                        frame.cr2,
+                        frame.rip,
+                    ),
                 }))
             }
             Ok(Hypercall::KernelFault) => {
@@ -270,11 +282,19 @@ impl Vm {
     /// makes of it, a #GP, and ends the program with SIGSEGV; from ring 0
     /// it is a kernel bug.
     fn port_fault(&mut self, port: u16, tracer: &mut Tracer) -> Result<Outcome> {
-        let sregs = self.vcpu.get_sregs().map_err(Error::kvm("reading registers"))?;
+        let sregs = self
+            .vcpu
+            .get_sregs()
+            .map_err(Error::kvm("reading registers"))?;
         if sregs.cs.selector & 3 != 3 {
-            return Err(self.kernel_failure(format!("the kernel accessed unknown I/O port {port:#x}")));
+            return Err(
+                self.kernel_failure(format!("the kernel accessed unknown I/O port {port:#x}"))
+            );
         }
-        let r = self.vcpu.get_regs().map_err(Error::kvm("reading registers"))?;
+        let r = self
+            .vcpu
+            .get_regs()
+            .map_err(Error::kvm("reading registers"))?;
         let frame = TrapFrame {
             rax: r.rax,
             rbx: r.rbx,
@@ -305,7 +325,10 @@ impl Vm {
         tracer.end(None, Some(signal));
         Ok(Outcome::Killed {
             signal,
-            reason: format!("#GP general protection: ring-3 access to I/O port {port:#x} near rip {:#x}", r.rip),
+            reason: format!(
+                "#GP general protection: ring-3 access to I/O port {port:#x} near rip {:#x}",
+                r.rip
+            ),
         })
     }
 
@@ -349,7 +372,10 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables) -> Result<()> {
     ] {
         tables.map(ram, kernel_virt(phys), phys, flags)?;
     }
-    for (bottom, top) in [(KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP), (DF_STACK_BOTTOM, DF_STACK_TOP)] {
+    for (bottom, top) in [
+        (KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP),
+        (DF_STACK_BOTTOM, DF_STACK_TOP),
+    ] {
         let mut page = bottom;
         while page < top {
             tables.map(ram, kernel_virt(page), page, PageFlags::KERNEL_RW)?;
@@ -360,7 +386,6 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables) -> Result<()> {
         ram.write_obj(GDT + 8 * i as u64, *d)?;
     }
     ram.write_obj(TSS, gdt::tss())?;
-    debug_assert!(layout::KERNEL_STACKS < KERNEL_STACK_BOTTOM);
     Ok(())
 }
 
@@ -375,13 +400,17 @@ fn setup_vcpu(kvm: &Kvm, vcpu: &VcpuFd, cr3: u64, kernel: LoadedKernel) -> Resul
         .find(|e| e.function == 7 && e.index == 0)
         .map_or(0, |e| e.ebx);
     let (smep, smap) = (leaf7 & (1 << 7) != 0, leaf7 & (1 << 20) != 0);
-    vcpu.set_cpuid2(&cpuid).map_err(Error::kvm("setting CPUID"))?;
-    let base = vcpu.get_sregs().map_err(Error::kvm("reading special registers"))?;
+    vcpu.set_cpuid2(&cpuid)
+        .map_err(Error::kvm("setting CPUID"))?;
+    let base = vcpu
+        .get_sregs()
+        .map_err(Error::kvm("reading special registers"))?;
     vcpu.set_sregs(&regs::sregs(base, cr3, smep, smap))
         .map_err(Error::kvm("setting special registers"))?;
     vcpu.set_regs(&regs::boot_regs(kernel.entry))
         .map_err(Error::kvm("setting registers"))?;
-    vcpu.set_fpu(&regs::fpu()).map_err(Error::kvm("setting FPU state"))?;
+    vcpu.set_fpu(&regs::fpu())
+        .map_err(Error::kvm("setting FPU state"))?;
     let msrs = Msrs::from_entries(&regs::syscall_msrs(kernel.syscall_entry))
         .map_err(|_| Error::Kernel("too many MSRs".into()))?;
     let written = vcpu.set_msrs(&msrs).map_err(Error::kvm("setting MSRs"))?;

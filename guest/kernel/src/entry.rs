@@ -20,9 +20,7 @@
 //!   host hears `UserException` and may resume (IRETQ); from ring 0 it hears
 //!   `KernelFault` and the kernel halts.
 
-use microvm_abi::{
-    frame_offset as f, layout, selector, EntryKind, Hypercall, Port,
-};
+use microvm_abi::{frame_offset as f, layout, selector, EntryKind, Hypercall, Port};
 
 /// Size of one stub in `exception_stubs`.
 pub const STUB_SIZE: u64 = 16;

@@ -1,9 +1,7 @@
 //! Hypercalls from Rust code (the hot paths are in `entry.rs`).
 
 use core::fmt;
-use microvm_abi::{
-    layout, Hypercall, Port, SharedPage, TrapFrame, MESSAGE_LEN,
-};
+use microvm_abi::{layout, Hypercall, Port, SharedPage, TrapFrame, MESSAGE_LEN};
 
 /// The shared page, as the kernel sees it.
 fn shared() -> *mut SharedPage {
@@ -18,7 +16,10 @@ pub struct Message {
 
 impl Message {
     pub const fn new() -> Self {
-        Message { buf: [0; MESSAGE_LEN], len: 0 }
+        Message {
+            buf: [0; MESSAGE_LEN],
+            len: 0,
+        }
     }
 }
 

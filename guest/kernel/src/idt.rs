@@ -76,7 +76,11 @@ pub fn install() {
         } else {
             stubs + (vector as u64) * crate::entry::STUB_SIZE
         };
-        let dpl = if USER_CALLABLE.contains(&vector) { 3 } else { 0 };
+        let dpl = if USER_CALLABLE.contains(&vector) {
+            3
+        } else {
+            0
+        };
         let ist = if vector == DOUBLE_FAULT { 1 } else { 0 };
         *gate = Gate::new(handler, dpl, ist);
     }

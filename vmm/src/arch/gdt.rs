@@ -110,7 +110,11 @@ pub fn segment(selector: u16, descriptor: u64, high: u64) -> kvm_segment {
     }
     kvm_segment {
         base,
-        limit: if g == 1 { ((limit << 12) | 0xfff) as u32 } else { limit as u32 },
+        limit: if g == 1 {
+            ((limit << 12) | 0xfff) as u32
+        } else {
+            limit as u32
+        },
         selector,
         type_: ((descriptor >> 40) & 0xf) as u8,
         present: ((descriptor >> 47) & 1) as u8,
@@ -175,12 +179,20 @@ mod tests {
     #[test]
     fn segments_decode() {
         let cs = segment(selector::KERNEL_CS, code64(0), 0);
-        assert_eq!((cs.base, cs.limit, cs.type_, cs.l, cs.db, cs.dpl, cs.s, cs.present, cs.g),
-                   (0, 0xffff_ffff, 0xb, 1, 0, 0, 1, 1, 1));
+        assert_eq!(
+            (cs.base, cs.limit, cs.type_, cs.l, cs.db, cs.dpl, cs.s, cs.present, cs.g),
+            (0, 0xffff_ffff, 0xb, 1, 0, 0, 1, 1, 1)
+        );
         let ds = segment(selector::USER_DS, data(3), 0);
-        assert_eq!((ds.type_, ds.dpl, ds.db, ds.l, ds.selector), (3, 3, 1, 0, 0x1b));
+        assert_eq!(
+            (ds.type_, ds.dpl, ds.db, ds.l, ds.selector),
+            (3, 3, 1, 0, 0x1b)
+        );
         let [low, high] = tss_descriptor(0xffff_ffff_8000_2000, 103);
         let tr = segment(selector::TSS, low, high);
-        assert_eq!((tr.base, tr.limit, tr.type_, tr.s, tr.g), (0xffff_ffff_8000_2000, 103, 0xb, 0, 0));
+        assert_eq!(
+            (tr.base, tr.limit, tr.type_, tr.s, tr.g),
+            (0xffff_ffff_8000_2000, 103, 0xb, 0, 0)
+        );
     }
 }

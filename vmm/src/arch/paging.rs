@@ -139,7 +139,7 @@ impl PageTables {
 
     /// Map the 4 KiB page at `virt` to the frame at `phys`.
     pub fn map(&mut self, ram: &GuestRam, virt: u64, phys: u64, flags: PageFlags) -> Result<()> {
-        debug_assert!(virt % PAGE_SIZE == 0 && phys % PAGE_SIZE == 0);
+        debug_assert!(virt.is_multiple_of(PAGE_SIZE) && phys.is_multiple_of(PAGE_SIZE));
         let idx = indices(virt);
         let mut table = self.root;
         for &i in &idx[..3] {
@@ -208,7 +208,14 @@ mod tests {
     fn leaf_encodings() {
         // Kernel text: present, not writable, supervisor, executable.
         assert_eq!(
-            leaf_entry(0x20_0000, PageFlags { write: false, exec: true, user: false }),
+            leaf_entry(
+                0x20_0000,
+                PageFlags {
+                    write: false,
+                    exec: true,
+                    user: false
+                }
+            ),
             0x20_0000 | 0x1 | 0x20 | 0x40
         );
         // User data: present, RW, U, NX.
@@ -219,7 +226,10 @@ mod tests {
         // Kernel RO data: only P, A, D and NX.
         assert_eq!(leaf_entry(0x3000, PageFlags::KERNEL_RO), (1 << 63) | 0x3061);
         // Address bits above 51 and below 12 never leak into the entry.
-        assert_eq!(leaf_entry(0xfff0_0000_0000_1fff, PageFlags::KERNEL_RO) & PTE_ADDR_MASK, 0x1000);
+        assert_eq!(
+            leaf_entry(0xfff0_0000_0000_1fff, PageFlags::KERNEL_RO) & PTE_ADDR_MASK,
+            0x1000
+        );
     }
 
     #[test]
@@ -246,18 +256,41 @@ mod tests {
     fn map_and_translate() {
         let ram = GuestRam::new(microvm_abi::layout::MIN_MEMORY).unwrap();
         let mut pt = PageTables::new();
-        pt.map(&ram, 0x40_0000, 0x50_0000, PageFlags { write: false, exec: true, user: true })
+        pt.map(
+            &ram,
+            0x40_0000,
+            0x50_0000,
+            PageFlags {
+                write: false,
+                exec: true,
+                user: true,
+            },
+        )
+        .unwrap();
+        pt.map(&ram, 0x40_1000, 0x50_1000, PageFlags::USER_RW)
             .unwrap();
-        pt.map(&ram, 0x40_1000, 0x50_1000, PageFlags::USER_RW).unwrap();
-        pt.map(&ram, 0xffff_ffff_8000_4000, 0x4000, PageFlags::KERNEL_RW).unwrap();
+        pt.map(&ram, 0xffff_ffff_8000_4000, 0x4000, PageFlags::KERNEL_RW)
+            .unwrap();
         let cr3 = pt.root();
-        assert_eq!(translate(&ram, cr3, 0x40_0123, Access::UserRead), Some(0x50_0123));
+        assert_eq!(
+            translate(&ram, cr3, 0x40_0123, Access::UserRead),
+            Some(0x50_0123)
+        );
         assert_eq!(translate(&ram, cr3, 0x40_0123, Access::UserWrite), None);
-        assert_eq!(translate(&ram, cr3, 0x40_1ff8, Access::UserWrite), Some(0x50_1ff8));
+        assert_eq!(
+            translate(&ram, cr3, 0x40_1ff8, Access::UserWrite),
+            Some(0x50_1ff8)
+        );
         assert_eq!(translate(&ram, cr3, 0x40_2000, Access::UserRead), None);
         assert_eq!(translate(&ram, cr3, 0, Access::UserRead), None);
         // Kernel pages are not reachable through a user pointer.
-        assert_eq!(translate(&ram, cr3, 0xffff_ffff_8000_4000, Access::UserRead), None);
-        assert_eq!(translate(&ram, cr3, 0x8000_0000_0000, Access::UserRead), None);
+        assert_eq!(
+            translate(&ram, cr3, 0xffff_ffff_8000_4000, Access::UserRead),
+            None
+        );
+        assert_eq!(
+            translate(&ram, cr3, 0x8000_0000_0000, Access::UserRead),
+            None
+        );
     }
 }

@@ -104,9 +104,21 @@ pub fn syscall_msrs(lstar: u64) -> [kvm_msr_entry; 4] {
 /// tables. The IDT is the kernel's own (it loads it first thing).
 pub fn sregs(base: kvm_sregs, cr3: u64, smep: bool, smap: bool) -> kvm_sregs {
     let gdt = gdt::gdt();
-    let code = gdt::segment(selector::KERNEL_CS, gdt[(selector::KERNEL_CS >> 3) as usize], 0);
-    let data = gdt::segment(selector::KERNEL_DS, gdt[(selector::KERNEL_DS >> 3) as usize], 0);
-    let tss = gdt::segment(selector::TSS, gdt[TSS_INDEX as usize], gdt[TSS_INDEX as usize + 1]);
+    let code = gdt::segment(
+        selector::KERNEL_CS,
+        gdt[(selector::KERNEL_CS >> 3) as usize],
+        0,
+    );
+    let data = gdt::segment(
+        selector::KERNEL_DS,
+        gdt[(selector::KERNEL_DS >> 3) as usize],
+        0,
+    );
+    let tss = gdt::segment(
+        selector::TSS,
+        gdt[TSS_INDEX as usize],
+        gdt[TSS_INDEX as usize + 1],
+    );
     let mut s = base;
     s.cs = code;
     s.ds = data;

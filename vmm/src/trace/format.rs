@@ -16,30 +16,43 @@ const AT_FDCWD: i32 = -100;
 /// The largest errno a syscall returns (-4095..-1 are errors).
 const MAX_ERRNO: i64 = 4095;
 
-/// "ENOSYS" for a syscall return value that is an error.
-pub fn errno_name(ret: i64) -> Option<&'static str> {
-    if !(-MAX_ERRNO..0).contains(&ret) {
-        return None;
-    }
-    let e = nix::errno::Errno::from_raw(-ret as i32);
-    if e == nix::errno::Errno::UnknownErrno {
-        return None;
-    }
-    // Errno's Debug output is its name.
-    Some(errno_str(e))
+/// Name and message of each errno, built on first use from nix's names and
+/// the C library's messages (the same strerror text strace prints).
+fn errno_table() -> &'static [(String, String)] {
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=MAX_KNOWN_ERRNO)
+            .map(|n| {
+                let name = format!("{:?}", nix::errno::Errno::from_raw(n));
+                let message = std::io::Error::from_raw_os_error(n).to_string();
+                let suffix = format!(" (os error {n})");
+                let message = message
+                    .strip_suffix(&suffix)
+                    .unwrap_or(&message)
+                    .to_string();
+                (name, message)
+            })
+            .collect()
+    })
 }
 
-fn errno_str(e: nix::errno::Errno) -> &'static str {
-    // nix has no name accessor; the names are the variants' own. Leak-free:
-    // a small static table built on first use.
-    use std::sync::OnceLock;
-    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        (0..=MAX_ERRNO as i32)
-            .map(|n| format!("{:?}", nix::errno::Errno::from_raw(n)))
-            .collect()
-    });
-    names.get(e as usize).map_or("EUNKNOWN", |s| s.as_str())
+/// The highest errno Linux defines (EHWPOISON).
+const MAX_KNOWN_ERRNO: i32 = 133;
+
+/// `("ENOSYS", "Function not implemented")` for a syscall return value that
+/// is an error Linux defines.
+pub fn errno(ret: i64) -> Option<(&'static str, &'static str)> {
+    if !(-MAX_ERRNO..0).contains(&ret) || -ret > i64::from(MAX_KNOWN_ERRNO) {
+        return None;
+    }
+    let (name, message) = &errno_table()[(-ret) as usize];
+    Some((name.as_str(), message.as_str()))
+}
+
+/// "ENOSYS" for a syscall return value that is an error.
+pub fn errno_name(ret: i64) -> Option<&'static str> {
+    errno(ret).map(|(name, _)| name)
 }
 
 /// Write `bytes` as a C string literal, strace style.
@@ -183,7 +196,9 @@ pub fn syscall_line(
     frame: &TrapFrame,
     ret: Option<i64>,
 ) -> io::Result<()> {
-    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let args = [
+        frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+    ];
     let ent = sysent::sysent(frame.rax);
     match ent {
         Some(e) => {
@@ -209,8 +224,7 @@ pub fn syscall_line(
     match ret {
         None => out.write_all(b" = ?"),
         Some(r) => {
-            if let Some(name) = errno_name(r) {
-                let msg = nix::errno::Errno::from_raw(-r as i32).desc();
+            if let Some((name, msg)) = errno(r) {
                 write!(out, " = -1 {name} ({msg})")
             } else if ent.is_some_and(|e| returns_pointer(e.name)) {
                 write!(out, " = {r:#x}")
@@ -295,7 +309,9 @@ mod tests {
         assert_eq!(errno_name(-14), Some("EFAULT"));
         assert_eq!(errno_name(0), None);
         assert_eq!(errno_name(-5000), None);
-        assert_eq!(nix::errno::Errno::from_raw(38).desc(), "Function not implemented");
+        assert_eq!(errno(-38), Some(("ENOSYS", "Function not implemented")));
+        assert_eq!(errno(-9), Some(("EBADF", "Bad file descriptor")));
+        assert_eq!(errno(-200), None);
     }
 
     #[test]

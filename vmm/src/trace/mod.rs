@@ -191,7 +191,9 @@ impl Tracer {
             }
             TraceFormat::Json => {
                 let ent = sysent::sysent(frame.rax);
-                let all = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+                let all = [
+                    frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+                ];
                 let n = ent.map_or(6, |e| e.args.len());
                 let record = JsonSyscall {
                     seq: self.seq,

@@ -1,0 +1,48 @@
+# microvm — build, run, test.
+#
+#   make            build microvm and guest.bin
+#   make run        ... and run guest.bin under microvm
+#   make test       lint, then every unit and integration test
+#   make lint       rustfmt check and clippy -D warnings, host and guest
+
+GUEST_TARGET := x86_64-unknown-none
+GUEST_OUT    := target/guest/$(GUEST_TARGET)/release
+MICROVM      := target/release/microvm
+CARGO        ?= cargo
+
+.PHONY: all setup build run test lint fmt clean
+
+all: build
+
+# Everything the build needs that a fresh machine may lack.
+setup:
+	@rustup target list --installed | grep -qx '$(GUEST_TARGET)' || rustup target add $(GUEST_TARGET)
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@command -v objcopy >/dev/null || { apt-get update -q && apt-get install -y -q binutils; }
+
+build: setup
+	$(CARGO) build --release
+	cp $(GUEST_OUT)/demo.bin guest.bin
+
+guest.bin: build
+
+run: build
+	$(MICROVM) run guest.bin
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path guest/Cargo.toml --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd guest && $(CARGO) clippy --release --target-dir ../target/guest -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+	$(CARGO) fmt --manifest-path guest/Cargo.toml --all
+
+test: lint
+	$(CARGO) test --workspace
+
+clean:
+	$(CARGO) clean
+	rm -f guest.bin

@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests: KVM availability, paths of the
+//! guest programs, and running the `microvm` binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// True when /dev/kvm is there. Without it a test skips with one line —
+/// unless CI is set, where a missing /dev/kvm is a failure.
+pub fn kvm_available() -> bool {
+    if Path::new("/dev/kvm").exists() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set but /dev/kvm is missing: the KVM integration tests cannot run");
+    }
+    eprintln!("skipped: /dev/kvm is missing on this host");
+    false
+}
+
+/// Skip the calling test when KVM is missing (see [`kvm_available`]).
+#[macro_export]
+macro_rules! require_kvm {
+    () => {
+        if !$crate::common::kvm_available() {
+            return;
+        }
+    };
+}
+
+/// A ring-3 program built from guest/user (`name` or `name.bin`).
+pub fn program(name: &str) -> PathBuf {
+    Path::new(microvm::GUEST_PROGRAMS_DIR).join(name)
+}
+
+/// The microvm binary under test.
+pub fn microvm() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_microvm"));
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Run microvm with `args` and collect everything.
+pub fn run(args: &[&str]) -> Output {
+    microvm().args(args).output().expect("microvm runs")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The JSON trace records on stderr (lines that parse as JSON objects).
+pub fn json_records(o: &Output) -> Vec<serde_json::Value> {
+    stderr(o)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// Which SYSCALL entry the kernel takes on this host's KVM.
+pub fn expected_entry() -> &'static str {
+    if Path::new("/sys/module/kvm_pvm").exists() {
+        "page-fault"
+    } else {
+        "lstar"
+    }
+}

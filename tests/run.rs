@@ -331,3 +331,31 @@ fn json_trace_schema() {
         serde_json::json!({"kind": "end", "status": 0, "signal": null})
     );
 }
+
+#[test]
+fn info_reports_the_kvm_and_the_syscall_entry_it_takes() {
+    require_kvm!();
+    let o = run(&["info", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let info: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["api_version"], 12);
+    let (module, kind) = microvm::info::kvm_module();
+    assert_eq!(info["module"], module);
+    assert_eq!(info["kind"], kind);
+    // The architectural path on hardware KVM, the #PF path on KVM-PVM.
+    let entry = match kind {
+        "hardware" => "lstar",
+        "pvm" => "page-fault",
+        other => panic!("unknown KVM kind {other}"),
+    };
+    assert_eq!(info["syscall_entry"], entry);
+    assert_eq!(common::expected_entry(), entry);
+    if std::env::var_os("MICROVM_EXPECT_KVM").is_some_and(|v| v == "hardware") {
+        assert_eq!(
+            kind, "hardware",
+            "the nested run must be on kvm_amd/kvm_intel"
+        );
+    }
+    let text = stdout(&run(&["info"]));
+    assert!(text.contains("ring-3 SYSCALL:"), "{text}");
+}

@@ -67,9 +67,8 @@ pub fn json_records(o: &Output) -> Vec<serde_json::Value> {
 
 /// Which SYSCALL entry the kernel takes on this host's KVM.
 pub fn expected_entry() -> &'static str {
-    if Path::new("/sys/module/kvm_pvm").exists() {
-        "page-fault"
-    } else {
-        "lstar"
+    match microvm::info::kvm_module().1 {
+        "pvm" => "page-fault",
+        _ => "lstar",
     }
 }

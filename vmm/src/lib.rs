@@ -12,6 +12,7 @@
 pub mod arch;
 pub mod error;
 pub mod exception;
+pub mod info;
 pub mod loader;
 pub mod memory;
 pub mod syscall;

@@ -24,6 +24,13 @@ struct Cli {
 enum Command {
     /// Run PROGRAM (a static ELF64 x86-64 executable or a flat binary) in ring 3.
     Run(RunArgs),
+    /// Show which KVM this host has, the capabilities microvm relies on,
+    /// and which SYSCALL entry the guest kernel takes here.
+    Info {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -115,10 +122,23 @@ fn main() -> ExitCode {
                 }
                 ExitCode::from(outcome.exit_status() as u8)
             }
-            Err(e) => {
-                eprintln!("microvm: {e}");
-                ExitCode::from(1)
+            Err(e) => fail(e),
+        },
+        Command::Info { json } => match microvm::info::probe() {
+            Ok(info) if json => {
+                println!("{}", serde_json::to_string(&info).unwrap_or_default());
+                ExitCode::SUCCESS
             }
+            Ok(info) => {
+                print!("{}", info.text());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
         },
     }
+}
+
+fn fail(e: microvm::Error) -> ExitCode {
+    eprintln!("microvm: {e}");
+    ExitCode::from(1)
 }

@@ -21,8 +21,10 @@ use microvm_abi::layout::{
     kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, KERNEL_STACK_BOTTOM,
     KERNEL_STACK_TOP, PAGE_SIZE, SHARED_PAGE, TSS,
 };
-use microvm_abi::{frame_offset, BootInfo, Hypercall, Port, TrapFrame, ABI_VERSION, BOOT_MAGIC};
-use std::path::PathBuf;
+use microvm_abi::{
+    frame_offset, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION, BOOT_MAGIC,
+};
+use std::path::{Path, PathBuf};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -35,6 +37,26 @@ pub struct VmConfig {
     pub program: PathBuf,
     /// Its arguments after argv[0].
     pub args: Vec<String>,
+}
+
+/// An image to load, and the name errors call it by.
+#[derive(Debug, Clone, Copy)]
+pub struct Image<'a> {
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Its file name.
+    pub name: &'a Path,
+}
+
+/// Counts of what happened in a run, by kind of transition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Syscalls that entered through LSTAR in ring 0 (hardware KVM).
+    pub syscalls_lstar: u64,
+    /// Syscalls that entered through the #PF at LSTAR (KVM-PVM).
+    pub syscalls_page_fault: u64,
+    /// Exceptions taken in ring 3.
+    pub exceptions: u64,
 }
 
 /// How a run ended.
@@ -86,42 +108,29 @@ pub struct Vm {
     cr3: u64,
     /// The last hypercall ticket the kernel issued.
     ticket: u64,
+    stats: Stats,
 }
 
 /// Guest-physical address of the frame's rax.
 const FRAME_RAX: u64 = SHARED_PAGE + frame_offset::RAX as u64;
 
 impl Vm {
-    /// Create the VM and lay out kernel and program.
+    /// Create the VM from the files `config` names and lay out kernel and
+    /// program.
     pub fn new(config: &VmConfig) -> Result<Vm> {
-        let kvm = open_kvm()?;
-        let kernel_path = config
-            .kernel
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("(built-in kernel)"));
-        let kernel_image = match &config.kernel {
-            Some(path) => Some(std::fs::read(path).map_err(|source| Error::Read {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|source| Error::Read {
                 path: path.clone(),
                 source,
-            })?),
-            None => None,
+            })
         };
-        let program = std::fs::read(&config.program).map_err(|source| Error::Read {
-            path: config.program.clone(),
-            source,
-        })?;
-
-        let ram = GuestRam::new(config.memory)?;
-        let mut tables = PageTables::new();
-        let kernel = loader::load_kernel(
-            &ram,
-            &mut tables,
-            kernel_image.as_deref().unwrap_or(crate::BUILTIN_KERNEL),
-            &kernel_path,
-        )?;
-        map_kernel_data(&ram, &mut tables)?;
-
-        let mut frames = FrameAllocator::new(ram.size());
+        let kernel_image = config.kernel.as_ref().map(read).transpose()?;
+        let program = read(&config.program)?;
+        let builtin = PathBuf::from("(built-in kernel)");
+        let kernel = Image {
+            bytes: kernel_image.as_deref().unwrap_or(crate::BUILTIN_KERNEL),
+            name: config.kernel.as_ref().unwrap_or(&builtin),
+        };
         let mut argv = Vec::with_capacity(config.args.len() + 1);
         argv.push(
             config
@@ -131,13 +140,33 @@ impl Vm {
                 .into_owned(),
         );
         argv.extend(config.args.iter().cloned());
+        let program = Image {
+            bytes: &program,
+            name: &config.program,
+        };
+        Vm::from_images(config.memory, kernel, program, &argv)
+    }
+
+    /// Create the VM from images in memory; `argv` includes argv[0].
+    pub fn from_images(
+        memory: u64,
+        kernel: Image<'_>,
+        program: Image<'_>,
+        argv: &[String],
+    ) -> Result<Vm> {
+        let kvm = open_kvm()?;
+        let ram = GuestRam::new(memory)?;
+        let mut tables = PageTables::new();
+        let kernel = loader::load_kernel(&ram, &mut tables, kernel.bytes, kernel.name)?;
+        map_kernel_data(&ram, &mut tables)?;
+        let mut frames = FrameAllocator::new(ram.size());
         let prog = loader::load_program(
             &ram,
             &mut tables,
             &mut frames,
-            &program,
-            &config.program,
-            &argv,
+            program.bytes,
+            program.name,
+            argv,
         )?;
         ram.write_obj(
             BOOT_INFO,
@@ -170,7 +199,13 @@ impl Vm {
             ram,
             cr3: tables.root(),
             ticket: 0,
+            stats: Stats::default(),
         })
+    }
+
+    /// What has happened so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
     }
 
     /// Run until the program exits or is killed.
@@ -232,6 +267,11 @@ impl Vm {
         self.ticket = frame.ticket;
         match Hypercall::try_from(value) {
             Ok(Hypercall::Syscall) => {
+                if frame.kind == EntryKind::SyscallLstar as u64 {
+                    self.stats.syscalls_lstar += 1;
+                } else {
+                    self.stats.syscalls_page_fault += 1;
+                }
                 let mem = UserMemory::new(&self.ram, self.cr3);
                 let outcome = service.handle(&mem, &frame, &mut || tracer.before_output());
                 tracer.syscall(&mem, &frame, outcome);
@@ -247,6 +287,7 @@ impl Vm {
                 }
             }
             Ok(Hypercall::UserException) => {
+                self.stats.exceptions += 1;
                 let signal = exception::vector(frame.vector).signal;
                 tracer.exception(&frame, Some(signal));
                 tracer.end(None, Some(signal));

@@ -82,6 +82,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The supervisor (signals, timeout, vCPU thread) failed.
+    #[error("{0}: {1}")]
+    Supervisor(&'static str, #[source] std::io::Error),
     /// The guest kernel stopped in a way a working kernel never does.
     #[error("guest kernel failure: {0}")]
     Kernel(String),

@@ -15,6 +15,8 @@ pub enum Signal {
     Sigfpe = 8,
     /// Segmentation fault.
     Sigsegv = 11,
+    /// Write to a pipe with no reader.
+    Sigpipe = 13,
 }
 
 impl Signal {
@@ -26,6 +28,7 @@ impl Signal {
             Signal::Sigbus => "SIGBUS",
             Signal::Sigfpe => "SIGFPE",
             Signal::Sigsegv => "SIGSEGV",
+            Signal::Sigpipe => "SIGPIPE",
         }
     }
 

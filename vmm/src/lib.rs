@@ -15,6 +15,8 @@ pub mod exception;
 pub mod info;
 pub mod loader;
 pub mod memory;
+pub mod stop;
+pub mod supervisor;
 pub mod syscall;
 pub mod trace;
 pub mod usermem;

@@ -1,13 +1,24 @@
 //! The `microvm` command.
 
 use clap::{Parser, Subcommand};
+use microvm::exception::Signal;
 use microvm::memory::DEFAULT_MEMORY;
+use microvm::stop::StopReason;
 use microvm::syscall::SyscallService;
 use microvm::trace::{TraceFormat, Tracer};
 use microvm::vm::{Outcome, Vm, VmConfig};
-use std::io::IsTerminal;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// One line on stderr. Never panics: stderr may be a closed pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -50,11 +61,25 @@ struct RunArgs {
     /// Add the full user register state to each text trace line.
     #[arg(long)]
     regs: bool,
+    /// Stop the guest after DURATION (e.g. 2s, 500ms, 1m) and exit 124.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
     /// The program to run.
     program: PathBuf,
     /// Arguments passed to the program.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
+}
+
+/// "2s", "500ms", or a plain number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+    }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration (try 2s or 500ms): {e}"))
 }
 
 /// "64M" -> 64 MiB.
@@ -82,7 +107,7 @@ fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
         program: args.program,
         args: args.args,
     };
-    let mut tracer = match (&args.output, args.trace) {
+    let tracer = match (&args.output, args.trace) {
         (_, TraceFormat::Off) => Tracer::off(),
         (Some(path), format) => {
             let file =
@@ -94,31 +119,49 @@ fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
         }
         (None, format) => Tracer::new(format, args.regs, Box::new(std::io::stderr()), true),
     };
-    let mut vm = Vm::new(&config)?;
-    let mut service = SyscallService::default();
-    let outcome = vm.run(&mut service, &mut tracer);
+    let vm = Vm::new(&config)?;
+    let (outcome, mut tracer) =
+        microvm::supervisor::run(vm, SyscallService::default(), tracer, args.timeout)?;
     let flushed = tracer.finish();
     let outcome = outcome?;
-    if let Err(source) = flushed {
+    match flushed {
+        // A reader that went away ends microvm quietly, like any writer.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         // A trace that could not be written is reported, but the program's
         // own status still wins.
-        eprintln!("microvm: trace output failed: {source}");
+        Err(source) => say!("microvm: trace output failed: {source}"),
+        Ok(()) => {}
     }
-    let _ = std::io::stderr().is_terminal();
     Ok(outcome)
 }
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("microvm: internal error (a bug in microvm; please report it): {info}");
+        say!("microvm: internal error (a bug in microvm; please report it): {info}");
     }));
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => match run(args) {
-            Ok(Outcome::Exited(status)) => ExitCode::from(status as u8),
-            Ok(outcome @ Outcome::Killed { .. }) => {
-                if let Outcome::Killed { signal, reason } = &outcome {
-                    eprintln!("microvm: guest killed by {}: {reason}", signal.name());
+            Ok(outcome) => {
+                match &outcome {
+                    Outcome::Exited(_) => {}
+                    // Like any writer whose reader went away: quietly.
+                    Outcome::Killed {
+                        signal: Signal::Sigpipe,
+                        ..
+                    } => {}
+                    Outcome::Killed { signal, reason } => {
+                        say!("microvm: guest killed by {}: {reason}", signal.name())
+                    }
+                    Outcome::Stopped(StopReason::Timeout) => {
+                        say!("microvm: timed out: the guest was stopped")
+                    }
+                    Outcome::Stopped(StopReason::Interrupt) => {
+                        say!("microvm: interrupted (SIGINT): the guest was stopped")
+                    }
+                    Outcome::Stopped(StopReason::Terminate) => {
+                        say!("microvm: terminated (SIGTERM): the guest was stopped")
+                    }
                 }
                 ExitCode::from(outcome.exit_status() as u8)
             }
@@ -126,11 +169,12 @@ fn main() -> ExitCode {
         },
         Command::Info { json } => match microvm::info::probe() {
             Ok(info) if json => {
-                println!("{}", serde_json::to_string(&info).unwrap_or_default());
+                let json = serde_json::to_string(&info).unwrap_or_default();
+                let _ = writeln!(std::io::stdout(), "{json}");
                 ExitCode::SUCCESS
             }
             Ok(info) => {
-                print!("{}", info.text());
+                let _ = write!(std::io::stdout(), "{}", info.text());
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),
@@ -139,6 +183,6 @@ fn main() -> ExitCode {
 }
 
 fn fail(e: microvm::Error) -> ExitCode {
-    eprintln!("microvm: {e}");
+    say!("microvm: {e}");
     ExitCode::from(1)
 }

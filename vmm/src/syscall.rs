@@ -63,6 +63,9 @@ pub enum Disposition {
     Return(i64),
     /// It exited with this status (exit, exit_group).
     Exit(i32),
+    /// The syscall failed with this value in rax and raised a signal that
+    /// ends the program (a write to a closed pipe: EPIPE and SIGPIPE).
+    Killed(i64, crate::exception::Signal),
 }
 
 /// Serves syscalls.
@@ -94,7 +97,12 @@ impl SyscallService {
     ) -> Disposition {
         use Disposition::Return;
         match frame.rax {
-            nr::WRITE => Return(self.write(mem, frame.rdi, frame.rsi, frame.rdx, before_output)),
+            nr::WRITE => match self.write(mem, frame.rdi, frame.rsi, frame.rdx, before_output) {
+                r if r == -errno::EPIPE => {
+                    Disposition::Killed(r, crate::exception::Signal::Sigpipe)
+                }
+                r => Return(r),
+            },
             nr::EXIT | nr::EXIT_GROUP => Disposition::Exit((frame.rdi & 0xff) as i32),
             nr::GETPID | nr::GETTID => Return(GUEST_PID),
             nr::GETPPID => Return(0),
@@ -147,6 +155,7 @@ impl SyscallService {
             failure.get_or_insert(io_errno(&e));
         }
         match failure {
+            Some(errno::EPIPE) => -errno::EPIPE,
             Some(_) if written > 0 => written,
             Some(e) => -e,
             None => written,

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::exception::{self, Signal};
 use crate::loader::{self, LoadedKernel};
 use crate::memory::{FrameAllocator, GuestRam};
+use crate::stop::{StopHandle, StopReason};
 use crate::syscall::{Disposition, SyscallService};
 use crate::trace::Tracer;
 use crate::usermem::UserMemory;
@@ -64,6 +65,8 @@ pub struct Stats {
 pub enum Outcome {
     /// The program called exit or exit_group with this status.
     Exited(i32),
+    /// microvm stopped the program from outside (timeout, SIGINT, SIGTERM).
+    Stopped(StopReason),
     /// The program was ended by an exception, as by this signal.
     Killed {
         /// The signal Linux would have sent.
@@ -79,6 +82,7 @@ impl Outcome {
         match self {
             Outcome::Exited(s) => *s,
             Outcome::Killed { signal, .. } => signal.exit_status(),
+            Outcome::Stopped(reason) => reason.exit_status(),
         }
     }
 }
@@ -109,6 +113,14 @@ pub struct Vm {
     /// The last hypercall ticket the kernel issued.
     ticket: u64,
     stats: Stats,
+    stop: StopHandle,
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        // The kvm_run mapping goes with the vCPU: no kicks after this.
+        self.stop.detach();
+    }
 }
 
 /// Guest-physical address of the frame's rax.
@@ -190,7 +202,8 @@ impl Vm {
         // returned `Vm` as long as the VM that uses it.
         unsafe { vm.set_user_memory_region(region) }
             .map_err(Error::kvm("registering guest memory"))?;
-        let vcpu = vm.create_vcpu(0).map_err(Error::kvm("creating a vCPU"))?;
+        let mut vcpu = vm.create_vcpu(0).map_err(Error::kvm("creating a vCPU"))?;
+        let stop = StopHandle::new(&mut vcpu.get_kvm_run().immediate_exit);
         setup_vcpu(&kvm, &vcpu, tables.root(), kernel)?;
         Ok(Vm {
             _kvm: kvm,
@@ -200,6 +213,7 @@ impl Vm {
             cr3: tables.root(),
             ticket: 0,
             stats: Stats::default(),
+            stop,
         })
     }
 
@@ -208,20 +222,48 @@ impl Vm {
         self.stats
     }
 
-    /// Run until the program exits or is killed.
+    /// A handle that stops [`Vm::run`] from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Run until the program exits, is killed, or is stopped through the
+    /// [`StopHandle`].
     pub fn run(&mut self, service: &mut SyscallService, tracer: &mut Tracer) -> Result<Outcome> {
+        self.stop.attach_current_thread();
+        let result = self.run_loop(service, tracer);
+        self.stop.release_thread();
+        if let Ok(Outcome::Stopped(reason)) = result {
+            tracer.stopped(reason);
+        }
+        result
+    }
+
+    fn run_loop(&mut self, service: &mut SyscallService, tracer: &mut Tracer) -> Result<Outcome> {
         loop {
+            if let Some(reason) = self.stop.reason() {
+                return Ok(Outcome::Stopped(reason));
+            }
             let exit = match self.vcpu.run() {
                 Ok(VcpuExit::IoOut(port, data)) => Exit::Out(port, le_u32(data)),
                 Ok(VcpuExit::IoIn(port, _)) => Exit::In(port),
                 Ok(VcpuExit::Hlt) => Exit::Other("the kernel halted"),
                 Ok(VcpuExit::Shutdown) => Exit::Other("triple fault (KVM_EXIT_SHUTDOWN)"),
-                Ok(VcpuExit::InternalError) => Exit::Other("KVM internal error (KVM_EXIT_INTERNAL_ERROR)"),
+                Ok(VcpuExit::InternalError) => {
+                    Exit::Other("KVM internal error (KVM_EXIT_INTERNAL_ERROR)")
+                }
                 Ok(VcpuExit::FailEntry(reason, _)) => Exit::FailEntry(reason),
-                Ok(VcpuExit::MmioRead(addr, _)) | Ok(VcpuExit::MmioWrite(addr, _)) => Exit::Mmio(addr),
+                Ok(VcpuExit::MmioRead(addr, _)) | Ok(VcpuExit::MmioWrite(addr, _)) => {
+                    Exit::Mmio(addr)
+                }
                 Ok(other) => Exit::Unexpected(format!("{other:?}")),
-                Err(e) if e.errno() == 4 /* EINTR */ => continue,
-                Err(e) => return Err(Error::Kvm { what: "running the vCPU", source: e }),
+                Err(e) if e.errno() == libc::EINTR => continue,
+                Err(e) => {
+                    return Err(Error::Kvm {
+                        what: "running the vCPU",
+                        source: e,
+                    })
+                }
             };
             match exit {
                 Exit::Out(port, value) => {
@@ -275,6 +317,9 @@ impl Vm {
                 let mem = UserMemory::new(&self.ram, self.cr3);
                 let outcome = service.handle(&mem, &frame, &mut || tracer.before_output());
                 tracer.syscall(&mem, &frame, outcome);
+                if tracer.failed() {
+                    return trace_failure(tracer);
+                }
                 match outcome {
                     Disposition::Return(v) => {
                         self.ram.write_obj(FRAME_RAX, v as u64)?;
@@ -283,6 +328,13 @@ impl Vm {
                     Disposition::Exit(status) => {
                         tracer.end(Some(status), None);
                         Ok(Some(Outcome::Exited(status)))
+                    }
+                    Disposition::Killed(_, signal) => {
+                        tracer.end(None, Some(signal));
+                        Ok(Some(Outcome::Killed {
+                            signal,
+                            reason: "write to a pipe with no reader".into(),
+                        }))
                     }
                 }
             }
@@ -383,6 +435,24 @@ impl Vm {
             _ => String::new(),
         };
         Error::Kernel(format!("{what}{regs}"))
+    }
+}
+
+/// The trace output failed: a closed pipe ends the run as SIGPIPE would end
+/// any writer; anything else is an error.
+fn trace_failure(tracer: &mut Tracer) -> Result<Option<Outcome>> {
+    if tracer.broken_pipe() {
+        return Ok(Some(Outcome::Killed {
+            signal: Signal::Sigpipe,
+            reason: "the trace output was closed".into(),
+        }));
+    }
+    match tracer.finish() {
+        Err(source) => Err(Error::TraceOutput {
+            path: "trace".into(),
+            source,
+        }),
+        Ok(()) => Ok(None),
     }
 }
 

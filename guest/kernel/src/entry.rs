@@ -14,7 +14,10 @@
 //!   faults with error code P|U|I (0x15) at RIP == LSTAR. That fault is the
 //!   syscall: RCX and R11 already hold the return RIP and RFLAGS, the user
 //!   RSP is in the exception frame. It joins `syscall_entry`'s path, which
-//!   returns with SYSRETQ on both kinds of KVM. Any other #PF is an exception.
+//!   returns with SYSRETQ on both kinds of KVM. Any other #PF is an exception
+//!   — including a ring-3 `jmp` to LSTAR, which faults the same way but
+//!   with RFLAGS.IF still set: SYSCALL clears IF (SFMASK), while ring 3
+//!   always runs with IF set and cannot clear it.
 //! * `exception_stubs`: one 16-byte stub per vector 0-31, pushing a zero
 //!   error code where the CPU pushes none, then the vector. From ring 3 the
 //!   host hears `UserException` and may resume (IRETQ); from ring 0 it hears
@@ -27,6 +30,9 @@ pub const STUB_SIZE: u64 = 16;
 
 /// Error code of a ring-3 instruction fetch from a present supervisor page.
 const PF_USER_FETCH_PRESENT: u64 = 0x15;
+
+/// RFLAGS.IF. The VMM's SFMASK clears it on SYSCALL.
+const RFLAGS_IF: u64 = 0x200;
 
 extern "C" {
     fn exception_stubs_start();
@@ -163,6 +169,11 @@ core::arch::global_asm!(
     "    jz 2f",
     "    cmp qword ptr [rsp], {pf_user_fetch}",
     "    jne 2f",
+    // SYSCALL cleared IF through SFMASK; ring 3 itself always runs with IF
+    // set (IOPL 0 lets it clear neither by CLI nor by POPF). IF still set
+    // means the program jumped to LSTAR: a genuine page fault.
+    "    test qword ptr [rsp + 24], {rflags_if}",
+    "    jnz 2f",
     "    push rax",
     "    lea rax, [rip + syscall_entry]",
     "    cmp [rsp + 16], rax",
@@ -291,6 +302,7 @@ core::arch::global_asm!(
     kind_pf = const EntryKind::SyscallPageFault as u64,
     kind_exception = const EntryKind::Exception as u64,
     pf_user_fetch = const PF_USER_FETCH_PRESENT,
+    rflags_if = const RFLAGS_IF,
     rax = const f::RAX,
     rbx = const f::RBX,
     rcx = const f::RCX,

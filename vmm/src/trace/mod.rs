@@ -9,6 +9,7 @@ pub mod format;
 pub mod sysent;
 
 use crate::exception;
+use crate::stop::StopReason;
 use crate::syscall::Disposition;
 use crate::usermem::UserMemory;
 use microvm_abi::TrapFrame;
@@ -120,6 +121,8 @@ struct JsonEnd {
     kind: &'static str,
     status: Option<i32>,
     signal: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<&'static str>,
 }
 
 /// The name of the path a syscall came in by.
@@ -176,6 +179,7 @@ impl Tracer {
         let ret = match outcome {
             Disposition::Return(v) => Some(v),
             Disposition::Exit(_) => None,
+            Disposition::Killed(v, _) => Some(v),
         };
         let result = match self.format {
             TraceFormat::Text => {
@@ -268,11 +272,53 @@ impl Tracer {
                     kind: "end",
                     status,
                     signal: signal.map(|s| s.name()),
+                    stopped: None,
                 },
             ),
             TraceFormat::Off => Ok(()),
         };
         self.record(result);
+    }
+
+    /// Log that microvm stopped the program from outside.
+    pub fn stopped(&mut self, reason: StopReason) {
+        if !self.enabled() {
+            return;
+        }
+        let what = match reason {
+            StopReason::Timeout => "timeout",
+            StopReason::Interrupt => "SIGINT",
+            StopReason::Terminate => "SIGTERM",
+        };
+        let result = match self.format {
+            TraceFormat::Text => match reason {
+                StopReason::Timeout => writeln!(self.out, "+++ stopped: timed out +++"),
+                _ => writeln!(self.out, "+++ killed by {what} +++"),
+            },
+            TraceFormat::Json => json_line(
+                &mut self.out,
+                &JsonEnd {
+                    kind: "end",
+                    status: None,
+                    signal: None,
+                    stopped: Some(what),
+                },
+            ),
+            TraceFormat::Off => Ok(()),
+        };
+        self.record(result);
+    }
+
+    /// True once a write to the trace output has failed.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// True when the trace output failed because its reader went away.
+    pub fn broken_pipe(&self) -> bool {
+        self.error
+            .as_ref()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     }
 
     /// Called before the program's output is written.

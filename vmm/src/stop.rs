@@ -1,0 +1,158 @@
+//! Stopping a running vCPU from another thread, the way KVM intends: set
+//! `immediate_exit` in the vCPU's kvm_run area, then send the vCPU thread a
+//! signal whose handler does nothing. Whether the vCPU is inside KVM_RUN
+//! (the signal makes it return EINTR) or about to enter it (immediate_exit
+//! makes it return EINTR at once), it comes back to the run loop, which
+//! sees the reason and ends the run. Nothing polls.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, Once};
+
+/// Why a run was stopped from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// `--timeout` ran out.
+    Timeout,
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl StopReason {
+    fn code(self) -> u8 {
+        match self {
+            StopReason::Timeout => 1,
+            StopReason::Interrupt => 2,
+            StopReason::Terminate => 3,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<StopReason> {
+        match code {
+            1 => Some(StopReason::Timeout),
+            2 => Some(StopReason::Interrupt),
+            3 => Some(StopReason::Terminate),
+            _ => None,
+        }
+    }
+
+    /// microvm's exit status for it: 124 as timeout(1) does, 128 + signal.
+    pub fn exit_status(self) -> i32 {
+        match self {
+            StopReason::Timeout => 124,
+            StopReason::Interrupt => 130,
+            StopReason::Terminate => 143,
+        }
+    }
+}
+
+/// Where to kick: the vCPU's `immediate_exit` byte and its thread.
+struct Target {
+    immediate_exit: *mut u8,
+    thread: Option<libc::pthread_t>,
+}
+
+// SAFETY: the pointer is only dereferenced under the mutex, and the vCPU
+// clears it (`detach`) before its kvm_run mapping goes away.
+unsafe impl Send for Target {}
+
+struct Inner {
+    reason: AtomicU8,
+    target: Mutex<Option<Target>>,
+}
+
+/// A handle that stops a vCPU's run; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct StopHandle {
+    inner: Arc<Inner>,
+}
+
+/// The signal used to kick a vCPU thread out of KVM_RUN.
+pub fn kick_signal() -> libc::c_int {
+    vmm_sys_util::signal::SIGRTMIN()
+}
+
+extern "C" fn on_kick(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {}
+
+/// Install the do-nothing handler for the kick signal (once per process).
+fn install_kick_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Failure leaves the default action (terminate) for a signal
+        // nothing else sends; immediate_exit still stops the next entry.
+        let _ = vmm_sys_util::signal::register_signal_handler(kick_signal(), on_kick);
+    });
+}
+
+impl StopHandle {
+    /// A handle for the vCPU whose kvm_run `immediate_exit` byte is at
+    /// `immediate_exit`.
+    pub(crate) fn new(immediate_exit: *mut u8) -> StopHandle {
+        install_kick_handler();
+        StopHandle {
+            inner: Arc::new(Inner {
+                reason: AtomicU8::new(0),
+                target: Mutex::new(Some(Target {
+                    immediate_exit,
+                    thread: None,
+                })),
+            }),
+        }
+    }
+
+    /// Called on the vCPU thread when it starts running.
+    pub(crate) fn attach_current_thread(&self) {
+        if let Ok(mut t) = self.inner.target.lock() {
+            if let Some(t) = t.as_mut() {
+                // SAFETY: pthread_self has no preconditions.
+                t.thread = Some(unsafe { libc::pthread_self() });
+            }
+        }
+    }
+
+    /// Called on the vCPU thread when it stops running.
+    pub(crate) fn release_thread(&self) {
+        if let Ok(mut t) = self.inner.target.lock() {
+            if let Some(t) = t.as_mut() {
+                t.thread = None;
+            }
+        }
+    }
+
+    /// Called when the vCPU's kvm_run area is about to go away.
+    pub(crate) fn detach(&self) {
+        if let Ok(mut t) = self.inner.target.lock() {
+            *t = None;
+        }
+    }
+
+    /// Stop the run for `reason` (the first reason given wins).
+    pub fn stop(&self, reason: StopReason) {
+        let _ = self.inner.reason.compare_exchange(
+            0,
+            reason.code(),
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        let Ok(target) = self.inner.target.lock() else {
+            return;
+        };
+        if let Some(t) = target.as_ref() {
+            // SAFETY: the pointer is the vCPU's kvm_run immediate_exit byte;
+            // the mapping lives until `detach`, which takes this lock first.
+            unsafe { std::ptr::write_volatile(t.immediate_exit, 1) };
+            if let Some(thread) = t.thread {
+                // SAFETY: the thread is the vCPU thread, inside its run loop
+                // (which releases the thread, under this lock, before it
+                // returns); the signal has a do-nothing handler.
+                unsafe { libc::pthread_kill(thread, kick_signal()) };
+            }
+        }
+    }
+
+    /// The reason, once stopped.
+    pub fn reason(&self) -> Option<StopReason> {
+        StopReason::from_code(self.inner.reason.load(Ordering::SeqCst))
+    }
+}

@@ -1,0 +1,126 @@
+//! Running a guest under supervision: the vCPU runs on its own thread while
+//! the calling thread waits — without polling — for the run to end, for
+//! SIGINT or SIGTERM, or for the timeout, and stops the vCPU through its
+//! [`StopHandle`](crate::stop::StopHandle) when one comes first.
+
+use crate::error::{Error, Result};
+use crate::stop::StopReason;
+use crate::syscall::SyscallService;
+use crate::trace::Tracer;
+use crate::vm::{Outcome, Vm};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::{Duration, Instant};
+use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
+
+/// Writes the event when dropped, so the supervisor wakes even if the vCPU
+/// thread unwinds.
+struct DoneOnDrop(EventFd);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.write(1);
+    }
+}
+
+fn io_error(what: &'static str) -> impl Fn(nix::Error) -> Error {
+    move |e| Error::Supervisor(what, std::io::Error::from(e))
+}
+
+/// Run `vm` to its end on a vCPU thread. SIGINT and SIGTERM, and `timeout`
+/// if given, stop it. Returns how it ended and the tracer (to be finished).
+pub fn run(
+    mut vm: Vm,
+    mut service: SyscallService,
+    mut tracer: Tracer,
+    timeout: Option<Duration>,
+) -> Result<(Result<Outcome>, Tracer)> {
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    // Block them here before the vCPU thread starts (it inherits the mask),
+    // so that they arrive only through the signalfd.
+    let mut old = SigSet::empty();
+    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), Some(&mut old))
+        .map_err(io_error("blocking SIGINT/SIGTERM"))?;
+    let result = supervise(&mut vm, &mut service, &mut tracer, timeout, &signals);
+    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    result.map(|outcome| (outcome, tracer))
+}
+
+fn supervise(
+    vm: &mut Vm,
+    service: &mut SyscallService,
+    tracer: &mut Tracer,
+    timeout: Option<Duration>,
+    signals: &SigSet,
+) -> Result<Result<Outcome>> {
+    let sigfd = SignalFd::with_flags(signals, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(io_error("creating a signalfd"))?;
+    let done =
+        EventFd::new(EFD_NONBLOCK).map_err(|e| Error::Supervisor("creating an eventfd", e))?;
+    let done_writer = DoneOnDrop(
+        done.try_clone()
+            .map_err(|e| Error::Supervisor("cloning an eventfd", e))?,
+    );
+    let stop = vm.stop_handle();
+    let deadline = timeout.map(|t| Instant::now() + t);
+    std::thread::scope(|scope| {
+        let vcpu = std::thread::Builder::new()
+            .name("vcpu0".into())
+            .spawn_scoped(scope, move || {
+                let _done = done_writer;
+                vm.run(service, tracer)
+            })
+            .map_err(|e| Error::Supervisor("starting the vCPU thread", e))?;
+        let mut timed_out = false;
+        loop {
+            let wait = match deadline {
+                Some(d) if !timed_out => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                        .unwrap_or(PollTimeout::MAX)
+                }
+                _ => PollTimeout::NONE,
+            };
+            // SAFETY: `done` outlives this borrow, which ends with the loop
+            // iteration.
+            let done_fd = unsafe { BorrowedFd::borrow_raw(done.as_raw_fd()) };
+            let mut fds = [
+                PollFd::new(sigfd.as_fd(), PollFlags::POLLIN),
+                PollFd::new(done_fd, PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, wait) {
+                Ok(0) => {
+                    timed_out = true;
+                    stop.stop(StopReason::Timeout);
+                }
+                Ok(_) => {
+                    if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+                        break;
+                    }
+                    while let Ok(Some(info)) = sigfd.read_signal() {
+                        let reason = if info.ssi_signo == Signal::SIGINT as u32 {
+                            StopReason::Interrupt
+                        } else {
+                            StopReason::Terminate
+                        };
+                        stop.stop(reason);
+                    }
+                }
+                Err(nix::Error::EINTR) => {}
+                Err(e) => {
+                    stop.stop(StopReason::Terminate);
+                    let _ = vcpu.join();
+                    return Err(io_error("waiting for the guest")(e));
+                }
+            }
+        }
+        match vcpu.join() {
+            Ok(outcome) => Ok(outcome),
+            Err(_) => Err(Error::Kernel("the vCPU thread panicked".into())),
+        }
+    })
+}

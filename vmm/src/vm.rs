@@ -355,9 +355,16 @@ impl Vm {
             }
             Ok(Hypercall::KernelFault) => {
                 let v = exception::vector(frame.vector);
+                let mut regs = Vec::new();
+                let _ = crate::trace::format::regs(&mut regs, &frame);
                 Err(Error::Kernel(format!(
-                    "{} {} in ring 0 at rip {:#x} (error code {:#x}, cr2 {:#x}, rsp {:#x})",
-                    v.mnemonic, v.name, frame.rip, frame.error_code, frame.cr2, frame.rsp
+                    "{} {} in ring 0 at rip {:#x} (error code {:#x}, cr2 {:#x}){}",
+                    v.mnemonic,
+                    v.name,
+                    frame.rip,
+                    frame.error_code,
+                    frame.cr2,
+                    String::from_utf8_lossy(&regs)
                 )))
             }
             Ok(Hypercall::Panic) => {

@@ -1,0 +1,519 @@
+//! Every way a ring-3 program or the guest kernel can go wrong ends
+//! cleanly: the transition is logged, the run ends as Linux would end the
+//! process (or with one line and exit 1 for a kernel failure), nothing hangs.
+
+mod common;
+
+use common::{json_records, microvm, program, run, stderr, stdout};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Run the `fault` program with `kind`, JSON trace.
+fn fault(kind: &str) -> (std::process::Output, Vec<Value>) {
+    let o = run(&[
+        "run",
+        "--trace",
+        "json",
+        program("fault").to_str().unwrap(),
+        kind,
+    ]);
+    let r = json_records(&o);
+    (o, r)
+}
+
+/// The last line microvm itself printed on stderr.
+fn message(o: &std::process::Output) -> String {
+    stderr(o)
+        .lines()
+        .rfind(|l| l.starts_with("microvm: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Bytes of a loaded ELF at virtual address `vaddr`.
+fn elf_bytes(path: &Path, vaddr: u64, n: usize) -> Vec<u8> {
+    let file = std::fs::read(path).unwrap();
+    let elf = goblin::elf::Elf::parse(&file).unwrap();
+    let ph = elf
+        .program_headers
+        .iter()
+        .find(|p| {
+            p.p_type == goblin::elf::program_header::PT_LOAD
+                && (p.p_vaddr..p.p_vaddr + p.p_filesz).contains(&vaddr)
+        })
+        .unwrap_or_else(|| panic!("{vaddr:#x} not in a segment of {}", path.display()));
+    let off = (vaddr - ph.p_vaddr + ph.p_offset) as usize;
+    file[off..off + n].to_vec()
+}
+
+/// Checks the exception record and the end of the run.
+fn exception(kind: &str, vector: u64, mnemonic: &str, signal: &str, status: i32) -> Value {
+    let (o, r) = fault(kind);
+    assert_eq!(o.status.code(), Some(status), "{kind}: {}", stderr(&o));
+    let exc = r
+        .iter()
+        .find(|r| r["kind"] == "exception")
+        .unwrap_or_else(|| panic!("{kind}: no exception in {r:?}"))
+        .clone();
+    assert_eq!(exc["vector"], vector, "{kind}");
+    assert_eq!(exc["mnemonic"], mnemonic, "{kind}");
+    assert_eq!(exc["signal"], signal, "{kind}");
+    assert_eq!(exc["regs"]["cs"], 0x23, "{kind}: taken in ring 3");
+    assert_eq!(exc["regs"]["ss"], 0x1b, "{kind}");
+    let end = r.last().unwrap();
+    assert_eq!(end["kind"], "end");
+    assert_eq!(end["signal"], signal);
+    let msg = message(&o);
+    assert!(
+        msg.starts_with(&format!("microvm: guest killed by {signal}: {mnemonic} ")),
+        "{kind}: {msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "at rip {:#x}",
+            exc["regs"]["rip"].as_u64().unwrap()
+        )),
+        "{msg}"
+    );
+    exc
+}
+
+fn rip(exc: &Value) -> u64 {
+    exc["regs"]["rip"].as_u64().unwrap()
+}
+
+#[test]
+fn read_of_an_unmapped_address() {
+    require_kvm!();
+    let e = exception("read-unmapped", 14, "#PF", "SIGSEGV", 139);
+    assert_eq!(e["error_code"], 0x4, "read, user, not present");
+    assert_eq!(e["cr2"], 0x1000_0000);
+    let (o, _) = fault("read-unmapped");
+    assert!(message(&o).contains("#PF reading 0x10000000 at rip"));
+}
+
+#[test]
+fn write_to_a_read_only_page() {
+    require_kvm!();
+    let e = exception("write-ro", 14, "#PF", "SIGSEGV", 139);
+    assert_eq!(e["error_code"], 0x7, "write, user, protection");
+    let cr2 = e["cr2"].as_u64().unwrap();
+    assert!(
+        (0x40_0000..0x50_0000).contains(&cr2),
+        "{cr2:#x} in the program's rodata"
+    );
+    // The faulting instruction is a store of the immediate 1 (c6 .. 01).
+    assert_eq!(elf_bytes(&program("fault"), rip(&e), 1), [0xc6]);
+}
+
+#[test]
+fn execution_of_a_no_execute_page() {
+    require_kvm!();
+    let e = exception("exec-nx", 14, "#PF", "SIGSEGV", 139);
+    assert_eq!(e["error_code"], 0x15, "fetch, user, protection");
+    assert_eq!(e["cr2"], e["regs"]["rip"], "faulted fetching its own rip");
+    assert!(rip(&e) > 0x7fff_0000_0000, "on the stack");
+}
+
+#[test]
+fn read_of_a_kernel_address() {
+    require_kvm!();
+    let e = exception("read-kernel", 14, "#PF", "SIGSEGV", 139);
+    assert_eq!(
+        e["error_code"], 0x5,
+        "read, user, protection (supervisor page)"
+    );
+    assert_eq!(e["cr2"], 0xffff_ffff_8000_4000u64);
+}
+
+#[test]
+fn privileged_instructions_raise_gp() {
+    require_kvm!();
+    for (kind, opcode) in [
+        ("hlt", &[0xf4u8][..]),
+        ("cli", &[0xfa]),
+        ("wrmsr", &[0x0f, 0x30]),
+        ("in", &[0xec]),
+        ("out", &[0xee]),
+    ] {
+        let e = exception(kind, 13, "#GP", "SIGSEGV", 139);
+        assert_eq!(e["error_code"], 0, "{kind}");
+        assert_eq!(
+            elf_bytes(&program("fault"), rip(&e), opcode.len()),
+            opcode,
+            "{kind}: rip at the instruction"
+        );
+    }
+}
+
+#[test]
+fn non_canonical_address_raises_gp() {
+    require_kvm!();
+    let e = exception("noncanonical", 13, "#GP", "SIGSEGV", 139);
+    assert_eq!(e["error_code"], 0);
+}
+
+#[test]
+fn non_canonical_stack_raises_ss() {
+    require_kvm!();
+    exception("stack", 12, "#SS", "SIGBUS", 135);
+}
+
+#[test]
+fn ud2_raises_ud() {
+    require_kvm!();
+    let e = exception("ud2", 6, "#UD", "SIGILL", 132);
+    assert_eq!(elf_bytes(&program("fault"), rip(&e), 2), [0x0f, 0x0b]);
+}
+
+#[test]
+fn division_by_zero_raises_de() {
+    require_kvm!();
+    let e = exception("div0", 0, "#DE", "SIGFPE", 136);
+    assert_eq!(
+        elf_bytes(&program("fault"), rip(&e), 2),
+        [0x48, 0xf7],
+        "div r64"
+    );
+}
+
+#[test]
+fn int3_raises_bp_after_the_instruction() {
+    require_kvm!();
+    let e = exception("int3", 3, "#BP", "SIGTRAP", 133);
+    // #BP is a trap: rip is past the int3.
+    assert_eq!(elf_bytes(&program("fault"), rip(&e) - 1, 1), [0xcc]);
+}
+
+#[test]
+fn single_step_raises_db() {
+    require_kvm!();
+    let e = exception("single-step", 1, "#DB", "SIGTRAP", 133);
+    assert_ne!(e["regs"]["rflags"].as_u64().unwrap() & 0x100, 0, "TF set");
+}
+
+#[test]
+fn misaligned_access_with_ac_raises_ac() {
+    require_kvm!();
+    let e = exception("alignment", 17, "#AC", "SIGBUS", 135);
+    assert_eq!(e["error_code"], 0);
+}
+
+#[test]
+fn x87_and_simd_errors() {
+    require_kvm!();
+    exception("x87", 16, "#MF", "SIGFPE", 136);
+    exception("simd", 19, "#XM", "SIGFPE", 136);
+}
+
+#[test]
+fn exception_text_line() {
+    require_kvm!();
+    let o = run(&["run", program("fault").to_str().unwrap(), "read-unmapped"]);
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.starts_with("--- ")).unwrap();
+    assert!(
+        line.starts_with(
+            "--- #PF page fault (err=0x4 read user not-present) addr=0x10000000 rip=0x"
+        ),
+        "{line}"
+    );
+    assert!(err.contains("+++ killed by SIGSEGV +++\n"));
+}
+
+#[test]
+fn a_ring3_jump_to_lstar_is_a_fault_not_a_syscall() {
+    require_kvm!();
+    let lstar = kernel_symbol("syscall_entry");
+    let (o, r) = fault_with(&["jump-lstar", &format!("{lstar:#x}")]);
+    assert_eq!(o.status.code(), Some(139), "{}", stderr(&o));
+    assert!(
+        r.iter().all(|r| r["kind"] != "syscall"),
+        "no syscall logged: {r:?}"
+    );
+    let e = &r[0];
+    assert_eq!(e["vector"], 14);
+    assert_eq!(e["error_code"], 0x15);
+    assert_eq!(e["cr2"], lstar);
+    assert_eq!(e["regs"]["rip"], lstar);
+}
+
+fn fault_with(args: &[&str]) -> (std::process::Output, Vec<Value>) {
+    let p = program("fault");
+    let mut all = vec!["run", "--trace", "json", p.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let o = run(&all);
+    let r = json_records(&o);
+    (o, r)
+}
+
+#[test]
+fn ring3_knock_on_the_hypercall_port_is_a_gp_and_is_never_served() {
+    require_kvm!();
+    let (o, r) = fault("knock");
+    assert_eq!(o.status.code(), Some(139), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "once\n", "the earlier write was not repeated");
+    let syscalls: Vec<_> = r.iter().filter(|r| r["kind"] == "syscall").collect();
+    assert_eq!(syscalls.len(), 1, "{r:?}");
+    let e = r.iter().find(|r| r["kind"] == "exception").unwrap();
+    assert_eq!(e["vector"], 13);
+    assert_eq!(e["regs"]["rdx"], 0x510);
+    for kind in ["knock-in", "port-3f8"] {
+        let (o, r) = fault(kind);
+        assert_eq!(o.status.code(), Some(139), "{kind}");
+        assert!(r.iter().all(|r| r["kind"] != "syscall"), "{kind}: {r:?}");
+        assert_eq!(
+            r.iter().find(|r| r["kind"] == "exception").unwrap()["vector"],
+            13
+        );
+    }
+}
+
+#[test]
+fn timeout_stops_a_spinning_guest() {
+    require_kvm!();
+    let o = run(&[
+        "run",
+        "--timeout",
+        "300ms",
+        program("fault").to_str().unwrap(),
+        "spin",
+    ]);
+    assert_eq!(o.status.code(), Some(124));
+    assert_eq!(message(&o), "microvm: timed out: the guest was stopped");
+    assert!(stderr(&o).contains("+++ stopped: timed out +++\n"));
+    let o = run(&[
+        "run",
+        "--timeout",
+        "soon",
+        program("fault").to_str().unwrap(),
+        "spin",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("'soon' is not a duration"));
+}
+
+/// Start a spinning guest, send it `signal`, return its output and how
+/// long it took to end after the signal.
+fn signalled(signal: i32, trace_file: &Path) -> (std::process::Output, Duration) {
+    let mut child = microvm()
+        .args([
+            "run",
+            "--trace",
+            "json",
+            "-o",
+            trace_file.to_str().unwrap(),
+            "--timeout",
+            "20s",
+        ])
+        .arg(program("fault"))
+        .arg("spin")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it reach ring 3 (a trace record is not written by `spin`, so wait
+    // a moment; the 20 s timeout guards against a hang).
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let status = child.wait().unwrap();
+    let took = sent.elapsed();
+    let out = child.wait_with_output().unwrap();
+    (
+        std::process::Output {
+            status,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        },
+        took,
+    )
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_guest_and_flush_the_trace() {
+    require_kvm!();
+    let dir = tempdir("signals");
+    for (signal, status, name, msg) in [
+        (
+            libc::SIGINT,
+            130,
+            "SIGINT",
+            "microvm: interrupted (SIGINT): the guest was stopped",
+        ),
+        (
+            libc::SIGTERM,
+            143,
+            "SIGTERM",
+            "microvm: terminated (SIGTERM): the guest was stopped",
+        ),
+    ] {
+        let trace = dir.join(name);
+        let (o, took) = signalled(signal, &trace);
+        eprintln!("{name}: stopped {took:?} after the signal");
+        assert_eq!(o.status.code(), Some(status), "{name}: {}", stderr(&o));
+        assert_eq!(message(&o), msg);
+        let text = std::fs::read_to_string(&trace).unwrap();
+        let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["kind"], "end");
+        assert_eq!(last["stopped"], name);
+    }
+}
+
+#[test]
+fn a_closed_stdout_ends_microvm_quietly() {
+    require_kvm!();
+    // As `microvm run fault flood | head -c 16` would: the reader goes away.
+    for trace in ["off", "text"] {
+        let mut child = microvm()
+            .args(["run", "--trace", trace, "--timeout", "20s"])
+            .arg(program("fault"))
+            .arg("flood")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+        assert_eq!(&first, b"flood flood floo");
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(141), "128 + SIGPIPE, trace {trace}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("microvm:"), "quietly: {err}");
+        if trace == "text" {
+            assert!(err.ends_with("+++ killed by SIGPIPE +++\n"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_flood_of_transitions_keeps_memory_bounded() {
+    require_kvm!();
+    // Two runs, one twice as long: the peak memory must not grow with the
+    // number of transitions (a leak or an unbounded buffer would).
+    let peak = |secs: &str| {
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(env!("CARGO_BIN_EXE_microvm"))
+            .args([
+                "run",
+                "--timeout",
+                secs,
+                "--trace",
+                "json",
+                "-o",
+                "/dev/null",
+            ])
+            .arg(program("fault"))
+            .arg("flood")
+            .stdout(Stdio::null())
+            .output();
+        let out = match out {
+            Ok(o) => o,
+            Err(_) => return None,
+        };
+        let text = String::from_utf8_lossy(&out.stderr);
+        text.lines().last()?.trim().parse::<u64>().ok()
+    };
+    let (Some(short), Some(long)) = (peak("1s"), peak("2s")) else {
+        eprintln!("skipped: /usr/bin/time is not installed");
+        return;
+    };
+    assert!(
+        long < short + 2048,
+        "peak RSS grew from {short} KiB to {long} KiB"
+    );
+}
+
+fn kernel_symbol(name: &str) -> u64 {
+    let file = std::fs::read(env!("MICROVM_KERNEL_PATH")).unwrap();
+    let elf = goblin::elf::Elf::parse(&file).unwrap();
+    elf.syms
+        .iter()
+        .find(|s| elf.strtab.get_at(s.st_name) == Some(name))
+        .unwrap_or_else(|| panic!("no symbol {name} in the kernel"))
+        .st_value
+}
+
+/// A copy of the built-in kernel with `patch` written at symbol `name`.
+fn patched_kernel(file_name: &str, name: &str, patch: &[u8]) -> PathBuf {
+    let mut bytes = std::fs::read(env!("MICROVM_KERNEL_PATH")).unwrap();
+    let vaddr = kernel_symbol(name);
+    let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+    let ph = elf
+        .program_headers
+        .iter()
+        .find(|p| (p.p_vaddr..p.p_vaddr + p.p_filesz).contains(&vaddr))
+        .unwrap();
+    let off = (vaddr - ph.p_vaddr + ph.p_offset) as usize;
+    drop(elf);
+    bytes[off..off + patch.len()].copy_from_slice(patch);
+    let path = tempdir("kernels").join(file_name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("microvm-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn kernel_failure(kernel: &Path) -> String {
+    let o = run(&[
+        "run",
+        "--kernel",
+        kernel.to_str().unwrap(),
+        program("exit42").to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("microvm: guest kernel failure: "), "{err}");
+    err
+}
+
+#[test]
+fn a_kernel_that_triple_faults() {
+    require_kvm!();
+    // ud2 at the very first instruction, before the kernel has an IDT.
+    let k = patched_kernel("triple", "_start", &[0x0f, 0x0b]);
+    let err = kernel_failure(&k);
+    assert!(err.contains("triple fault (KVM_EXIT_SHUTDOWN)"), "{err}");
+    assert!(
+        err.contains(&format!("rip={:#x}", kernel_symbol("_start"))),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fault_in_ring0_is_reported_with_the_kernel_registers() {
+    require_kvm!();
+    let k = patched_kernel("ud", "enter_user_mode", &[0x0f, 0x0b]);
+    let err = kernel_failure(&k);
+    let rip = kernel_symbol("enter_user_mode");
+    assert!(
+        err.contains(&format!("#UD invalid opcode in ring 0 at rip {rip:#x}")),
+        "{err}"
+    );
+    assert!(err.contains("cs=0x8 (rpl 0)"), "{err}");
+}
+
+#[test]
+fn a_double_fault_runs_on_its_own_stack_and_is_reported() {
+    require_kvm!();
+    // xor rsp, rsp; ud2 — the #UD cannot be pushed, so the CPU raises #DF,
+    // which IST1 lets the kernel take anyway.
+    let k = patched_kernel("df", "enter_user_mode", &[0x48, 0x31, 0xe4, 0x0f, 0x0b]);
+    let err = kernel_failure(&k);
+    assert!(err.contains("#DF double fault in ring 0"), "{err}");
+    assert!(
+        err.contains("rsp=0x0 "),
+        "the faulting context's rsp: {err}"
+    );
+}

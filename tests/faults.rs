@@ -517,3 +517,13 @@ fn a_double_fault_runs_on_its_own_stack_and_is_reported() {
         "the faulting context's rsp: {err}"
     );
 }
+
+#[test]
+fn a_kernel_that_touches_an_unknown_port() {
+    require_kvm!();
+    // mov dx, 0x3f8; out dx, al
+    let k = patched_kernel("port", "enter_user_mode", &[0x66, 0xba, 0xf8, 0x03, 0xee]);
+    let err = kernel_failure(&k);
+    assert!(err.contains("the kernel accessed unknown I/O port 0x3f8"), "{err}");
+    assert!(err.contains("cs=0x8"), "{err}");
+}

@@ -524,6 +524,9 @@ fn a_kernel_that_touches_an_unknown_port() {
     // mov dx, 0x3f8; out dx, al
     let k = patched_kernel("port", "enter_user_mode", &[0x66, 0xba, 0xf8, 0x03, 0xee]);
     let err = kernel_failure(&k);
-    assert!(err.contains("the kernel accessed unknown I/O port 0x3f8"), "{err}");
+    assert!(
+        err.contains("the kernel accessed unknown I/O port 0x3f8"),
+        "{err}"
+    );
     assert!(err.contains("cs=0x8"), "{err}");
 }

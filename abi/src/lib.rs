@@ -90,6 +90,9 @@ pub enum Hypercall {
     KernelFault = 3,
     /// The kernel panicked: `SharedPage::message` holds the message.
     Panic = 4,
+    /// Benchmarks only: nothing to do, resume at once. The frame is not
+    /// written and must not be read. Accepted only in a [`BenchMode`].
+    Null = 5,
 }
 
 impl TryFrom<u32> for Hypercall {
@@ -100,6 +103,7 @@ impl TryFrom<u32> for Hypercall {
             2 => Ok(Hypercall::UserException),
             3 => Ok(Hypercall::KernelFault),
             4 => Ok(Hypercall::Panic),
+            5 => Ok(Hypercall::Null),
             other => Err(other),
         }
     }
@@ -284,6 +288,46 @@ pub struct BootInfo {
     pub user_entry: u64,
     /// The program's initial stack pointer (pointing at argc).
     pub user_stack: u64,
+    /// A [`BenchMode`] value; 0 for a normal run.
+    pub bench_mode: u64,
+    /// [`BenchMode::BareExit`]: how many hypercalls to make before entering
+    /// the program.
+    pub bench_iterations: u64,
+}
+
+/// The syscall number the benchmark modes answer on their short paths
+/// (getppid); every other syscall takes the normal path.
+pub const BENCH_SYSCALL: u64 = 110;
+
+/// Kernel paths for benchmarks, chosen by the VMM at boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub enum BenchMode {
+    /// The normal kernel: every syscall is forwarded with its frame.
+    Off = 0,
+    /// [`BENCH_SYSCALL`] makes the same transitions as a forwarded syscall
+    /// — kernel entry, one hypercall exit, SYSRETQ — but the kernel saves
+    /// no frame and the host reads none ([`Hypercall::Null`]); it returns 0.
+    NullForward = 1,
+    /// [`BENCH_SYSCALL`] is answered (0) by the kernel itself: ring 3 ->
+    /// ring 0 -> ring 3 with no exit.
+    InGuest = 2,
+    /// Before entering the program, the kernel makes `bench_iterations`
+    /// [`Hypercall::Null`] hypercalls from ring 0 in a loop.
+    BareExit = 3,
+}
+
+impl TryFrom<u64> for BenchMode {
+    type Error = u64;
+    fn try_from(v: u64) -> Result<Self, u64> {
+        match v {
+            0 => Ok(BenchMode::Off),
+            1 => Ok(BenchMode::NullForward),
+            2 => Ok(BenchMode::InGuest),
+            3 => Ok(BenchMode::BareExit),
+            other => Err(other),
+        }
+    }
 }
 
 /// The header every microvm kernel image starts with, at the first byte of
@@ -341,6 +385,7 @@ mod tests {
             Hypercall::UserException,
             Hypercall::KernelFault,
             Hypercall::Panic,
+            Hypercall::Null,
         ] {
             assert_eq!(Hypercall::try_from(h as u32), Ok(h));
         }

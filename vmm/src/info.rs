@@ -69,6 +69,7 @@ pub fn probe() -> Result<HostInfo> {
             name: Path::new("(probe)"),
         },
         &["probe".to_string()],
+        crate::vm::Bench::default(),
     )?;
     let mut service = SyscallService::new(Box::new(std::io::sink()), Box::new(std::io::sink()));
     let outcome = vm.run(&mut service, &mut Tracer::off())?;

@@ -10,6 +10,7 @@
 //! guest pointers), [`trace`] (the trace writer) and [`exception`].
 
 pub mod arch;
+pub mod bench;
 pub mod error;
 pub mod exception;
 pub mod info;

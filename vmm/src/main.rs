@@ -35,6 +35,15 @@ struct Cli {
 enum Command {
     /// Run PROGRAM (a static ELF64 x86-64 executable or a flat binary) in ring 3.
     Run(RunArgs),
+    /// Measure what a user->kernel transition costs on this host.
+    Bench {
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// A quick, rough run (for smoke tests).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Show which KVM this host has, the capabilities microvm relies on,
     /// and which SYSCALL entry the guest kernel takes here.
     Info {
@@ -167,6 +176,29 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::Bench { json, quick } => {
+            let config = if quick {
+                microvm::bench::Config::QUICK
+            } else {
+                microvm::bench::Config::FULL
+            };
+            let report = std::env::current_exe()
+                .map_err(|e| microvm::Error::Supervisor("locating microvm", e))
+                .and_then(|exe| microvm::bench::Bencher::new(&exe))
+                .and_then(|b| b.report(config));
+            match report {
+                Ok(r) if json => {
+                    let text = serde_json::to_string(&r).unwrap_or_default();
+                    let _ = writeln!(std::io::stdout(), "{text}");
+                    ExitCode::SUCCESS
+                }
+                Ok(r) => {
+                    let _ = write!(std::io::stdout(), "{}", r.text());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
         Command::Info { json } => match microvm::info::probe() {
             Ok(info) if json => {
                 let json = serde_json::to_string(&info).unwrap_or_default();

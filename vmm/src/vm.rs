@@ -23,7 +23,8 @@ use microvm_abi::layout::{
     KERNEL_STACK_TOP, PAGE_SIZE, SHARED_PAGE, TSS,
 };
 use microvm_abi::{
-    frame_offset, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION, BOOT_MAGIC,
+    frame_offset, BenchMode, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION,
+    BOOT_MAGIC,
 };
 use std::path::{Path, PathBuf};
 
@@ -49,6 +50,24 @@ pub struct Image<'a> {
     pub name: &'a Path,
 }
 
+/// A benchmark kernel path and its iteration count (see [`BenchMode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bench {
+    /// Which path.
+    pub mode: BenchMode,
+    /// Iterations, for [`BenchMode::BareExit`].
+    pub iterations: u64,
+}
+
+impl Default for Bench {
+    fn default() -> Self {
+        Bench {
+            mode: BenchMode::Off,
+            iterations: 0,
+        }
+    }
+}
+
 /// Counts of what happened in a run, by kind of transition.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -58,6 +77,8 @@ pub struct Stats {
     pub syscalls_page_fault: u64,
     /// Exceptions taken in ring 3.
     pub exceptions: u64,
+    /// Null hypercalls (benchmark modes only).
+    pub null_hypercalls: u64,
 }
 
 /// How a run ended.
@@ -114,6 +135,7 @@ pub struct Vm {
     ticket: u64,
     stats: Stats,
     stop: StopHandle,
+    bench: BenchMode,
 }
 
 impl Drop for Vm {
@@ -156,15 +178,17 @@ impl Vm {
             bytes: &program,
             name: &config.program,
         };
-        Vm::from_images(config.memory, kernel, program, &argv)
+        Vm::from_images(config.memory, kernel, program, &argv, Bench::default())
     }
 
-    /// Create the VM from images in memory; `argv` includes argv[0].
+    /// Create the VM from images in memory; `argv` includes argv[0];
+    /// `bench` selects a benchmark kernel path (off for a normal run).
     pub fn from_images(
         memory: u64,
         kernel: Image<'_>,
         program: Image<'_>,
         argv: &[String],
+        bench: Bench,
     ) -> Result<Vm> {
         let kvm = open_kvm()?;
         let ram = GuestRam::new(memory)?;
@@ -187,6 +211,8 @@ impl Vm {
                 abi_version: u64::from(ABI_VERSION),
                 user_entry: prog.entry,
                 user_stack: prog.stack,
+                bench_mode: bench.mode as u64,
+                bench_iterations: bench.iterations,
             },
         )?;
 
@@ -214,6 +240,7 @@ impl Vm {
             ticket: 0,
             stats: Stats::default(),
             stop,
+            bench: bench.mode,
         })
     }
 
@@ -300,6 +327,10 @@ impl Vm {
         if Port::try_from(port) != Ok(Port::Hypercall) {
             return self.port_fault(port, tracer).map(Some);
         }
+        if value == Hypercall::Null as u32 && self.bench != BenchMode::Off {
+            self.stats.null_hypercalls += 1;
+            return Ok(None);
+        }
         let frame: TrapFrame = self.ram.read_obj(SHARED_PAGE)?;
         if frame.ticket != self.ticket.wrapping_add(1) {
             // The kernel advances the ticket before every hypercall, in
@@ -373,6 +404,9 @@ impl Vm {
                 let msg = String::from_utf8_lossy(&page.message[..len]);
                 Err(Error::Kernel(format!("the guest kernel panicked: {msg}")))
             }
+            Ok(Hypercall::Null) => Err(Error::Kernel(
+                "null hypercall outside a benchmark mode".into(),
+            )),
             Err(nr) => Err(Error::Kernel(format!("unknown hypercall {nr}"))),
         }
     }

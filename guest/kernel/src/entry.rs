@@ -50,6 +50,21 @@ pub fn page_fault_stub() -> u64 {
     page_fault_entry as *const () as u64
 }
 
+/// The benchmark mode, read by the entry stubs (0: off).
+#[no_mangle]
+static mut BENCH_MODE: u64 = 0;
+
+/// Scratch for the null-forward path (one vCPU, interrupts off).
+#[no_mangle]
+static mut BENCH_SCRATCH: u64 = 0;
+
+/// Set the benchmark mode (boot only).
+pub fn set_bench_mode(mode: u64) {
+    // SAFETY: written once at boot, before ring 3 runs; read only by the
+    // entry stubs afterwards.
+    unsafe { core::ptr::addr_of_mut!(BENCH_MODE).write_volatile(mode) }
+}
+
 /// Enter ring 3 at `entry` with `stack`, all other registers zero.
 ///
 /// # Safety
@@ -107,6 +122,9 @@ core::arch::global_asm!(
     ".balign 16",
     ".global syscall_entry",
     "syscall_entry:",
+    "    cmp qword ptr [rip + BENCH_MODE], 0",
+    "    jne bench_lstar",
+    "syscall_save:",
     "    mov [{frame} + {rax}], rax",
     "    mov [{frame} + {rbx}], rbx",
     "    mov [{frame} + {rcx}], rcx",
@@ -160,6 +178,29 @@ core::arch::global_asm!(
     "    mov rsp, [{frame} + {rsp}]",
     "    sysretq",
 
+    // ---- benchmark paths (BenchMode), for BENCH_SYSCALL only ----
+    // From LSTAR: ring 0 on the user stack; rcx/r11 hold rip/rflags.
+    "bench_lstar:",
+    "    cmp rax, {bench_syscall}",
+    "    jne syscall_save",
+    "bench_answer:",
+    "    cmp qword ptr [rip + BENCH_MODE], {mode_in_guest}",
+    "    je 5f",
+    "    mov [rip + BENCH_SCRATCH], rdx",
+    "    mov eax, {hc_null}",
+    "    mov dx, {port}",
+    "    out dx, eax",
+    "    mov rdx, [rip + BENCH_SCRATCH]",
+    "5:",
+    "    xor eax, eax",
+    "    sysretq",
+    // From the #PF path: the user rsp is in the exception frame.
+    "bench_page_fault:",
+    "    cmp rax, {bench_syscall}",
+    "    jne pf_syscall_save",
+    "    mov rsp, [rsp + 32]",
+    "    jmp bench_answer",
+
     // ---- #PF: the KVM-PVM SYSCALL path, or a page fault ----
     // Stack: error code, rip, cs, rflags, rsp, ss.
     ".balign 16",
@@ -179,6 +220,9 @@ core::arch::global_asm!(
     "    cmp [rsp + 16], rax",
     "    pop rax",
     "    jne 2f",
+    "    cmp qword ptr [rip + BENCH_MODE], 0",
+    "    jne bench_page_fault",
+    "pf_syscall_save:",
     "    mov [{frame} + {rax}], rax",
     "    mov [{frame} + {rbx}], rbx",
     "    mov [{frame} + {rcx}], rcx",
@@ -303,6 +347,9 @@ core::arch::global_asm!(
     kind_exception = const EntryKind::Exception as u64,
     pf_user_fetch = const PF_USER_FETCH_PRESENT,
     rflags_if = const RFLAGS_IF,
+    bench_syscall = const microvm_abi::BENCH_SYSCALL,
+    mode_in_guest = const microvm_abi::BenchMode::InGuest as u64,
+    hc_null = const Hypercall::Null as u32,
     rax = const f::RAX,
     rbx = const f::RBX,
     rcx = const f::RCX,

@@ -18,7 +18,7 @@ mod hypercall;
 mod idt;
 
 use core::fmt::Write;
-use microvm_abi::{layout, BootInfo, ABI_VERSION, BOOT_MAGIC};
+use microvm_abi::{layout, BenchMode, BootInfo, ABI_VERSION, BOOT_MAGIC};
 
 /// The boot entry's Rust half: called by `_start` with the boot info.
 #[no_mangle]
@@ -27,6 +27,12 @@ extern "C" fn kmain(boot: &BootInfo) -> ! {
         panic!("boot info has a bad magic or ABI version");
     }
     idt::install();
+    entry::set_bench_mode(boot.bench_mode);
+    if boot.bench_mode == BenchMode::BareExit as u64 {
+        for _ in 0..boot.bench_iterations {
+            hypercall::null();
+        }
+    }
     // SAFETY: the VMM mapped the program at `user_entry` and its stack below
     // `user_stack`, both user-accessible; from here on the kernel only runs
     // again through its entry stubs.

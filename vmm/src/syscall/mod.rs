@@ -2,13 +2,15 @@
 //! makes. A single-process guest: pid 1, no parent (ppid 0), thread id 1,
 //! uid/gid 0. File descriptors 1 and 2 are microvm's own stdout and stderr.
 //! Everything not served answers -ENOSYS (and is logged by the trace).
+//!
+//! Submodules serve families of syscalls: [`fs`] file descriptors and
+//! files. Each returns `None` for a number it does not serve.
 
-use crate::arch::paging::Access;
+pub mod fs;
+
 use crate::usermem::UserMemory;
-use microvm_abi::layout::PAGE_SIZE;
 use microvm_abi::TrapFrame;
 use std::io::Write;
-use vm_memory::{Bytes, GuestAddress};
 
 /// Linux x86-64 syscall numbers served here.
 pub mod nr {
@@ -68,10 +70,17 @@ pub enum Disposition {
     Killed(i64, crate::exception::Signal),
 }
 
+/// What a syscall handler gets besides its arguments.
+pub struct Context<'a, 'm> {
+    /// The program's memory, through its page tables.
+    pub mem: &'a UserMemory<'m>,
+    /// Call before writing any program output (the trace flushes there).
+    pub before_output: &'a mut dyn FnMut(),
+}
+
 /// Serves syscalls.
 pub struct SyscallService {
-    stdout: Box<dyn Write + Send>,
-    stderr: Box<dyn Write + Send>,
+    files: fs::Files,
 }
 
 impl Default for SyscallService {
@@ -83,7 +92,9 @@ impl Default for SyscallService {
 impl SyscallService {
     /// A service writing the program's fd 1 and 2 to `stdout` and `stderr`.
     pub fn new(stdout: Box<dyn Write + Send>, stderr: Box<dyn Write + Send>) -> Self {
-        SyscallService { stdout, stderr }
+        SyscallService {
+            files: fs::Files::new(stdout, stderr),
+        }
     }
 
     /// Serve the syscall in `frame`. `before_output` runs before any byte
@@ -96,75 +107,29 @@ impl SyscallService {
         before_output: &mut dyn FnMut(),
     ) -> Disposition {
         use Disposition::Return;
+        let args = [
+            frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+        ];
+        let mut ctx = Context { mem, before_output };
         match frame.rax {
-            nr::WRITE => match self.write(mem, frame.rdi, frame.rsi, frame.rdx, before_output) {
-                r if r == -errno::EPIPE => {
-                    Disposition::Killed(r, crate::exception::Signal::Sigpipe)
-                }
-                r => Return(r),
-            },
             nr::EXIT | nr::EXIT_GROUP => Disposition::Exit((frame.rdi & 0xff) as i32),
             nr::GETPID | nr::GETTID => Return(GUEST_PID),
             nr::GETPPID => Return(0),
             nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Return(0),
-            _ => Return(-errno::ENOSYS),
-        }
-    }
-
-    fn write(
-        &mut self,
-        mem: &UserMemory<'_>,
-        fd: u64,
-        buf: u64,
-        count: u64,
-        before_output: &mut dyn FnMut(),
-    ) -> i64 {
-        let count = count.min(MAX_RW_COUNT);
-        let out: &mut dyn Write = match fd {
-            1 => &mut *self.stdout,
-            2 => &mut *self.stderr,
-            _ => return -errno::EBADF,
-        };
-        // Check the whole buffer before writing a byte of it.
-        if mem
-            .for_each_piece(buf, count, Access::UserRead, |_, _| {})
-            .is_err()
-        {
-            return -errno::EFAULT;
-        }
-        before_output();
-        let mut chunk = [0u8; PAGE_SIZE as usize];
-        let mut failure = None;
-        let mut written = 0i64;
-        let ram = mem.ram();
-        let _ = mem.for_each_piece(buf, count, Access::UserRead, |phys, n| {
-            if failure.is_some() {
-                return;
-            }
-            let piece = &mut chunk[..n];
-            if ram.mem().read_slice(piece, GuestAddress(phys)).is_err() {
-                failure = Some(errno::EFAULT);
-                return;
-            }
-            match out.write_all(piece) {
-                Ok(()) => written += n as i64,
-                Err(e) => failure = Some(io_errno(&e)),
-            }
-        });
-        if let Err(e) = out.flush() {
-            failure.get_or_insert(io_errno(&e));
-        }
-        match failure {
-            Some(errno::EPIPE) => -errno::EPIPE,
-            Some(_) if written > 0 => written,
-            Some(e) => -e,
-            None => written,
+            n => match self.files.handle(n, &args, &mut ctx) {
+                // Writing to a pipe with no reader raises SIGPIPE.
+                Some(r) if r == -errno::EPIPE => {
+                    Disposition::Killed(r, crate::exception::Signal::Sigpipe)
+                }
+                Some(r) => Return(r),
+                None => Return(-errno::ENOSYS),
+            },
         }
     }
 }
 
 /// The errno for a host I/O error on program output.
-fn io_errno(e: &std::io::Error) -> i64 {
+pub fn io_errno(e: &std::io::Error) -> i64 {
     match e.kind() {
         std::io::ErrorKind::BrokenPipe => errno::EPIPE,
         _ => e.raw_os_error().map_or(errno::EIO, i64::from),

@@ -17,7 +17,7 @@ pub mod layout;
 use core::mem::size_of;
 
 /// Version of this contract. Bump it on any change to a layout below.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// `b"MICROVMK"` read as a little-endian u64: first word of a kernel image.
 pub const KERNEL_MAGIC: u64 = u64::from_le_bytes(*b"MICROVMK");
@@ -265,11 +265,35 @@ pub const MESSAGE_LEN: usize = 1024;
 pub struct SharedPage {
     /// The transition being handed over.
     pub frame: TrapFrame,
+    /// [`request`] bits the host sets for the kernel to act on before it
+    /// returns to ring 3; the kernel clears them.
+    pub requests: u64,
+    /// With [`request::SET_FS_BASE`]: the new FS base.
+    pub fs_base: u64,
+    /// With [`request::SET_GS_BASE`]: the new GS base.
+    pub gs_base: u64,
     /// Length of `message` in use.
     pub message_len: u64,
     /// A UTF-8 message (kernel panics).
     pub message: [u8; MESSAGE_LEN],
 }
+
+/// What the host can ask the kernel to do on the way back to ring 3.
+pub mod request {
+    /// Reload CR3: the host changed or removed user mappings.
+    pub const FLUSH_TLB: u64 = 1 << 0;
+    /// Write `SharedPage::fs_base` to IA32_FS_BASE.
+    pub const SET_FS_BASE: u64 = 1 << 1;
+    /// Write `SharedPage::gs_base` to IA32_GS_BASE.
+    pub const SET_GS_BASE: u64 = 1 << 2;
+}
+
+/// Offset of [`SharedPage::requests`] in the shared page.
+pub const SHARED_REQUESTS_OFFSET: usize = core::mem::offset_of!(SharedPage, requests);
+/// Offset of [`SharedPage::fs_base`] in the shared page.
+pub const SHARED_FS_BASE_OFFSET: usize = core::mem::offset_of!(SharedPage, fs_base);
+/// Offset of [`SharedPage::gs_base`] in the shared page.
+pub const SHARED_GS_BASE_OFFSET: usize = core::mem::offset_of!(SharedPage, gs_base);
 
 /// Offset of [`SharedPage::message_len`] in the shared page.
 pub const SHARED_MESSAGE_LEN_OFFSET: usize = core::mem::offset_of!(SharedPage, message_len);

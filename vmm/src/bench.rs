@@ -329,7 +329,11 @@ fn bench_vm(mode: BenchMode, iterations: u64, loop_count: u64) -> Result<Vm> {
             bytes: BENCH_PROGRAM,
             name: Path::new("(bench program)"),
         },
-        &["bench".to_string(), loop_count.to_string()],
+        &crate::vm::Start {
+            argv: &["bench".to_string(), loop_count.to_string()],
+            envp: &[],
+            execfn: "bench",
+        },
         Bench { mode, iterations },
     )
 }

@@ -68,7 +68,11 @@ pub fn probe() -> Result<HostInfo> {
             bytes: PROBE,
             name: Path::new("(probe)"),
         },
-        &["probe".to_string()],
+        &crate::vm::Start {
+            argv: &["probe".to_string()],
+            envp: &[],
+            execfn: "probe",
+        },
         crate::vm::Bench::default(),
     )?;
     let mut service = SyscallService::new(Box::new(std::io::sink()), Box::new(std::io::sink()));

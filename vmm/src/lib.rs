@@ -16,6 +16,7 @@ pub mod exception;
 pub mod info;
 pub mod loader;
 pub mod memory;
+pub mod space;
 pub mod stop;
 pub mod supervisor;
 pub mod syscall;

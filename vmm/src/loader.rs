@@ -13,11 +13,11 @@
 
 use crate::arch::paging::{PageFlags, PageTables};
 use crate::error::{Error, Result};
-use crate::memory::{FrameAllocator, GuestRam};
+use crate::memory::GuestRam;
+use crate::space::AddressSpace;
 use goblin::elf::{header, program_header, Elf};
 use microvm_abi::layout::{
-    KERNEL_BASE, KERNEL_END, KERNEL_LOAD, PAGE_SIZE, USER_BASE, USER_END, USER_STACK_SIZE,
-    USER_STACK_TOP,
+    KERNEL_BASE, KERNEL_END, KERNEL_LOAD, PAGE_SIZE, USER_BASE, USER_STACK_SIZE, USER_STACK_TOP,
 };
 use microvm_abi::{KernelHeader, ABI_VERSION, KERNEL_MAGIC};
 use std::collections::BTreeMap;
@@ -167,71 +167,79 @@ pub fn load_kernel(
     })
 }
 
-/// Maps user pages: allocates frames and copies bytes into them.
-struct UserMapper<'a> {
-    ram: &'a GuestRam,
-    tables: &'a mut PageTables,
-    frames: &'a mut FrameAllocator,
-    /// Virtual page -> (frame, flags).
-    pages: BTreeMap<u64, (u64, PageFlags)>,
+/// What the program is started with.
+#[derive(Debug, Clone, Copy)]
+pub struct StartInfo<'a> {
+    /// argv, argv[0] first.
+    pub argv: &'a [String],
+    /// The environment, as KEY=VALUE strings.
+    pub envp: &'a [String],
+    /// The path the program was given as (AT_EXECFN).
+    pub execfn: &'a str,
+    /// AT_HWCAP: CPUID.1:EDX of the guest CPU.
+    pub hwcap: u64,
+    /// 16 random bytes for AT_RANDOM.
+    pub random: [u8; 16],
 }
 
-impl UserMapper<'_> {
-    /// Make sure every page of `[start, end)` exists with at least `flags`.
-    fn reserve(&mut self, start: u64, end: u64, flags: PageFlags) -> Result<()> {
-        let mut page = page_floor(start);
-        while page < end {
-            match self.pages.get_mut(&page) {
-                Some((_, f)) => *f = f.union(flags),
-                None => {
-                    let frame = self
-                        .frames
-                        .alloc()
-                        .ok_or(Error::OutOfGuestMemory("the program"))?;
-                    self.pages.insert(page, (frame, flags));
-                }
-            }
-            page += PAGE_SIZE;
-        }
-        Ok(())
-    }
+/// Where a static-pie (ET_DYN) program is placed, as Linux's ELF_ET_DYN_BASE.
+pub const PIE_BASE: u64 = 0x5555_5555_4000;
 
-    /// Copy `bytes` to user virtual `addr` (pages reserved already).
-    fn copy(&self, mut addr: u64, mut bytes: &[u8]) -> Result<()> {
-        while !bytes.is_empty() {
-            let offset = addr % PAGE_SIZE;
-            let n = bytes.len().min((PAGE_SIZE - offset) as usize);
-            let (frame, _) = self.pages[&page_floor(addr)];
-            self.ram.write(frame + offset, &bytes[..n])?;
-            bytes = &bytes[n..];
-            addr += n as u64;
-        }
-        Ok(())
-    }
-
-    /// Write every page's entry into the page tables.
-    fn commit(self) -> Result<()> {
-        for (&virt, &(frame, flags)) in &self.pages {
-            self.tables.map(self.ram, virt, frame, flags)?;
-        }
-        Ok(())
-    }
+/// Auxiliary-vector keys (Linux `include/uapi/linux/auxvec.h`).
+pub mod auxv {
+    /// End of the vector.
+    pub const AT_NULL: u64 = 0;
+    /// Program headers in memory.
+    pub const AT_PHDR: u64 = 3;
+    /// Size of one program header.
+    pub const AT_PHENT: u64 = 4;
+    /// Number of program headers.
+    pub const AT_PHNUM: u64 = 5;
+    /// Page size.
+    pub const AT_PAGESZ: u64 = 6;
+    /// Interpreter base (0: none).
+    pub const AT_BASE: u64 = 7;
+    /// Flags.
+    pub const AT_FLAGS: u64 = 8;
+    /// Program entry.
+    pub const AT_ENTRY: u64 = 9;
+    /// Real uid.
+    pub const AT_UID: u64 = 11;
+    /// Effective uid.
+    pub const AT_EUID: u64 = 12;
+    /// Real gid.
+    pub const AT_GID: u64 = 13;
+    /// Effective gid.
+    pub const AT_EGID: u64 = 14;
+    /// Platform string.
+    pub const AT_PLATFORM: u64 = 15;
+    /// CPU capabilities.
+    pub const AT_HWCAP: u64 = 16;
+    /// Clock ticks per second.
+    pub const AT_CLKTCK: u64 = 17;
+    /// Secure mode (setuid).
+    pub const AT_SECURE: u64 = 23;
+    /// 16 random bytes.
+    pub const AT_RANDOM: u64 = 25;
+    /// More CPU capabilities.
+    pub const AT_HWCAP2: u64 = 26;
+    /// The file name of the program.
+    pub const AT_EXECFN: u64 = 31;
 }
 
-/// Load the program `image` (ELF or flat) with `args` (argv[0] first) and
-/// map it with its stack.
+/// Load the program `image` (ELF or flat) into `space` and lay out its
+/// stack with `start`.
 pub fn load_program(
     ram: &GuestRam,
-    tables: &mut PageTables,
-    frames: &mut FrameAllocator,
+    space: &mut AddressSpace,
     image: &[u8],
     path: &Path,
-    args: &[String],
+    start: &StartInfo<'_>,
 ) -> Result<LoadedProgram> {
     if image.is_empty() {
         return Err(bad_program(path, "the file is empty"));
     }
-    let room = frames.remaining() * PAGE_SIZE;
+    let room = space.free_frames() * PAGE_SIZE;
     if image.len() as u64 > room {
         return Err(bad_program(
             path,
@@ -242,14 +250,13 @@ pub fn load_program(
             ),
         ));
     }
-    let mut mapper = UserMapper {
-        ram,
-        tables,
-        frames,
-        pages: BTreeMap::new(),
+    let map = |space: &mut AddressSpace, start: u64, end: u64, flags: PageFlags| {
+        space
+            .map(ram, start, end, flags)
+            .map_err(|_| Error::OutOfGuestMemory("the program"))
     };
-    let entry = if image.starts_with(ELF_MAGIC) {
-        load_elf(&mut mapper, image, path)?
+    let (entry, aux, end) = if image.starts_with(ELF_MAGIC) {
+        load_elf(ram, space, image, path)?
     } else {
         let end = USER_BASE + image.len() as u64;
         let rwx = PageFlags {
@@ -257,26 +264,34 @@ pub fn load_program(
             exec: true,
             user: true,
         };
-        mapper.reserve(USER_BASE, end, rwx)?;
-        mapper.copy(USER_BASE, image)?;
-        USER_BASE
+        map(space, USER_BASE, end, rwx)?;
+        space.copy_in(ram, USER_BASE, image)?;
+        (USER_BASE, ElfAux::default(), end)
     };
     let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
-    if mapper
-        .pages
-        .range(stack_bottom..USER_STACK_TOP)
-        .next()
-        .is_some()
-    {
+    if space.overlaps(stack_bottom, USER_STACK_TOP) {
         return Err(bad_program(path, "it overlaps the stack area"));
     }
-    mapper.reserve(stack_bottom, USER_STACK_TOP, PageFlags::USER_RW)?;
-    let stack = build_stack(&mapper, args)?;
-    mapper.commit()?;
+    map(space, stack_bottom, USER_STACK_TOP, PageFlags::USER_RW)?;
+    space.set_brk_start(end);
+    let stack = build_stack(ram, space, start, entry, &aux)?;
     Ok(LoadedProgram { entry, stack })
 }
 
-fn load_elf(mapper: &mut UserMapper<'_>, image: &[u8], path: &Path) -> Result<u64> {
+/// What the auxiliary vector says about an ELF program.
+#[derive(Debug, Clone, Copy, Default)]
+struct ElfAux {
+    phdr: u64,
+    phent: u64,
+    phnum: u64,
+}
+
+fn load_elf(
+    ram: &GuestRam,
+    space: &mut AddressSpace,
+    image: &[u8],
+    path: &Path,
+) -> Result<(u64, ElfAux, u64)> {
     // Check the identification bytes first: goblin's messages for foreign
     // files are less helpful than these.
     match image.get(4) {
@@ -300,95 +315,160 @@ fn load_elf(mapper: &mut UserMapper<'_>, image: &[u8], path: &Path) -> Result<u6
             ),
         ));
     }
-    if elf.interpreter.is_some() || elf.dynamic.is_some() {
+    if elf.interpreter.is_some() {
         return Err(bad_program(
             path,
             "it is dynamically linked; microvm runs static executables (link with -static)",
         ));
     }
-    match elf.header.e_type {
-        header::ET_EXEC => {}
-        header::ET_DYN => return Err(bad_program(
-            path,
-            "position-independent executables are not supported yet (link with -static -no-pie)",
-        )),
+    let base = match elf.header.e_type {
+        header::ET_EXEC => 0,
+        // static-pie: self-relocating, placed at a fixed base.
+        header::ET_DYN => PIE_BASE,
         t => {
             return Err(bad_program(
                 path,
                 format!("it is an ELF {}, not an executable", header::et_to_str(t)),
             ))
         }
-    }
+    };
+    let mut end_max = 0;
     let mut loads = 0;
-    for ph in elf
-        .program_headers
-        .iter()
-        .filter(|p| p.p_type == program_header::PT_LOAD)
-    {
-        let end = ph.p_vaddr.checked_add(ph.p_memsz);
+    let mut phdr = None;
+    for ph in &elf.program_headers {
+        if ph.p_type == program_header::PT_PHDR {
+            phdr = Some(base + ph.p_vaddr);
+        }
+        if ph.p_type != program_header::PT_LOAD {
+            continue;
+        }
+        let vaddr = base.checked_add(ph.p_vaddr);
+        let end = vaddr.and_then(|v| v.checked_add(ph.p_memsz));
         let file_end = ph.p_offset.checked_add(ph.p_filesz);
         if ph.p_filesz > ph.p_memsz || file_end.is_none_or(|e| e > image.len() as u64) {
             return Err(bad_program(path, "a segment lies outside the file"));
         }
-        if ph.p_vaddr < PAGE_SIZE || end.is_none_or(|e| e > USER_END - USER_STACK_SIZE - PAGE_SIZE)
-        {
+        let (Some(vaddr), Some(end)) = (vaddr, end) else {
+            return Err(bad_program(path, "a segment's address overflows"));
+        };
+        if vaddr < PAGE_SIZE || end > crate::space::MMAP_TOP {
             return Err(bad_program(
                 path,
-                format!("a segment at {:#x} lies outside user space", ph.p_vaddr),
+                format!("a segment at {vaddr:#x} lies outside user space"),
             ));
         }
-        let end = ph.p_vaddr + ph.p_memsz;
-        mapper.reserve(ph.p_vaddr, end, segment_flags(ph.p_flags, true))?;
+        space
+            .map(ram, vaddr, end, segment_flags(ph.p_flags, true))
+            .map_err(|_| Error::OutOfGuestMemory("the program"))?;
         let bytes = &image[ph.p_offset as usize..(ph.p_offset + ph.p_filesz) as usize];
-        mapper.copy(ph.p_vaddr, bytes)?;
+        space.copy_in(ram, vaddr, bytes)?;
+        // The program headers are in the segment that holds e_phoff.
+        if phdr.is_none() && (ph.p_offset..ph.p_offset + ph.p_filesz).contains(&elf.header.e_phoff)
+        {
+            phdr = Some(vaddr + (elf.header.e_phoff - ph.p_offset));
+        }
+        end_max = end_max.max(end);
         loads += 1;
     }
     if loads == 0 {
         return Err(bad_program(path, "it has no loadable segment"));
     }
-    let entry = elf.header.e_entry;
-    let executable = mapper
-        .pages
-        .get(&page_floor(entry))
-        .is_some_and(|(_, f)| f.exec);
-    if !executable {
+    let entry = base + elf.header.e_entry;
+    if !space.flags_at(entry).is_some_and(|f| f.exec) {
         return Err(bad_program(
             path,
             format!("its entry point {entry:#x} is not in an executable segment"),
         ));
     }
-    Ok(entry)
+    let aux = ElfAux {
+        phdr: phdr.unwrap_or(0),
+        phent: u64::from(elf.header.e_phentsize),
+        phnum: u64::from(elf.header.e_phnum),
+    };
+    Ok((entry, aux, end_max))
 }
 
-/// Lay out argc, argv, an empty envp and an auxv holding only AT_NULL at
-/// the top of the stack, as the Linux x86-64 ABI does; returns the stack
-/// pointer, 16-byte aligned, at argc.
-fn build_stack(mapper: &UserMapper<'_>, args: &[String]) -> Result<u64> {
+/// Lay out the initial stack as the Linux x86-64 ABI does: argc, argv[],
+/// NULL, envp[], NULL, auxv pairs ending with AT_NULL, then the strings
+/// and AT_RANDOM's bytes above them; the stack pointer, 16-byte aligned,
+/// points at argc.
+fn build_stack(
+    ram: &GuestRam,
+    space: &mut AddressSpace,
+    start: &StartInfo<'_>,
+    entry: u64,
+    aux: &ElfAux,
+) -> Result<u64> {
     let mut sp = USER_STACK_TOP;
-    let mut argv = Vec::with_capacity(args.len());
-    for arg in args {
-        sp -= arg.len() as u64 + 1;
-        let mut bytes = Vec::with_capacity(arg.len() + 1);
-        bytes.extend_from_slice(arg.as_bytes());
-        bytes.push(0);
-        mapper.copy(sp, &bytes)?;
-        argv.push(sp);
+    let mut push_bytes = |space: &mut AddressSpace, bytes: &[u8]| -> Result<u64> {
+        sp -= bytes.len() as u64;
+        space.copy_in(ram, sp, bytes)?;
+        Ok(sp)
+    };
+    let mut cstr = |space: &mut AddressSpace, s: &str| -> Result<u64> {
+        let mut b = Vec::with_capacity(s.len() + 1);
+        b.extend_from_slice(s.as_bytes());
+        b.push(0);
+        push_bytes(space, &b)
+    };
+    let execfn = cstr(space, start.execfn)?;
+    let platform = cstr(space, "x86_64")?;
+    let envp = start
+        .envp
+        .iter()
+        .map(|e| cstr(space, e))
+        .collect::<Result<Vec<_>>>()?;
+    let argv = start
+        .argv
+        .iter()
+        .map(|a| cstr(space, a))
+        .collect::<Result<Vec<_>>>()?;
+    let random = {
+        sp &= !15;
+        sp -= 16;
+        space.copy_in(ram, sp, &start.random)?;
+        sp
+    };
+    let auxv: [(u64, u64); 18] = [
+        (auxv::AT_PHDR, aux.phdr),
+        (auxv::AT_PHENT, aux.phent),
+        (auxv::AT_PHNUM, aux.phnum),
+        (auxv::AT_PAGESZ, PAGE_SIZE),
+        (auxv::AT_BASE, 0),
+        (auxv::AT_FLAGS, 0),
+        (auxv::AT_ENTRY, entry),
+        (auxv::AT_UID, 0),
+        (auxv::AT_EUID, 0),
+        (auxv::AT_GID, 0),
+        (auxv::AT_EGID, 0),
+        (auxv::AT_SECURE, 0),
+        (auxv::AT_RANDOM, random),
+        (auxv::AT_HWCAP, start.hwcap),
+        (auxv::AT_HWCAP2, 0),
+        (auxv::AT_CLKTCK, 100),
+        (auxv::AT_PLATFORM, platform),
+        (auxv::AT_EXECFN, execfn),
+    ];
+    let mut words: Vec<u64> = Vec::with_capacity(4 + argv.len() + envp.len() + 2 * auxv.len());
+    words.push(argv.len() as u64);
+    words.extend(&argv);
+    words.push(0);
+    words.extend(&envp);
+    words.push(0);
+    for (k, v) in auxv {
+        words.push(k);
+        words.push(v);
     }
-    // argc, argv[..], NULL, envp NULL, AT_NULL, 0.
-    let words = 1 + argv.len() + 1 + 1 + 2;
-    sp = (sp - (words as u64) * 8) & !15;
+    words.push(auxv::AT_NULL);
+    words.push(0);
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    sp = (sp - bytes.len() as u64) & !15;
     if sp < USER_STACK_TOP - USER_STACK_SIZE / 2 {
         return Err(Error::OutOfGuestMemory(
-            "the program's arguments (they fill half the stack)",
+            "the program's arguments and environment (they fill half the stack)",
         ));
     }
-    let mut table = Vec::with_capacity(words * 8);
-    table.extend_from_slice(&(argv.len() as u64).to_le_bytes());
-    for p in &argv {
-        table.extend_from_slice(&p.to_le_bytes());
-    }
-    table.extend_from_slice(&[0u8; 8 * 4]);
-    mapper.copy(sp, &table)?;
+    space.copy_in(ram, sp, &bytes)?;
     Ok(sp)
 }
 
@@ -396,48 +476,84 @@ fn build_stack(mapper: &UserMapper<'_>, args: &[String]) -> Result<u64> {
 mod tests {
     use super::*;
     use crate::arch::paging::{translate, Access};
+    use crate::memory::FrameAllocator;
     use microvm_abi::layout::MIN_MEMORY;
 
-    fn setup() -> (GuestRam, PageTables, FrameAllocator) {
+    fn setup() -> (GuestRam, AddressSpace) {
         (
             GuestRam::new(MIN_MEMORY).unwrap(),
-            PageTables::new(),
-            FrameAllocator::new(MIN_MEMORY),
+            AddressSpace::new(PageTables::new(), FrameAllocator::new(MIN_MEMORY)),
         )
     }
 
+    fn start<'a>(argv: &'a [String], envp: &'a [String]) -> StartInfo<'a> {
+        StartInfo {
+            argv,
+            envp,
+            execfn: "/bin/prog",
+            hwcap: 0x178bfbff,
+            random: [7; 16],
+        }
+    }
+
+    fn read_u64(ram: &GuestRam, space: &AddressSpace, addr: u64) -> u64 {
+        let phys = translate(ram, space.tables().root(), addr, Access::UserRead).unwrap();
+        ram.read_obj(phys).unwrap()
+    }
+
     #[test]
-    fn flat_binary_at_user_base_with_argv() {
-        let (ram, mut pt, mut frames) = setup();
+    fn flat_binary_stack_layout() {
+        let (ram, mut space) = setup();
+        let argv = ["prog".to_string(), "a".to_string()];
+        let envp = ["K=V".to_string()];
         let p = load_program(
             &ram,
-            &mut pt,
-            &mut frames,
+            &mut space,
             &[0x90; 5000],
             Path::new("x"),
-            &["prog".into(), "a".into()],
+            &start(&argv, &envp),
         )
         .unwrap();
         assert_eq!(p.entry, USER_BASE);
         assert_eq!(p.stack % 16, 0);
-        let phys = translate(&ram, pt.root(), USER_BASE + 4999, Access::UserWrite).unwrap();
+        let phys = translate(
+            &ram,
+            space.tables().root(),
+            USER_BASE + 4999,
+            Access::UserWrite,
+        )
+        .unwrap();
         assert_eq!(ram.read_obj::<u8>(phys).unwrap(), 0x90);
-        let argc_at = translate(&ram, pt.root(), p.stack, Access::UserRead).unwrap();
-        assert_eq!(ram.read_obj::<u64>(argc_at).unwrap(), 2);
-        let argv0: u64 = ram.read_obj(argc_at + 8).unwrap();
-        let s = translate(&ram, pt.root(), argv0, Access::UserRead).unwrap();
-        let mut buf = [0u8; 5];
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = ram.read_obj(s + i as u64).unwrap();
+        assert_eq!(read_u64(&ram, &space, p.stack), 2, "argc");
+        assert_eq!(read_u64(&ram, &space, p.stack + 24), 0, "argv NULL");
+        assert_ne!(read_u64(&ram, &space, p.stack + 32), 0, "envp[0]");
+        assert_eq!(read_u64(&ram, &space, p.stack + 40), 0, "envp NULL");
+        // auxv pairs follow, ending with AT_NULL; AT_PAGESZ is 4096.
+        let mut at = p.stack + 48;
+        let mut seen = std::collections::HashMap::new();
+        loop {
+            let (k, v) = (read_u64(&ram, &space, at), read_u64(&ram, &space, at + 8));
+            if k == auxv::AT_NULL {
+                break;
+            }
+            seen.insert(k, v);
+            at += 16;
         }
-        assert_eq!(&buf, b"prog\0");
+        assert_eq!(seen[&auxv::AT_PAGESZ], 4096);
+        assert_eq!(seen[&auxv::AT_ENTRY], USER_BASE);
+        assert_eq!(seen[&auxv::AT_HWCAP], 0x178bfbff);
+        assert_eq!(
+            read_u64(&ram, &space, seen[&auxv::AT_RANDOM]),
+            0x0707070707070707
+        );
+        assert_eq!(seen.len(), 18);
     }
 
     #[test]
     fn refusals() {
-        let (ram, mut pt, mut frames) = setup();
+        let (ram, mut space) = setup();
         let mut load = |img: &[u8]| {
-            load_program(&ram, &mut pt, &mut frames, img, Path::new("x"), &[])
+            load_program(&ram, &mut space, img, Path::new("x"), &start(&[], &[]))
                 .unwrap_err()
                 .to_string()
         };

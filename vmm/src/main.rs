@@ -70,6 +70,13 @@ struct RunArgs {
     /// Add the full user register state to each text trace line.
     #[arg(long)]
     regs: bool,
+    /// Add KEY=VALUE to the program's environment (repeatable; empty by default).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    env: Vec<String>,
+    /// At the end, print each syscall's count, errors and host time, like
+    /// `strace -c` (with `--trace off`, the summary alone).
+    #[arg(long)]
+    summary: bool,
     /// Stop the guest after DURATION (e.g. 2s, 500ms, 1m) and exit 124.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
@@ -78,6 +85,14 @@ struct RunArgs {
     /// Arguments passed to the program.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
+}
+
+/// KEY=VALUE, with a non-empty KEY and no NUL.
+fn parse_env(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((k, _)) if !k.is_empty() && !s.contains('\0') => Ok(s.to_string()),
+        _ => Err(format!("'{s}' is not KEY=VALUE")),
+    }
 }
 
 /// "2s", "500ms", or a plain number of seconds.
@@ -115,8 +130,20 @@ fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
         kernel: args.kernel,
         program: args.program,
         args: args.args,
+        env: args.env,
     };
     let tracer = match (&args.output, args.trace) {
+        (None, TraceFormat::Off) if args.summary => {
+            Tracer::new(TraceFormat::Off, false, Box::new(std::io::stderr()), true)
+        }
+        (Some(path), TraceFormat::Off) if args.summary => {
+            let file =
+                std::fs::File::create(path).map_err(|source| microvm::Error::TraceOutput {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            Tracer::new(TraceFormat::Off, false, Box::new(file), false)
+        }
         (_, TraceFormat::Off) => Tracer::off(),
         (Some(path), format) => {
             let file =
@@ -127,6 +154,11 @@ fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
             Tracer::new(format, args.regs, Box::new(file), false)
         }
         (None, format) => Tracer::new(format, args.regs, Box::new(std::io::stderr()), true),
+    };
+    let tracer = if args.summary {
+        tracer.with_summary()
+    } else {
+        tracer
     };
     let vm = Vm::new(&config)?;
     let (outcome, mut tracer) =

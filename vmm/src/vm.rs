@@ -12,11 +12,12 @@ use crate::error::{Error, Result};
 use crate::exception::{self, Signal};
 use crate::loader::{self, LoadedKernel};
 use crate::memory::{FrameAllocator, GuestRam};
+use crate::space::AddressSpace;
 use crate::stop::{StopHandle, StopReason};
-use crate::syscall::{Disposition, SyscallService};
+use crate::syscall::{Disposition, Guest, KernelRequests, SyscallService};
 use crate::trace::Tracer;
 use crate::usermem::UserMemory;
-use kvm_bindings::{kvm_userspace_memory_region, Msrs, KVM_MAX_CPUID_ENTRIES};
+use kvm_bindings::{kvm_userspace_memory_region, CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 use microvm_abi::layout::{
     kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, KERNEL_STACK_BOTTOM,
@@ -24,7 +25,7 @@ use microvm_abi::layout::{
 };
 use microvm_abi::{
     frame_offset, BenchMode, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION,
-    BOOT_MAGIC,
+    BOOT_MAGIC, SHARED_FS_BASE_OFFSET, SHARED_GS_BASE_OFFSET, SHARED_REQUESTS_OFFSET,
 };
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,20 @@ pub struct VmConfig {
     pub program: PathBuf,
     /// Its arguments after argv[0].
     pub args: Vec<String>,
+    /// Its environment, KEY=VALUE.
+    pub env: Vec<String>,
+}
+
+/// How the program starts: its argv (argv[0] first), environment and the
+/// path it was given as.
+#[derive(Debug, Clone, Copy)]
+pub struct Start<'a> {
+    /// argv, argv[0] first.
+    pub argv: &'a [String],
+    /// KEY=VALUE strings.
+    pub envp: &'a [String],
+    /// The program's path (AT_EXECFN, /proc/self/exe).
+    pub execfn: &'a str,
 }
 
 /// An image to load, and the name errors call it by.
@@ -130,6 +145,7 @@ pub struct Vm {
     _vm: VmFd,
     vcpu: VcpuFd,
     ram: GuestRam,
+    space: AddressSpace,
     cr3: u64,
     /// The last hypercall ticket the kernel issued.
     ticket: u64,
@@ -166,6 +182,7 @@ impl Vm {
             name: config.kernel.as_ref().unwrap_or(&builtin),
         };
         let mut argv = Vec::with_capacity(config.args.len() + 1);
+        let execfn = config.program.to_string_lossy();
         argv.push(
             config
                 .program
@@ -178,32 +195,44 @@ impl Vm {
             bytes: &program,
             name: &config.program,
         };
-        Vm::from_images(config.memory, kernel, program, &argv, Bench::default())
+        let start = Start {
+            argv: &argv,
+            envp: &config.env,
+            execfn: &execfn,
+        };
+        Vm::from_images(config.memory, kernel, program, &start, Bench::default())
     }
 
-    /// Create the VM from images in memory; `argv` includes argv[0];
-    /// `bench` selects a benchmark kernel path (off for a normal run).
+    /// Create the VM from images in memory, starting the program with
+    /// `start`; `bench` selects a benchmark kernel path (off for a normal
+    /// run).
     pub fn from_images(
         memory: u64,
         kernel: Image<'_>,
         program: Image<'_>,
-        argv: &[String],
+        start: &Start<'_>,
         bench: Bench,
     ) -> Result<Vm> {
         let kvm = open_kvm()?;
+        let cpuid = kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .map_err(Error::kvm("reading supported CPUID"))?;
         let ram = GuestRam::new(memory)?;
         let mut tables = PageTables::new();
         let kernel = loader::load_kernel(&ram, &mut tables, kernel.bytes, kernel.name)?;
         map_kernel_data(&ram, &mut tables)?;
-        let mut frames = FrameAllocator::new(ram.size());
-        let prog = loader::load_program(
-            &ram,
-            &mut tables,
-            &mut frames,
-            program.bytes,
-            program.name,
-            argv,
-        )?;
+        let mut space = AddressSpace::new(tables, FrameAllocator::new(ram.size()));
+        let mut random = [0u8; 16];
+        // SAFETY: getrandom writes at most `random.len()` bytes to it.
+        unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
+        let info = loader::StartInfo {
+            argv: start.argv,
+            envp: start.envp,
+            execfn: start.execfn,
+            hwcap: cpuid_entry(&cpuid, 1).map_or(0, |e| u64::from(e.edx)),
+            random,
+        };
+        let prog = loader::load_program(&ram, &mut space, program.bytes, program.name, &info)?;
         ram.write_obj(
             BOOT_INFO,
             BootInfo {
@@ -230,13 +259,15 @@ impl Vm {
             .map_err(Error::kvm("registering guest memory"))?;
         let mut vcpu = vm.create_vcpu(0).map_err(Error::kvm("creating a vCPU"))?;
         let stop = StopHandle::new(&mut vcpu.get_kvm_run().immediate_exit);
-        setup_vcpu(&kvm, &vcpu, tables.root(), kernel)?;
+        let cr3 = space.tables().root();
+        setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
         Ok(Vm {
             _kvm: kvm,
             _vm: vm,
             vcpu,
             ram,
-            cr3: tables.root(),
+            space,
+            cr3,
             ticket: 0,
             stats: Stats::default(),
             stop,
@@ -346,7 +377,30 @@ impl Vm {
                     self.stats.syscalls_page_fault += 1;
                 }
                 let mem = UserMemory::new(&self.ram, self.cr3);
-                let outcome = service.handle(&mem, &frame, &mut || tracer.before_output());
+                let mut requests = KernelRequests::default();
+                let guest = Guest {
+                    mem: &mem,
+                    ram: &self.ram,
+                    space: &mut self.space,
+                    requests: &mut requests,
+                };
+                let started = tracer.counting().then(std::time::Instant::now);
+                let outcome = service.handle(guest, &frame, &mut || tracer.before_output());
+                if let Some(t) = started {
+                    let ret = match outcome {
+                        Disposition::Return(v) | Disposition::Killed(v, _) => Some(v),
+                        Disposition::Exit(_) => None,
+                    };
+                    tracer.count(frame.rax, ret, t.elapsed());
+                }
+                if requests.bits != 0 {
+                    self.ram
+                        .write_obj(SHARED_PAGE + SHARED_FS_BASE_OFFSET as u64, requests.fs_base)?;
+                    self.ram
+                        .write_obj(SHARED_PAGE + SHARED_GS_BASE_OFFSET as u64, requests.gs_base)?;
+                    self.ram
+                        .write_obj(SHARED_PAGE + SHARED_REQUESTS_OFFSET as u64, requests.bits)?;
+                }
                 tracer.syscall(&mem, &frame, outcome);
                 if tracer.failed() {
                     return trace_failure(tracer);
@@ -541,24 +595,46 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables) -> Result<()> {
     Ok(())
 }
 
-/// CPUID, special and general registers, FPU and MSRs for the kernel entry.
-fn setup_vcpu(kvm: &Kvm, vcpu: &VcpuFd, cr3: u64, kernel: LoadedKernel) -> Result<()> {
-    let cpuid = kvm
-        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
-        .map_err(Error::kvm("reading supported CPUID"))?;
-    let leaf7 = cpuid
+/// The CPUID entry for `function` (subleaf 0).
+fn cpuid_entry(cpuid: &CpuId, function: u32) -> Option<kvm_bindings::kvm_cpuid_entry2> {
+    cpuid
         .as_slice()
         .iter()
-        .find(|e| e.function == 7 && e.index == 0)
-        .map_or(0, |e| e.ebx);
+        .find(|e| e.function == function && e.index == 0)
+        .copied()
+}
+
+/// XCR0 bits: x87, SSE, AVX.
+const XCR0_X87_SSE_AVX: u64 = 0b111;
+
+/// CPUID, special and general registers, FPU, XCR0 and MSRs for the kernel
+/// entry.
+fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> Result<()> {
+    let leaf7 = cpuid_entry(cpuid, 7).map_or(0, |e| e.ebx);
     let (smep, smap) = (leaf7 & (1 << 7) != 0, leaf7 & (1 << 20) != 0);
-    vcpu.set_cpuid2(&cpuid)
+    let xsave = cpuid_entry(cpuid, 1).is_some_and(|e| e.ecx & (1 << 26) != 0);
+    vcpu.set_cpuid2(cpuid)
         .map_err(Error::kvm("setting CPUID"))?;
     let base = vcpu
         .get_sregs()
         .map_err(Error::kvm("reading special registers"))?;
-    vcpu.set_sregs(&regs::sregs(base, cr3, smep, smap))
+    let mut sregs = regs::sregs(base, cr3, smep, smap);
+    if xsave {
+        sregs.cr4 |= regs::CR4_OSXSAVE;
+    }
+    vcpu.set_sregs(&sregs)
         .map_err(Error::kvm("setting special registers"))?;
+    if xsave {
+        // What the CPU can save, limited to x87, SSE and AVX.
+        let supported = cpuid_entry(cpuid, 0xd).map_or(0b11, |e| u64::from(e.eax));
+        let mut xcrs = kvm_bindings::kvm_xcrs {
+            nr_xcrs: 1,
+            ..Default::default()
+        };
+        xcrs.xcrs[0].xcr = 0;
+        xcrs.xcrs[0].value = supported & XCR0_X87_SSE_AVX;
+        vcpu.set_xcrs(&xcrs).map_err(Error::kvm("setting XCR0"))?;
+    }
     vcpu.set_regs(&regs::boot_regs(kernel.entry))
         .map_err(Error::kvm("setting registers"))?;
     vcpu.set_fpu(&regs::fpu())

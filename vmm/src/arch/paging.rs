@@ -107,7 +107,7 @@ pub fn is_canonical(virt: u64) -> bool {
     top == 0 || top == -1
 }
 
-/// Builds page tables in the guest's page-table pool.
+/// Builds page tables in the guest's page-table pool, and changes them.
 #[derive(Debug)]
 pub struct PageTables {
     root: u64,
@@ -160,6 +160,22 @@ impl PageTables {
 impl Default for PageTables {
     fn default() -> Self {
         PageTables::new()
+    }
+}
+
+impl PageTables {
+    /// Remove the mapping of the 4 KiB page at `virt`, if there is one.
+    pub fn unmap(&self, ram: &GuestRam, virt: u64) -> Result<()> {
+        let idx = indices(virt);
+        let mut table = self.root;
+        for &i in &idx[..3] {
+            let entry: u64 = ram.read_obj(table + i * 8)?;
+            if entry & PTE_P == 0 {
+                return Ok(());
+            }
+            table = entry & PTE_ADDR_MASK;
+        }
+        ram.write_obj(table + idx[3] * 8, 0u64)
     }
 }
 

@@ -27,6 +27,8 @@ pub const CR4_PAE: u64 = 1 << 5;
 pub const CR4_OSFXSR: u64 = 1 << 9;
 /// CR4.OSXMMEXCPT: unmasked SSE exceptions raise #XM.
 pub const CR4_OSXMMEXCPT: u64 = 1 << 10;
+/// CR4.OSXSAVE: XSAVE and XCR0 enabled (AVX state for ring 3).
+pub const CR4_OSXSAVE: u64 = 1 << 18;
 /// CR4.SMEP: ring 0 cannot execute user pages.
 pub const CR4_SMEP: u64 = 1 << 20;
 /// CR4.SMAP: ring 0 cannot touch user pages (the kernel never needs to).

@@ -7,7 +7,10 @@
 //! files. Each returns `None` for a number it does not serve.
 
 pub mod fs;
+pub mod mm;
 
+use crate::memory::GuestRam;
+use crate::space::AddressSpace;
 use crate::usermem::UserMemory;
 use microvm_abi::TrapFrame;
 use std::io::Write;
@@ -16,6 +19,16 @@ use std::io::Write;
 pub mod nr {
     /// write(2)
     pub const WRITE: u64 = 1;
+    /// mmap(2)
+    pub const MMAP: u64 = 9;
+    /// mprotect(2)
+    pub const MPROTECT: u64 = 10;
+    /// munmap(2)
+    pub const MUNMAP: u64 = 11;
+    /// brk(2)
+    pub const BRK: u64 = 12;
+    /// arch_prctl(2)
+    pub const ARCH_PRCTL: u64 = 158;
     /// getpid(2)
     pub const GETPID: u64 = 39;
     /// exit(2)
@@ -50,6 +63,14 @@ pub mod errno {
     pub const ENOSYS: i64 = 38;
     /// Input/output error.
     pub const EIO: i64 = 5;
+    /// Operation not permitted.
+    pub const EPERM: i64 = 1;
+    /// Out of memory.
+    pub const ENOMEM: i64 = 12;
+    /// File exists.
+    pub const EEXIST: i64 = 17;
+    /// No such device.
+    pub const ENODEV: i64 = 19;
 }
 
 /// The process id the guest program has.
@@ -70,17 +91,48 @@ pub enum Disposition {
     Killed(i64, crate::exception::Signal),
 }
 
+/// The guest state a syscall may touch, handed over by the run loop.
+pub struct Guest<'a, 'm> {
+    /// The program's memory, through its page tables.
+    pub mem: &'a UserMemory<'m>,
+    /// Guest RAM.
+    pub ram: &'m GuestRam,
+    /// The program's address space.
+    pub space: &'a mut AddressSpace,
+    /// Requests for the kernel, filled by the syscall.
+    pub requests: &'a mut KernelRequests,
+}
+
 /// What a syscall handler gets besides its arguments.
 pub struct Context<'a, 'm> {
     /// The program's memory, through its page tables.
     pub mem: &'a UserMemory<'m>,
     /// Call before writing any program output (the trace flushes there).
     pub before_output: &'a mut dyn FnMut(),
+    /// Guest RAM.
+    pub ram: &'m GuestRam,
+    /// The program's address space (mappings change here).
+    pub space: &'a mut AddressSpace,
+    /// What the kernel must do before returning to ring 3.
+    pub requests: &'a mut KernelRequests,
+}
+
+/// What the host asks the kernel to do on the way back to ring 3 (see
+/// `microvm_abi::request`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelRequests {
+    /// `microvm_abi::request` bits.
+    pub bits: u64,
+    /// The FS base to load with `SET_FS_BASE`.
+    pub fs_base: u64,
+    /// The GS base to load with `SET_GS_BASE`.
+    pub gs_base: u64,
 }
 
 /// Serves syscalls.
 pub struct SyscallService {
     files: fs::Files,
+    memory: mm::Memory,
 }
 
 impl Default for SyscallService {
@@ -94,6 +146,7 @@ impl SyscallService {
     pub fn new(stdout: Box<dyn Write + Send>, stderr: Box<dyn Write + Send>) -> Self {
         SyscallService {
             files: fs::Files::new(stdout, stderr),
+            memory: mm::Memory::default(),
         }
     }
 
@@ -102,7 +155,7 @@ impl SyscallService {
     /// that output and trace keep their order).
     pub fn handle(
         &mut self,
-        mem: &UserMemory<'_>,
+        guest: Guest<'_, '_>,
         frame: &TrapFrame,
         before_output: &mut dyn FnMut(),
     ) -> Disposition {
@@ -110,7 +163,16 @@ impl SyscallService {
         let args = [
             frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
         ];
-        let mut ctx = Context { mem, before_output };
+        let mut ctx = Context {
+            mem: guest.mem,
+            before_output,
+            ram: guest.ram,
+            space: guest.space,
+            requests: guest.requests,
+        };
+        if let Some(r) = self.memory.handle(frame.rax, &args, &mut ctx) {
+            return Return(r);
+        }
         match frame.rax {
             nr::EXIT | nr::EXIT_GROUP => Disposition::Exit((frame.rdi & 0xff) as i32),
             nr::GETPID | nr::GETTID => Return(GUEST_PID),

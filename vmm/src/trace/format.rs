@@ -183,6 +183,77 @@ fn arg(
     }
 }
 
+/// Write `v` as the names of the `bits` set in it, joined by `|`; bits
+/// without a name are shown in hex; `zero` is shown for 0.
+pub fn bit_names(out: &mut impl Write, v: u64, bits: &[(u64, &str)], zero: &str) -> io::Result<()> {
+    if v == 0 {
+        return out.write_all(zero.as_bytes());
+    }
+    let mut rest = v;
+    let mut first = true;
+    for &(bit, name) in bits {
+        if rest & bit == bit && bit != 0 {
+            if !first {
+                out.write_all(b"|")?;
+            }
+            out.write_all(name.as_bytes())?;
+            rest &= !bit;
+            first = false;
+        }
+    }
+    if rest != 0 {
+        if !first {
+            out.write_all(b"|")?;
+        }
+        write!(out, "{rest:#x}")?;
+    }
+    Ok(())
+}
+
+/// mmap/mprotect protections.
+const PROT: [(u64, &str); 3] = [(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")];
+
+/// mmap flags.
+const MAP: [(u64, &str); 12] = [
+    (0x01, "MAP_SHARED"),
+    (0x02, "MAP_PRIVATE"),
+    (0x10, "MAP_FIXED"),
+    (0x20, "MAP_ANONYMOUS"),
+    (0x100, "MAP_GROWSDOWN"),
+    (0x800, "MAP_DENYWRITE"),
+    (0x1000, "MAP_EXECUTABLE"),
+    (0x2000, "MAP_LOCKED"),
+    (0x4000, "MAP_NORESERVE"),
+    (0x8000, "MAP_POPULATE"),
+    (0x2_0000, "MAP_STACK"),
+    (0x10_0000, "MAP_FIXED_NOREPLACE"),
+];
+
+/// The memory syscalls' flag arguments, by name as strace shows them.
+/// Returns false when argument `i` of `name` is not one of them.
+fn memory_arg(out: &mut impl Write, name: &str, i: usize, v: u64) -> io::Result<bool> {
+    match (name, i) {
+        ("mmap", 2) | ("mprotect", 2) | ("pkey_mprotect", 2) => {
+            bit_names(out, v, &PROT, "PROT_NONE")?
+        }
+        ("mmap", 3) => bit_names(out, v, &MAP, "0")?,
+        ("mmap", 4) => write!(out, "{}", v as i32)?,
+        ("mmap", 5) => write!(out, "{v}")?,
+        ("arch_prctl", 0) => {
+            let code = match v {
+                0x1001 => "ARCH_SET_GS",
+                0x1002 => "ARCH_SET_FS",
+                0x1003 => "ARCH_GET_FS",
+                0x1004 => "ARCH_GET_GS",
+                _ => return write!(out, "{v:#x}").map(|()| true),
+            };
+            out.write_all(code.as_bytes())?
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
 /// True for syscalls whose result is an address.
 fn returns_pointer(name: &str) -> bool {
     matches!(name, "mmap" | "mremap" | "brk" | "shmat")
@@ -207,7 +278,9 @@ pub fn syscall_line(
                 if i > 0 {
                     out.write_all(b", ")?;
                 }
-                arg(out, mem, kind, &args, i, ret)?;
+                if !memory_arg(out, e.name, i, args[i])? {
+                    arg(out, mem, kind, &args, i, ret)?;
+                }
             }
         }
         None => {

@@ -6,6 +6,7 @@
 //! the end of the run.
 
 pub mod format;
+pub mod summary;
 pub mod sysent;
 
 use crate::exception;
@@ -36,6 +37,7 @@ pub struct Tracer {
     flush_before_output: bool,
     seq: u64,
     error: Option<io::Error>,
+    summary: Option<summary::Summary>,
 }
 
 /// The registers of a transition, as JSON.
@@ -152,6 +154,27 @@ impl Tracer {
             flush_before_output: shares_terminal,
             seq: 0,
             error: None,
+            summary: None,
+        }
+    }
+
+    /// Also count every syscall and print a `strace -c`-like summary at
+    /// the end (to the trace output; with no trace, to `out`).
+    pub fn with_summary(mut self) -> Tracer {
+        self.summary = Some(summary::Summary::default());
+        self
+    }
+
+    /// True when syscalls are being counted for the summary.
+    pub fn counting(&self) -> bool {
+        self.summary.is_some()
+    }
+
+    /// Count one syscall for the summary: its number, result and the time
+    /// the host spent serving it.
+    pub fn count(&mut self, nr: u64, ret: Option<i64>, host_time: std::time::Duration) {
+        if let Some(s) = self.summary.as_mut() {
+            s.add(nr, ret, host_time);
         }
     }
 
@@ -329,8 +352,15 @@ impl Tracer {
         }
     }
 
-    /// Flush everything; the first write error, if any, is returned.
+    /// Write the summary (if counting), flush everything; the first write
+    /// error, if any, is returned.
     pub fn finish(&mut self) -> io::Result<()> {
+        if let Some(s) = self.summary.take() {
+            if self.error.is_none() {
+                let r = s.write(&mut self.out);
+                self.record(r);
+            }
+        }
         let r = self.out.flush();
         self.record(r);
         match self.error.take() {

@@ -61,6 +61,47 @@ impl GuestRam {
             })
     }
 
+    /// The host pointer and length of whole pages `[phys, phys + len)`.
+    fn host_pages(&self, phys: u64, len: u64) -> Option<*mut libc::c_void> {
+        if !phys.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
+            return None;
+        }
+        let end = phys.checked_add(len)?;
+        if end > self.size {
+            return None;
+        }
+        let base = self.mem.get_host_address(GuestAddress(0)).ok()?;
+        // The whole of guest RAM is one mapping starting at `base`.
+        Some(base.wrapping_add(phys as usize).cast())
+    }
+
+    /// Discard frames the guest no longer maps: their contents become zero,
+    /// and KVM, told through its MMU notifier, drops every translation it
+    /// cached for them (a shadow-paging KVM such as KVM-PVM does not see
+    /// the VMM's own writes to the guest page tables).
+    pub fn discard(&self, phys: u64, len: u64) {
+        if let Some(p) = self.host_pages(phys, len) {
+            // SAFETY: `p..p+len` lies inside guest RAM, an anonymous private
+            // mapping this struct owns; MADV_DONTNEED only zeroes it.
+            unsafe { libc::madvise(p, len as usize, libc::MADV_DONTNEED) };
+        }
+    }
+
+    /// Make KVM drop the translations it cached for frames whose rights the
+    /// guest page tables just reduced, keeping their contents: a protection
+    /// change on the host mapping goes through KVM's MMU notifier.
+    pub fn revoke(&self, phys: u64, len: u64) {
+        if let Some(p) = self.host_pages(phys, len) {
+            // SAFETY: as in `discard`; the range is made read-only and back
+            // to read-write at once, on the vCPU thread, while the vCPU is
+            // stopped (it is serving a syscall), so nothing touches it.
+            unsafe {
+                libc::mprotect(p, len as usize, libc::PROT_READ);
+                libc::mprotect(p, len as usize, libc::PROT_READ | libc::PROT_WRITE);
+            }
+        }
+    }
+
     /// Write `bytes` at guest-physical `addr`.
     pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<()> {
         self.mem

@@ -80,10 +80,9 @@ impl AddressSpace {
         self.frames.remaining() + self.free.len() as u64
     }
 
-    fn alloc_frame(&mut self, ram: &GuestRam) -> std::result::Result<u64, MapError> {
+    fn alloc_frame(&mut self, _ram: &GuestRam) -> std::result::Result<u64, MapError> {
+        // Freed frames were discarded (zeroed) when they were unmapped.
         if let Some(f) = self.free.pop() {
-            ram.write(f, &[0u8; PAGE_SIZE as usize])
-                .map_err(|_| MapError::NoMemory)?;
             return Ok(f);
         }
         self.frames.alloc().ok_or(MapError::NoMemory)
@@ -213,6 +212,7 @@ impl AddressSpace {
                     .unmap(ram, virt)
                     .map_err(|_| MapError::NoMemory)?;
                 if let Some(f) = page.frame {
+                    ram.discard(f, PAGE_SIZE);
                     self.free.push(f);
                 }
             }
@@ -249,6 +249,9 @@ impl AddressSpace {
                 page.accessible = false;
                 self.pages.insert(virt, page);
                 self.write_entry(ram, virt, page)?;
+                if let Some(f) = page.frame {
+                    ram.revoke(f, PAGE_SIZE);
+                }
             }
             return Ok(());
         }
@@ -256,6 +259,7 @@ impl AddressSpace {
         let mut virt = page_floor(start);
         while virt < end {
             let mut page = self.pages[&virt];
+            let before = page;
             match flags {
                 Some(f) => {
                     if page.frame.is_none() {
@@ -268,6 +272,12 @@ impl AddressSpace {
             }
             self.pages.insert(virt, page);
             self.write_entry(ram, virt, page)?;
+            let reduced = before.accessible
+                && ((before.flags.write && !page.flags.write)
+                    || (before.flags.exec && !page.flags.exec));
+            if let (true, Some(f)) = (reduced, page.frame) {
+                ram.revoke(f, PAGE_SIZE);
+            }
             virt += PAGE_SIZE;
         }
         Ok(())

@@ -53,6 +53,10 @@ pub const KERNEL_STACK_SIZE: u64 = 0x4000;
 pub const KERNEL_STACK_BOTTOM: u64 = KERNEL_STACKS + PAGE_SIZE;
 /// Guest-physical top of the kernel stack.
 pub const KERNEL_STACK_TOP: u64 = KERNEL_STACK_BOTTOM + KERNEL_STACK_SIZE;
+/// Guest-physical address of the user RSP in the exception frame a #PF
+/// from ring 3 leaves at the top of the kernel stack (SS, RSP, RFLAGS, CS,
+/// RIP, error code, pushed down from [`KERNEL_STACK_TOP`]).
+pub const PF_USER_RSP: u64 = KERNEL_STACK_TOP - 16;
 /// Size of the double-fault stack (IST1).
 pub const DF_STACK_SIZE: u64 = 0x2000;
 /// Guest-physical bottom of the double-fault stack (a guard page lies below).

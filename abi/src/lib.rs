@@ -17,7 +17,7 @@ pub mod layout;
 use core::mem::size_of;
 
 /// Version of this contract. Bump it on any change to a layout below.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// `b"MICROVMK"` read as a little-endian u64: first word of a kernel image.
 pub const KERNEL_MAGIC: u64 = u64::from_le_bytes(*b"MICROVMK");
@@ -57,12 +57,28 @@ pub mod selector {
 }
 
 /// I/O ports the guest kernel may use. Anything else is an error.
+///
+/// The syscall ports are the hot path: the kernel knocks with
+/// `out imm8, al` straight from its entry stub, so every user register is
+/// still live in the vCPU, where the host reads it through kvm_run's
+/// sync_regs (no ioctl, no frame copy). The host checks that the knock came
+/// from the kernel by the vCPU's RIP, which must be the instruction after
+/// the kernel's own `out` (its address is in the [`KernelHeader`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
 pub enum Port {
     /// `out dx, eax` with a [`Hypercall`] number in eax: the kernel asks the
     /// host to act on the [`SharedPage`].
     Hypercall = 0x0510,
+    /// A SYSCALL that entered LSTAR in ring 0 (hardware KVM): the user's
+    /// registers are live, RSP included.
+    SyscallLstar = 0x00f1,
+    /// A SYSCALL taken through the #PF at LSTAR (KVM-PVM): the user's
+    /// registers are live but RSP, which is in the exception frame at the
+    /// top of the kernel stack ([`layout::PF_USER_RSP`]).
+    SyscallPageFault = 0x00f2,
+    /// Benchmarks only ([`BenchMode::NullForward`]): nothing to do.
+    Null = 0x00f3,
 }
 
 impl TryFrom<u16> for Port {
@@ -70,18 +86,19 @@ impl TryFrom<u16> for Port {
     fn try_from(port: u16) -> Result<Self, u16> {
         match port {
             0x0510 => Ok(Port::Hypercall),
+            0x00f1 => Ok(Port::SyscallLstar),
+            0x00f2 => Ok(Port::SyscallPageFault),
+            0x00f3 => Ok(Port::Null),
             other => Err(other),
         }
     }
 }
 
-/// Hypercall numbers, written as a 32-bit value to [`Port::Hypercall`].
+/// Hypercall numbers, written as a 32-bit value to [`Port::Hypercall`]
+/// (syscalls have ports of their own). 1 was the syscall before ABI 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Hypercall {
-    /// A ring-3 SYSCALL: `SharedPage::frame` holds the user registers; the
-    /// host writes the result into `frame.rax` and resumes.
-    Syscall = 1,
     /// An exception taken in ring 3: `frame` holds the user registers plus
     /// vector, error code and CR2. The host decides whether to resume.
     UserException = 2,
@@ -90,20 +107,15 @@ pub enum Hypercall {
     KernelFault = 3,
     /// The kernel panicked: `SharedPage::message` holds the message.
     Panic = 4,
-    /// Benchmarks only: nothing to do, resume at once. The frame is not
-    /// written and must not be read. Accepted only in a [`BenchMode`].
-    Null = 5,
 }
 
 impl TryFrom<u32> for Hypercall {
     type Error = u32;
     fn try_from(nr: u32) -> Result<Self, u32> {
         match nr {
-            1 => Ok(Hypercall::Syscall),
             2 => Ok(Hypercall::UserException),
             3 => Ok(Hypercall::KernelFault),
             4 => Ok(Hypercall::Panic),
-            5 => Ok(Hypercall::Null),
             other => Err(other),
         }
     }
@@ -135,13 +147,14 @@ impl TryFrom<u64> for EntryKind {
     }
 }
 
-/// The register state at a transition, saved by the kernel's entry stubs.
+/// The register state at a transition.
 ///
-/// For a syscall these are the user registers as SYSCALL left them:
-/// `rcx` = the return RIP, `r11` = the RFLAGS the program ran with, `rip` =
-/// `rcx`, `rflags` = `r11`, `cs`/`ss` = the user selectors. The host writes
-/// the syscall's result into `rax`; the kernel restores every register from
-/// here when it returns to ring 3.
+/// For an exception the kernel's stubs save it in the [`SharedPage`] and
+/// restore every register from it if the host resumes the program. For a
+/// syscall the host builds it from the live vCPU registers (see [`Port`]):
+/// the user registers as SYSCALL left them, `rcx` = the return RIP, `r11` =
+/// the RFLAGS the program ran with, `rip` = `rcx`, `rflags` = `r11`,
+/// `cs`/`ss` = the user selectors.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct TrapFrame {
@@ -314,7 +327,7 @@ pub struct BootInfo {
     pub user_stack: u64,
     /// A [`BenchMode`] value; 0 for a normal run.
     pub bench_mode: u64,
-    /// [`BenchMode::BareExit`]: how many hypercalls to make before entering
+    /// [`BenchMode::BareExit`]: how many [`Port::Null`] knocks to make before entering
     /// the program.
     pub bench_iterations: u64,
 }
@@ -330,14 +343,15 @@ pub enum BenchMode {
     /// The normal kernel: every syscall is forwarded with its frame.
     Off = 0,
     /// [`BENCH_SYSCALL`] makes the same transitions as a forwarded syscall
-    /// — kernel entry, one hypercall exit, SYSRETQ — but the kernel saves
-    /// no frame and the host reads none ([`Hypercall::Null`]); it returns 0.
+    /// — the same kernel path, one exit, SYSRETQ — but the host only puts
+    /// the answer (0) and the user's stack pointer back: no frame, no
+    /// service, no trace.
     NullForward = 1,
     /// [`BENCH_SYSCALL`] is answered (0) by the kernel itself: ring 3 ->
     /// ring 0 -> ring 3 with no exit.
     InGuest = 2,
     /// Before entering the program, the kernel makes `bench_iterations`
-    /// [`Hypercall::Null`] hypercalls from ring 0 in a loop.
+    /// [`Port::Null`] hypercalls from ring 0 in a loop.
     BareExit = 3,
 }
 
@@ -365,6 +379,15 @@ pub struct KernelHeader {
     pub abi_version: u64,
     /// Virtual address of the SYSCALL entry point: the VMM writes it to LSTAR.
     pub syscall_entry: u64,
+    /// Address of the instruction after the kernel's `out` to
+    /// [`Port::SyscallLstar`]: the RIP a genuine knock on it leaves.
+    pub lstar_resume: u64,
+    /// The same for [`Port::SyscallPageFault`].
+    pub page_fault_resume: u64,
+    /// Where the host sends the vCPU (by setting RIP) when it has
+    /// [`request`]s for the kernel: that code acts on them and returns to
+    /// ring 3 with SYSRETQ.
+    pub requests_entry: u64,
 }
 
 /// Offset of [`KernelHeader::syscall_entry`], for the kernel's assembly.
@@ -402,14 +425,19 @@ mod tests {
 
     #[test]
     fn ports_and_hypercalls_round_trip() {
-        assert_eq!(Port::try_from(Port::Hypercall as u16), Ok(Port::Hypercall));
+        for p in [
+            Port::Hypercall,
+            Port::SyscallLstar,
+            Port::SyscallPageFault,
+            Port::Null,
+        ] {
+            assert_eq!(Port::try_from(p as u16), Ok(p));
+        }
         assert_eq!(Port::try_from(0x3f8), Err(0x3f8));
         for h in [
-            Hypercall::Syscall,
             Hypercall::UserException,
             Hypercall::KernelFault,
             Hypercall::Panic,
-            Hypercall::Null,
         ] {
             assert_eq!(Hypercall::try_from(h as u32), Ok(h));
         }

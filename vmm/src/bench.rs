@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 pub static BENCH_PROGRAM: &[u8] = include_bytes!(concat!(env!("MICROVM_GUEST_DIR"), "/bench.bin"));
 
 /// One measured quantity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Row {
     /// ring-3 SYSCALL -> kernel -> hypercall exit -> host service -> back:
@@ -228,9 +228,11 @@ impl Bencher {
         })
     }
 
-    /// Measure every row and compute the ratios.
-    pub fn report(&self, config: Config) -> Result<Report> {
-        let rows = Row::ALL
+    /// Measure `rows` (every row if empty) and compute the ratios between
+    /// those measured.
+    pub fn report(&self, config: Config, rows: &[Row]) -> Result<Report> {
+        let selected = if rows.is_empty() { &Row::ALL[..] } else { rows };
+        let rows = selected
             .iter()
             .map(|&row| self.measure(row, config))
             .collect::<Result<Vec<_>>>()?;
@@ -282,6 +284,7 @@ impl Bencher {
         if let Some(last) = ratios.last_mut() {
             last.value = get(Row::NullForwarded) / (get(Row::InGuest) + get(Row::BareExit));
         }
+        ratios.retain(|r| r.value.is_finite());
         Ok(Report {
             kvm_module: crate::info::kvm_module().0,
             rows,

@@ -33,6 +33,12 @@ pub struct LoadedKernel {
     pub entry: u64,
     /// Virtual SYSCALL entry (for LSTAR).
     pub syscall_entry: u64,
+    /// RIP after the kernel's knock on `Port::SyscallLstar`.
+    pub lstar_resume: u64,
+    /// RIP after the kernel's knock on `Port::SyscallPageFault`.
+    pub page_fault_resume: u64,
+    /// Where the kernel acts on host requests before returning to ring 3.
+    pub requests_entry: u64,
 }
 
 /// A loaded program.
@@ -164,6 +170,9 @@ pub fn load_kernel(
     Ok(LoadedKernel {
         entry,
         syscall_entry: header.syscall_entry,
+        lstar_resume: header.lstar_resume,
+        page_fault_resume: header.page_fault_resume,
+        requests_entry: header.requests_entry,
     })
 }
 

@@ -43,6 +43,9 @@ enum Command {
         /// A quick, rough run (for smoke tests).
         #[arg(long)]
         quick: bool,
+        /// Measure only these rows (comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        only: Vec<microvm::bench::Row>,
     },
     /// Show which KVM this host has, the capabilities microvm relies on,
     /// and which SYSCALL entry the guest kernel takes here.
@@ -208,7 +211,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        Command::Bench { json, quick } => {
+        Command::Bench { json, quick, only } => {
             let config = if quick {
                 microvm::bench::Config::QUICK
             } else {
@@ -217,7 +220,7 @@ fn main() -> ExitCode {
             let report = std::env::current_exe()
                 .map_err(|e| microvm::Error::Supervisor("locating microvm", e))
                 .and_then(|exe| microvm::bench::Bencher::new(&exe))
-                .and_then(|b| b.report(config));
+                .and_then(|b| b.report(config, &only));
             match report {
                 Ok(r) if json => {
                     let text = serde_json::to_string(&r).unwrap_or_default();

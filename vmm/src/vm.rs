@@ -18,14 +18,15 @@ use crate::syscall::{Disposition, Guest, KernelRequests, SyscallService};
 use crate::trace::Tracer;
 use crate::usermem::UserMemory;
 use kvm_bindings::{kvm_userspace_memory_region, CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
-use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
+use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 use microvm_abi::layout::{
     kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, KERNEL_STACK_BOTTOM,
-    KERNEL_STACK_TOP, PAGE_SIZE, SHARED_PAGE, TSS,
+    KERNEL_STACK_TOP, PAGE_SIZE, PF_USER_RSP, SHARED_PAGE, TSS,
 };
 use microvm_abi::{
-    frame_offset, BenchMode, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION,
-    BOOT_MAGIC, SHARED_FS_BASE_OFFSET, SHARED_GS_BASE_OFFSET, SHARED_REQUESTS_OFFSET,
+    selector, BenchMode, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION,
+    BENCH_SYSCALL, BOOT_MAGIC, SHARED_FS_BASE_OFFSET, SHARED_GS_BASE_OFFSET,
+    SHARED_REQUESTS_OFFSET,
 };
 use std::path::{Path, PathBuf};
 
@@ -152,6 +153,7 @@ pub struct Vm {
     stats: Stats,
     stop: StopHandle,
     bench: BenchMode,
+    kernel: LoadedKernel,
 }
 
 impl Drop for Vm {
@@ -161,8 +163,8 @@ impl Drop for Vm {
     }
 }
 
-/// Guest-physical address of the frame's rax.
-const FRAME_RAX: u64 = SHARED_PAGE + frame_offset::RAX as u64;
+/// Length of `out imm8, al`.
+const OUT_IMM8_LEN: u64 = 2;
 
 impl Vm {
     /// Create the VM from the files `config` names and lay out kernel and
@@ -259,6 +261,9 @@ impl Vm {
             .map_err(Error::kvm("registering guest memory"))?;
         let mut vcpu = vm.create_vcpu(0).map_err(Error::kvm("creating a vCPU"))?;
         let stop = StopHandle::new(&mut vcpu.get_kvm_run().immediate_exit);
+        // KVM copies the general registers into kvm_run at every exit: the
+        // syscall path reads them there.
+        vcpu.set_sync_valid_reg(SyncReg::Register);
         let cr3 = space.tables().root();
         setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
         Ok(Vm {
@@ -272,6 +277,7 @@ impl Vm {
             stats: Stats::default(),
             stop,
             bench: bench.mode,
+            kernel,
         })
     }
 
@@ -325,7 +331,7 @@ impl Vm {
             };
             match exit {
                 Exit::Out(port, value) => {
-                    if let Some(outcome) = self.hypercall(port, value, service, tracer)? {
+                    if let Some(outcome) = self.knock(port, value, service, tracer)? {
                         return Ok(outcome);
                     }
                 }
@@ -348,20 +354,149 @@ impl Vm {
     }
 
     /// Serve a knock on an I/O port.
-    fn hypercall(
+    /// Serve a knock on an I/O port.
+    fn knock(
         &mut self,
         port: u16,
         value: u32,
         service: &mut SyscallService,
         tracer: &mut Tracer,
     ) -> Result<Option<Outcome>> {
-        if Port::try_from(port) != Ok(Port::Hypercall) {
+        match Port::try_from(port) {
+            Ok(Port::SyscallLstar) => self.syscall(port, EntryKind::SyscallLstar, service, tracer),
+            Ok(Port::SyscallPageFault) => {
+                self.syscall(port, EntryKind::SyscallPageFault, service, tracer)
+            }
+            Ok(Port::Null) if self.bench != BenchMode::Off => {
+                self.stats.null_hypercalls += 1;
+                Ok(None)
+            }
+            Ok(Port::Hypercall) => self.hypercall(port, value, tracer),
+            _ => self.port_fault(port, tracer).map(Some),
+        }
+    }
+
+    /// The hot path: a SYSCALL the kernel handed over with every user
+    /// register live in the vCPU. The registers come from kvm_run's
+    /// sync_regs (KVM copies them at the exit; no ioctl), the result goes
+    /// back the same way.
+    fn syscall(
+        &mut self,
+        port: u16,
+        entry: EntryKind,
+        service: &mut SyscallService,
+        tracer: &mut Tracer,
+    ) -> Result<Option<Outcome>> {
+        let regs = self.vcpu.sync_regs_mut().regs;
+        let resume = match entry {
+            EntryKind::SyscallLstar => self.kernel.lstar_resume,
+            _ => self.kernel.page_fault_resume,
+        };
+        // KVM reports the RIP of the `out` itself (it steps over it when
+        // the vCPU resumes) or, on some KVMs, the RIP after it. Either way
+        // only the kernel's own instruction qualifies: ring 3 cannot run
+        // code there.
+        if regs.rip != resume && regs.rip != resume.wrapping_sub(OUT_IMM8_LEN) {
             return self.port_fault(port, tracer).map(Some);
         }
-        if value == Hypercall::Null as u32 && self.bench != BenchMode::Off {
+        let user_rsp = match entry {
+            EntryKind::SyscallLstar => regs.rsp,
+            _ => self.ram.read_obj::<u64>(PF_USER_RSP)?,
+        };
+        if self.bench == BenchMode::NullForward && regs.rax == BENCH_SYSCALL {
+            // The floor: the same transitions, and the host only puts the
+            // answer and the user's stack back.
             self.stats.null_hypercalls += 1;
+            let r = &mut self.vcpu.sync_regs_mut().regs;
+            r.rax = 0;
+            r.rsp = user_rsp;
+            self.vcpu.set_sync_dirty_reg(SyncReg::Register);
             return Ok(None);
         }
+        match entry {
+            EntryKind::SyscallLstar => self.stats.syscalls_lstar += 1,
+            _ => self.stats.syscalls_page_fault += 1,
+        }
+        let frame = TrapFrame {
+            rax: regs.rax,
+            rbx: regs.rbx,
+            rcx: regs.rcx,
+            rdx: regs.rdx,
+            rsi: regs.rsi,
+            rdi: regs.rdi,
+            rbp: regs.rbp,
+            rsp: user_rsp,
+            r8: regs.r8,
+            r9: regs.r9,
+            r10: regs.r10,
+            r11: regs.r11,
+            r12: regs.r12,
+            r13: regs.r13,
+            r14: regs.r14,
+            r15: regs.r15,
+            rip: regs.rcx,
+            rflags: regs.r11,
+            cs: u64::from(selector::USER_CS),
+            ss: u64::from(selector::USER_DS),
+            kind: entry as u64,
+            ..TrapFrame::default()
+        };
+        let mem = UserMemory::new(&self.ram, self.cr3);
+        let mut requests = KernelRequests::default();
+        let guest = Guest {
+            mem: &mem,
+            ram: &self.ram,
+            space: &mut self.space,
+            requests: &mut requests,
+        };
+        let started = tracer.counting().then(std::time::Instant::now);
+        let outcome = service.handle(guest, &frame, &mut || tracer.before_output());
+        if let Some(t) = started {
+            let ret = match outcome {
+                Disposition::Return(v) | Disposition::Killed(v, _) => Some(v),
+                Disposition::Exit(_) => None,
+            };
+            tracer.count(frame.rax, ret, t.elapsed());
+        }
+        tracer.syscall(&mem, &frame, outcome);
+        if tracer.failed() {
+            return trace_failure(tracer);
+        }
+        match outcome {
+            Disposition::Return(v) => {
+                let r = &mut self.vcpu.sync_regs_mut().regs;
+                r.rax = v as u64;
+                r.rsp = user_rsp;
+                if requests.bits != 0 {
+                    let shared = |off: usize| SHARED_PAGE + off as u64;
+                    self.ram
+                        .write_obj(shared(SHARED_FS_BASE_OFFSET), requests.fs_base)?;
+                    self.ram
+                        .write_obj(shared(SHARED_GS_BASE_OFFSET), requests.gs_base)?;
+                    self.ram
+                        .write_obj(shared(SHARED_REQUESTS_OFFSET), requests.bits)?;
+                    self.vcpu.sync_regs_mut().regs.rip = self.kernel.requests_entry;
+                }
+                self.vcpu.set_sync_dirty_reg(SyncReg::Register);
+                Ok(None)
+            }
+            Disposition::Exit(status) => {
+                tracer.end(Some(status), None);
+                Ok(Some(Outcome::Exited(status)))
+            }
+            Disposition::Killed(_, signal) => {
+                tracer.end(None, Some(signal));
+                Ok(Some(Outcome::Killed {
+                    signal,
+                    reason: "write to a pipe with no reader".into(),
+                }))
+            }
+        }
+    }
+
+    /// A hypercall through the shared page (exceptions, kernel faults,
+    /// panics): not the hot path.
+    fn hypercall(&mut self, port: u16, value: u32, tracer: &mut Tracer) -> Result<Option<Outcome>> {
         let frame: TrapFrame = self.ram.read_obj(SHARED_PAGE)?;
         if frame.ticket != self.ticket.wrapping_add(1) {
             // The kernel advances the ticket before every hypercall, in
@@ -370,59 +505,6 @@ impl Vm {
         }
         self.ticket = frame.ticket;
         match Hypercall::try_from(value) {
-            Ok(Hypercall::Syscall) => {
-                if frame.kind == EntryKind::SyscallLstar as u64 {
-                    self.stats.syscalls_lstar += 1;
-                } else {
-                    self.stats.syscalls_page_fault += 1;
-                }
-                let mem = UserMemory::new(&self.ram, self.cr3);
-                let mut requests = KernelRequests::default();
-                let guest = Guest {
-                    mem: &mem,
-                    ram: &self.ram,
-                    space: &mut self.space,
-                    requests: &mut requests,
-                };
-                let started = tracer.counting().then(std::time::Instant::now);
-                let outcome = service.handle(guest, &frame, &mut || tracer.before_output());
-                if let Some(t) = started {
-                    let ret = match outcome {
-                        Disposition::Return(v) | Disposition::Killed(v, _) => Some(v),
-                        Disposition::Exit(_) => None,
-                    };
-                    tracer.count(frame.rax, ret, t.elapsed());
-                }
-                if requests.bits != 0 {
-                    self.ram
-                        .write_obj(SHARED_PAGE + SHARED_FS_BASE_OFFSET as u64, requests.fs_base)?;
-                    self.ram
-                        .write_obj(SHARED_PAGE + SHARED_GS_BASE_OFFSET as u64, requests.gs_base)?;
-                    self.ram
-                        .write_obj(SHARED_PAGE + SHARED_REQUESTS_OFFSET as u64, requests.bits)?;
-                }
-                tracer.syscall(&mem, &frame, outcome);
-                if tracer.failed() {
-                    return trace_failure(tracer);
-                }
-                match outcome {
-                    Disposition::Return(v) => {
-                        self.ram.write_obj(FRAME_RAX, v as u64)?;
-                        Ok(None)
-                    }
-                    Disposition::Exit(status) => {
-                        tracer.end(Some(status), None);
-                        Ok(Some(Outcome::Exited(status)))
-                    }
-                    Disposition::Killed(_, signal) => {
-                        tracer.end(None, Some(signal));
-                        Ok(Some(Outcome::Killed {
-                            signal,
-                            reason: "write to a pipe with no reader".into(),
-                        }))
-                    }
-                }
-            }
             Ok(Hypercall::UserException) => {
                 self.stats.exceptions += 1;
                 let signal = exception::vector(frame.vector).signal;
@@ -458,9 +540,6 @@ impl Vm {
                 let msg = String::from_utf8_lossy(&page.message[..len]);
                 Err(Error::Kernel(format!("the guest kernel panicked: {msg}")))
             }
-            Ok(Hypercall::Null) => Err(Error::Kernel(
-                "null hypercall outside a benchmark mode".into(),
-            )),
             Err(nr) => Err(Error::Kernel(format!("unknown hypercall {nr}"))),
         }
     }

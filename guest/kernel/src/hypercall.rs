@@ -56,9 +56,9 @@ pub fn null() {
     // SAFETY: `out` only exits to the host, which resumes at once.
     unsafe {
         core::arch::asm!(
-            "out dx, eax",
-            in("dx") Port::Hypercall as u16,
-            in("eax") Hypercall::Null as u32,
+            "out {port}, al",
+            port = const Port::Null as u16,
+            in("al") 0u8,
             options(nomem, nostack, preserves_flags),
         );
     }

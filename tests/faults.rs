@@ -481,12 +481,17 @@ fn kernel_failure(kernel: &Path) -> String {
 #[test]
 fn a_kernel_that_triple_faults() {
     require_kvm!();
-    // ud2 at the very first instruction, before the kernel has an IDT.
-    let k = patched_kernel("triple", "_start", &[0x0f, 0x0b]);
+    // push 0; push 0; lidt [rsp]; ud2 — an empty IDT, then a fault: the
+    // #UD cannot be delivered, nor the #DF that follows.
+    let k = patched_kernel(
+        "triple",
+        "_start",
+        &[0x6a, 0x00, 0x6a, 0x00, 0x0f, 0x01, 0x1c, 0x24, 0x0f, 0x0b],
+    );
     let err = kernel_failure(&k);
     assert!(err.contains("triple fault (KVM_EXIT_SHUTDOWN)"), "{err}");
     assert!(
-        err.contains(&format!("rip={:#x}", kernel_symbol("_start"))),
+        err.contains(&format!("rip={:#x}", kernel_symbol("_start") + 8)),
         "{err}"
     );
 }

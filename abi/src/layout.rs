@@ -8,6 +8,7 @@
 //! 0x0000_2000  TSS                    kernel RW, NX
 //! 0x0000_3000  boot info              kernel RO, NX
 //! 0x0000_4000  shared page            kernel RW, NX (trap frame, messages)
+//! 0x0000_5000  IDT                    kernel RO, NX
 //! 0x0001_0000  page-table pool        not mapped (the VMM writes it)
 //! 0x0020_0000  kernel image           kernel, per its ELF segment flags
 //! 0x0040_0000  kernel stacks          kernel RW, NX, with unmapped guards
@@ -34,6 +35,9 @@ pub const TSS: u64 = 0x2000;
 pub const BOOT_INFO: u64 = 0x3000;
 /// Guest-physical address of the [`crate::SharedPage`].
 pub const SHARED_PAGE: u64 = 0x4000;
+/// Guest-physical address of the IDT (built by the VMM from the kernel's
+/// stubs; 256 gates of 16 bytes).
+pub const IDT: u64 = 0x5000;
 
 /// First guest-physical byte of the page-table pool (the PML4 is here).
 pub const PAGE_TABLES_START: u64 = 0x1_0000;

@@ -17,7 +17,7 @@ pub mod layout;
 use core::mem::size_of;
 
 /// Version of this contract. Bump it on any change to a layout below.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// `b"MICROVMK"` read as a little-endian u64: first word of a kernel image.
 pub const KERNEL_MAGIC: u64 = u64::from_le_bytes(*b"MICROVMK");
@@ -388,7 +388,15 @@ pub struct KernelHeader {
     /// [`request`]s for the kernel: that code acts on them and returns to
     /// ring 3 with SYSRETQ.
     pub requests_entry: u64,
+    /// The first of the 32 exception stubs, [`EXCEPTION_STUB_SIZE`] bytes
+    /// apart; the VMM builds the IDT from them.
+    pub exception_stubs: u64,
+    /// The #PF handler (it also takes the KVM-PVM SYSCALL path).
+    pub page_fault_entry: u64,
 }
+
+/// Distance between two exception stubs in the kernel image.
+pub const EXCEPTION_STUB_SIZE: u64 = 16;
 
 /// Offset of [`KernelHeader::syscall_entry`], for the kernel's assembly.
 pub const HEADER_SYSCALL_ENTRY_OFFSET: usize = core::mem::offset_of!(KernelHeader, syscall_entry);

@@ -39,6 +39,10 @@ pub struct LoadedKernel {
     pub page_fault_resume: u64,
     /// Where the kernel acts on host requests before returning to ring 3.
     pub requests_entry: u64,
+    /// The first exception stub.
+    pub exception_stubs: u64,
+    /// The #PF handler.
+    pub page_fault_entry: u64,
 }
 
 /// A loaded program.
@@ -154,8 +158,29 @@ pub fn load_kernel(
         };
         tables.map(ram, KERNEL_BASE + phys, phys, flags)?;
     }
-    if !pages.contains_key(&page_floor(header.syscall_entry.wrapping_sub(KERNEL_BASE))) {
-        return Err(bad_kernel(path, "its SYSCALL entry lies outside the image"));
+    let executable = |addr: u64| {
+        pages
+            .get(&page_floor(addr.wrapping_sub(KERNEL_BASE)))
+            .is_some_and(|f| f.exec)
+    };
+    for (what, addr) in [
+        ("SYSCALL entry", header.syscall_entry),
+        ("syscall resume points", header.lstar_resume),
+        ("syscall resume points", header.page_fault_resume),
+        ("request handler", header.requests_entry),
+        ("exception stubs", header.exception_stubs),
+        (
+            "exception stubs",
+            header.exception_stubs + 31 * microvm_abi::EXCEPTION_STUB_SIZE,
+        ),
+        ("page-fault handler", header.page_fault_entry),
+    ] {
+        if !executable(addr) {
+            return Err(bad_kernel(
+                path,
+                format!("its {what} ({addr:#x}) lie outside its code"),
+            ));
+        }
     }
     let entry = elf.header.e_entry;
     let entry_ok = pages
@@ -173,6 +198,8 @@ pub fn load_kernel(
         lstar_resume: header.lstar_resume,
         page_fault_resume: header.page_fault_resume,
         requests_entry: header.requests_entry,
+        exception_stubs: header.exception_stubs,
+        page_fault_entry: header.page_fault_entry,
     })
 }
 

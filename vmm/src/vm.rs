@@ -7,7 +7,7 @@
 //! frame and re-enters. No allocation and no other ioctl happens there.
 
 use crate::arch::paging::{PageFlags, PageTables};
-use crate::arch::{gdt, regs};
+use crate::arch::{gdt, idt, regs};
 use crate::error::{Error, Result};
 use crate::exception::{self, Signal};
 use crate::loader::{self, LoadedKernel};
@@ -20,7 +20,7 @@ use crate::usermem::UserMemory;
 use kvm_bindings::{kvm_userspace_memory_region, CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 use microvm_abi::layout::{
-    kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, KERNEL_STACK_BOTTOM,
+    kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, IDT, KERNEL_STACK_BOTTOM,
     KERNEL_STACK_TOP, PAGE_SIZE, PF_USER_RSP, SHARED_PAGE, TSS,
 };
 use microvm_abi::{
@@ -216,13 +216,11 @@ impl Vm {
         bench: Bench,
     ) -> Result<Vm> {
         let kvm = open_kvm()?;
-        let cpuid = kvm
-            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
-            .map_err(Error::kvm("reading supported CPUID"))?;
+        let cpuid = supported_cpuid(&kvm)?;
         let ram = GuestRam::new(memory)?;
         let mut tables = PageTables::new();
         let kernel = loader::load_kernel(&ram, &mut tables, kernel.bytes, kernel.name)?;
-        map_kernel_data(&ram, &mut tables)?;
+        map_kernel_data(&ram, &mut tables, &kernel)?;
         let mut space = AddressSpace::new(tables, FrameAllocator::new(ram.size()));
         let mut random = [0u8; 16];
         // SAFETY: getrandom writes at most `random.len()` bytes to it.
@@ -648,8 +646,9 @@ fn le_u32(data: &[u8]) -> u32 {
 }
 
 /// Map the kernel's low pages and stacks, and write the GDT and TSS.
-fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables) -> Result<()> {
+fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables, kernel: &LoadedKernel) -> Result<()> {
     for (phys, flags) in [
+        (IDT, PageFlags::KERNEL_RO),
         (GDT, PageFlags::KERNEL_RW),
         (TSS, PageFlags::KERNEL_RW),
         (BOOT_INFO, PageFlags::KERNEL_RO),
@@ -671,7 +670,26 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables) -> Result<()> {
         ram.write_obj(GDT + 8 * i as u64, *d)?;
     }
     ram.write_obj(TSS, gdt::tss())?;
+    for (i, q) in idt::idt(kernel.exception_stubs, kernel.page_fault_entry)
+        .iter()
+        .enumerate()
+    {
+        ram.write_obj(IDT + 8 * i as u64, *q)?;
+    }
     Ok(())
+}
+
+/// What CPUID KVM supports: asked once per process (it costs tens of
+/// microseconds, and does not change while the process lives).
+fn supported_cpuid(kvm: &Kvm) -> Result<CpuId> {
+    static CACHE: std::sync::OnceLock<CpuId> = std::sync::OnceLock::new();
+    if let Some(c) = CACHE.get() {
+        return Ok(c.clone());
+    }
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(Error::kvm("reading supported CPUID"))?;
+    Ok(CACHE.get_or_init(|| cpuid).clone())
 }
 
 /// The CPUID entry for `function` (subleaf 0).

@@ -23,10 +23,8 @@
 //!   host hears `UserException` and may resume (IRETQ); from ring 0 it hears
 //!   `KernelFault` and the kernel halts.
 
-use microvm_abi::{frame_offset as f, layout, selector, EntryKind, Hypercall, Port};
-
-/// Size of one stub in `exception_stubs`.
-pub const STUB_SIZE: u64 = 16;
+use core::mem::offset_of;
+use microvm_abi::{frame_offset as f, layout, selector, BootInfo, EntryKind, Hypercall, Port};
 
 /// Error code of a ring-3 instruction fetch from a present supervisor page.
 const PF_USER_FETCH_PRESENT: u64 = 0x15;
@@ -34,44 +32,9 @@ const PF_USER_FETCH_PRESENT: u64 = 0x15;
 /// RFLAGS.IF. The VMM's SFMASK clears it on SYSCALL.
 const RFLAGS_IF: u64 = 0x200;
 
-extern "C" {
-    fn exception_stubs_start();
-    fn page_fault_entry();
-    fn enter_user_mode(entry: u64, stack: u64) -> !;
-}
-
-/// Address of the first exception stub.
-pub fn exception_stubs() -> u64 {
-    exception_stubs_start as *const () as u64
-}
-
-/// Address of the #PF stub.
-pub fn page_fault_stub() -> u64 {
-    page_fault_entry as *const () as u64
-}
-
-/// The benchmark mode, read by the entry stubs (0: off).
-#[no_mangle]
-static mut BENCH_MODE: u64 = 0;
-
-/// Scratch for the null-forward path (one vCPU, interrupts off).
-#[no_mangle]
-static mut BENCH_SCRATCH: u64 = 0;
-
-/// Set the benchmark mode (boot only).
-pub fn set_bench_mode(mode: u64) {
-    // SAFETY: written once at boot, before ring 3 runs; read only by the
-    // entry stubs afterwards.
-    unsafe { core::ptr::addr_of_mut!(BENCH_MODE).write_volatile(mode) }
-}
-
-/// Enter ring 3 at `entry` with `stack`, all other registers zero.
-///
-/// # Safety
-/// `entry` and `stack` must be user-mapped addresses of the program.
-pub unsafe fn enter_user(entry: u64, stack: u64) -> ! {
-    // SAFETY: the caller's contract; the stub never returns.
-    unsafe { enter_user_mode(entry, stack) }
+/// Guest-virtual address of a field of the boot info.
+const fn boot_field(offset: usize) -> i64 {
+    layout::kernel_virt(layout::BOOT_INFO) as i64 + offset as i64
 }
 
 core::arch::global_asm!(
@@ -83,44 +46,39 @@ core::arch::global_asm!(
     ".quad syscall_lstar_resume",
     ".quad syscall_page_fault_resume",
     ".quad syscall_requests",
+    ".quad exception_stubs_start",
+    ".quad page_fault_entry",
     ".popsection",
 
-    // ---- boot ----
+    // ---- boot: RSP = the kernel stack, every other register zero ----
     ".pushsection .text.entry, \"ax\"",
     ".global _start",
     "_start:",
-    "    mov rsp, {kstack_top}",
-    "    mov rdi, {boot_info}",
-    "    call kmain",
-    "    ud2",
-    ".popsection",
-
-    ".text",
-    // ---- enter ring 3 for the first time ----
+    "    cmp qword ptr [{boot_bench_mode}], {mode_bare_exit}",
+    "    je bare_exits",
+    // ---- enter ring 3 ----
     ".global enter_user_mode",
     "enter_user_mode:",
     "    push {user_ds}",
-    "    push rsi",
+    "    push qword ptr [{boot_user_stack}]",
     "    push 0x202",
     "    push {user_cs}",
-    "    push rdi",
-    "    xor eax, eax",
-    "    xor ebx, ebx",
-    "    xor ecx, ecx",
-    "    xor edx, edx",
-    "    xor esi, esi",
-    "    xor edi, edi",
-    "    xor ebp, ebp",
-    "    xor r8d, r8d",
-    "    xor r9d, r9d",
-    "    xor r10d, r10d",
-    "    xor r11d, r11d",
-    "    xor r12d, r12d",
-    "    xor r13d, r13d",
-    "    xor r14d, r14d",
-    "    xor r15d, r15d",
+    "    push qword ptr [{boot_user_entry}]",
     "    iretq",
+    // ---- BenchMode::BareExit: knock from ring 0 in a loop first ----
+    "bare_exits:",
+    "    mov rcx, [{boot_iterations}]",
+    "9:",
+    "    test rcx, rcx",
+    "    jz 10f",
+    "    out {port_null}, al",
+    "    dec rcx",
+    "    jmp 9b",
+    "10:",
+    "    jmp enter_user_mode",
+    ".popsection",
 
+    ".text",
     // ---- SYSCALL, hardware path: ring 0, still on the user stack ----
     // Every user register is live: the host reads them from the vCPU
     // (kvm_run sync_regs), writes the result into rax, and resumes here at
@@ -128,7 +86,7 @@ core::arch::global_asm!(
     ".balign 16",
     ".global syscall_entry",
     "syscall_entry:",
-    "    cmp qword ptr [rip + BENCH_MODE], {mode_in_guest}",
+    "    cmp qword ptr [{boot_bench_mode}], {mode_in_guest}",
     "    je bench_lstar",
     "syscall_lstar_knock:",
     "    out {port_lstar}, al",
@@ -148,7 +106,7 @@ core::arch::global_asm!(
     "    jne 2f",
     "    test qword ptr [rsp + 24], {rflags_if}",
     "    jnz 2f",
-    "    cmp qword ptr [rip + BENCH_MODE], {mode_in_guest}",
+    "    cmp qword ptr [{boot_bench_mode}], {mode_in_guest}",
     "    je bench_page_fault",
     // The host also sets RSP back to the user's, from the frame above.
     "syscall_page_fault_knock:",
@@ -297,8 +255,12 @@ core::arch::global_asm!(
 
     magic = const microvm_abi::KERNEL_MAGIC,
     abi_version = const microvm_abi::ABI_VERSION,
-    kstack_top = const layout::kernel_virt(layout::KERNEL_STACK_TOP) as i64,
-    boot_info = const layout::kernel_virt(layout::BOOT_INFO) as i64,
+    boot_bench_mode = const boot_field(offset_of!(BootInfo, bench_mode)),
+    boot_iterations = const boot_field(offset_of!(BootInfo, bench_iterations)),
+    boot_user_stack = const boot_field(offset_of!(BootInfo, user_stack)),
+    boot_user_entry = const boot_field(offset_of!(BootInfo, user_entry)),
+    mode_bare_exit = const microvm_abi::BenchMode::BareExit as u64,
+    port_null = const Port::Null as u16,
     frame = const layout::kernel_virt(layout::SHARED_PAGE) as i64,
     user_cs = const selector::USER_CS,
     user_ds = const selector::USER_DS,

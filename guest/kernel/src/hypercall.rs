@@ -51,19 +51,6 @@ fn call(nr: Hypercall) {
     }
 }
 
-/// A hypercall that asks nothing (benchmarks): no ticket, no frame.
-pub fn null() {
-    // SAFETY: `out` only exits to the host, which resumes at once.
-    unsafe {
-        core::arch::asm!(
-            "out {port}, al",
-            port = const Port::Null as u16,
-            in("al") 0u8,
-            options(nomem, nostack, preserves_flags),
-        );
-    }
-}
-
 /// Hand a panic message to the host and stop.
 pub fn panic(message: Message) -> ! {
     let shared = shared();

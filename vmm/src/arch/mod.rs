@@ -4,5 +4,6 @@
 //! architecture manual's definitions.
 
 pub mod gdt;
+pub mod idt;
 pub mod paging;
 pub mod regs;

@@ -3,7 +3,7 @@
 
 use super::gdt;
 use kvm_bindings::{kvm_fpu, kvm_msr_entry, kvm_regs, kvm_sregs};
-use microvm_abi::layout::{kernel_virt, BOOT_INFO, GDT, KERNEL_STACK_TOP};
+use microvm_abi::layout::{kernel_virt, GDT, IDT, KERNEL_STACK_TOP};
 use microvm_abi::selector::{self, GDT_ENTRIES, KERNEL_CS, SYSRET_BASE, TSS_INDEX};
 
 /// CR0.PE: protected mode.
@@ -131,8 +131,8 @@ pub fn sregs(base: kvm_sregs, cr3: u64, smep: bool, smap: bool) -> kvm_sregs {
     s.tr = tss;
     s.gdt.base = kernel_virt(GDT);
     s.gdt.limit = (GDT_ENTRIES * 8 - 1) as u16;
-    s.idt.base = 0;
-    s.idt.limit = 0;
+    s.idt.base = kernel_virt(IDT);
+    s.idt.limit = (super::idt::GATES * 16 - 1) as u16;
     s.cr0 = cr0();
     s.cr3 = cr3;
     s.cr4 = cr4(smep, smap);
@@ -141,12 +141,12 @@ pub fn sregs(base: kvm_sregs, cr3: u64, smep: bool, smap: bool) -> kvm_sregs {
 }
 
 /// General registers at the kernel entry: RIP = entry, RSP = the kernel
-/// stack, RDI = the boot info, interrupts off.
+/// stack, every other register zero (the program starts with them so),
+/// interrupts off.
 pub fn boot_regs(entry: u64) -> kvm_regs {
     kvm_regs {
         rip: entry,
         rsp: kernel_virt(KERNEL_STACK_TOP),
-        rdi: kernel_virt(BOOT_INFO),
         rflags: RFLAGS_RESERVED,
         ..Default::default()
     }

@@ -4,13 +4,14 @@
 #   make run        ... and run guest.bin under microvm
 #   make test       lint, then every unit and integration test
 #   make lint       rustfmt check and clippy -D warnings, host and guest
+#   make bench      microvm bench, then the criterion benchmarks
 
 GUEST_TARGET := x86_64-unknown-none
 GUEST_OUT    := target/guest/$(GUEST_TARGET)/release
 MICROVM      := target/release/microvm
 CARGO        ?= cargo
 
-.PHONY: all setup build run test lint fmt clean
+.PHONY: all setup build run test lint fmt clean bench
 
 all: build
 
@@ -19,7 +20,12 @@ setup:
 	@rustup target list --installed | grep -qx '$(GUEST_TARGET)' || rustup target add $(GUEST_TARGET)
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-	@command -v objcopy >/dev/null || { apt-get update -q && apt-get install -y -q binutils; }
+	@missing=""; \
+	command -v objcopy >/dev/null || missing="$$missing binutils"; \
+	command -v gcc >/dev/null || missing="$$missing gcc libc6-dev"; \
+	command -v musl-gcc >/dev/null || missing="$$missing musl-tools"; \
+	[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$$missing libc6-dev"; \
+	if [ -n "$$missing" ]; then apt-get update -q && apt-get install -y -q $$missing; fi
 
 build: setup
 	$(CARGO) build --release
@@ -42,6 +48,12 @@ fmt:
 
 test: lint
 	$(CARGO) test --workspace
+
+# The benchmark table (BENCHMARKS.md), then the criterion benches with
+# their HTML report in target/criterion/report/index.html.
+bench: build
+	$(MICROVM) bench
+	$(CARGO) bench
 
 clean:
 	$(CARGO) clean

@@ -54,40 +54,40 @@ impl<'a> UserMemory<'a> {
         Ok(())
     }
 
-    /// Copy guest bytes at `addr` into `buf`.
-    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
+    /// Visit `[addr, addr + len)` piece by piece (see `for_each_piece`)
+    /// with `copy(phys, offset_in_range, length)`, which reports failure.
+    fn copy_pieces(
+        &self,
+        addr: u64,
+        len: usize,
+        access: Access,
+        mut copy: impl FnMut(u64, usize, usize) -> bool,
+    ) -> Result<(), Fault> {
         let mut done = 0;
-        let mut failed = false;
-        self.for_each_piece(addr, buf.len() as u64, Access::UserRead, |phys, n| {
-            failed |= self
-                .ram
-                .mem()
-                .read_slice(&mut buf[done..done + n], GuestAddress(phys))
-                .is_err();
+        let mut ok = true;
+        self.for_each_piece(addr, len as u64, access, |phys, n| {
+            ok &= copy(phys, done, n);
             done += n;
         })?;
-        if failed {
-            return Err(Fault { addr });
-        }
-        Ok(())
+        ok.then_some(()).ok_or(Fault { addr })
+    }
+
+    /// Copy guest bytes at `addr` into `buf`.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
+        let mem = self.ram.mem();
+        self.copy_pieces(addr, buf.len(), Access::UserRead, |phys, at, n| {
+            mem.read_slice(&mut buf[at..at + n], GuestAddress(phys))
+                .is_ok()
+        })
     }
 
     /// Copy `bytes` into guest memory at `addr`.
     pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<(), Fault> {
-        let mut done = 0;
-        let mut failed = false;
-        self.for_each_piece(addr, bytes.len() as u64, Access::UserWrite, |phys, n| {
-            failed |= self
-                .ram
-                .mem()
-                .write_slice(&bytes[done..done + n], GuestAddress(phys))
-                .is_err();
-            done += n;
-        })?;
-        if failed {
-            return Err(Fault { addr });
-        }
-        Ok(())
+        let mem = self.ram.mem();
+        self.copy_pieces(addr, bytes.len(), Access::UserWrite, |phys, at, n| {
+            mem.write_slice(&bytes[at..at + n], GuestAddress(phys))
+                .is_ok()
+        })
     }
 
     /// Read up to `buf.len()` bytes of a NUL-terminated string at `addr`,

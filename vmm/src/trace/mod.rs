@@ -206,15 +206,7 @@ impl Tracer {
         };
         let result = match self.format {
             TraceFormat::Text => {
-                let r = format::syscall_line(&mut self.out, mem, frame, ret);
-                let r = r.and_then(|_| {
-                    if self.regs {
-                        format::regs(&mut self.out, frame)
-                    } else {
-                        Ok(())
-                    }
-                });
-                r.and_then(|_| self.out.write_all(b"\n"))
+                self.text_line(frame, |out| format::syscall_line(out, mem, frame, ret))
             }
             TraceFormat::Json => {
                 let ent = sysent::sysent(frame.rax);
@@ -240,6 +232,20 @@ impl Tracer {
         self.record(result);
     }
 
+    /// One text line: what `body` writes, the registers with `--regs`, and
+    /// the newline.
+    fn text_line(
+        &mut self,
+        frame: &TrapFrame,
+        body: impl FnOnce(&mut BufWriter<Box<dyn Write + Send>>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        body(&mut self.out)?;
+        if self.regs {
+            format::regs(&mut self.out, frame)?;
+        }
+        self.out.write_all(b"\n")
+    }
+
     /// Log an exception taken in ring 3; `signal` if it ends the program.
     pub fn exception(&mut self, frame: &TrapFrame, signal: Option<exception::Signal>) {
         if !self.enabled() {
@@ -248,17 +254,7 @@ impl Tracer {
         self.seq += 1;
         let v = exception::vector(frame.vector);
         let result = match self.format {
-            TraceFormat::Text => {
-                let r = format::exception_line(&mut self.out, frame);
-                let r = r.and_then(|_| {
-                    if self.regs {
-                        format::regs(&mut self.out, frame)
-                    } else {
-                        Ok(())
-                    }
-                });
-                r.and_then(|_| self.out.write_all(b"\n"))
-            }
+            TraceFormat::Text => self.text_line(frame, |out| format::exception_line(out, frame)),
             TraceFormat::Json => json_line(
                 &mut self.out,
                 &JsonException {

@@ -82,6 +82,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The `--fs-root` directory cannot serve as the program's file view.
+    #[error("--fs-root {path}: {reason}")]
+    FsRoot {
+        /// The directory given.
+        path: PathBuf,
+        /// Why it cannot be used, and what to do.
+        reason: String,
+    },
     /// The supervisor (signals, timeout, vCPU thread) failed.
     #[error("{0}: {1}")]
     Supervisor(&'static str, #[source] std::io::Error),

@@ -83,6 +83,11 @@ struct RunArgs {
     /// Stop the guest after DURATION (e.g. 2s, 500ms, 1m) and exit 124.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
+    /// Give the program a read-only view of DIR as its file system ("/"
+    /// is DIR; nothing outside it can be reached). Without it every open
+    /// fails with ENOENT.
+    #[arg(long, value_name = "DIR")]
+    fs_root: Option<PathBuf>,
     /// The program to run.
     program: PathBuf,
     /// Arguments passed to the program.
@@ -163,9 +168,12 @@ fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
     } else {
         tracer
     };
+    let mut service = SyscallService::default().with_exe_path(&config.program);
+    if let Some(dir) = &args.fs_root {
+        service = service.with_fs_root(dir)?;
+    }
     let vm = Vm::new(&config)?;
-    let (outcome, mut tracer) =
-        microvm::supervisor::run(vm, SyscallService::default(), tracer, args.timeout)?;
+    let (outcome, mut tracer) = microvm::supervisor::run(vm, service, tracer, args.timeout)?;
     let flushed = tracer.finish();
     let outcome = outcome?;
     match flushed {

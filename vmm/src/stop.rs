@@ -4,9 +4,18 @@
 //! (the signal makes it return EINTR) or about to enter it (immediate_exit
 //! makes it return EINTR at once), it comes back to the run loop, which
 //! sees the reason and ends the run. Nothing polls.
+//!
+//! A syscall the host serves by waiting (a sleep, a read of a terminal or
+//! a pipe) waits through [`wait`], which also wakes on the stop: `stop`
+//! makes an eventfd readable, so a stop that comes before or during the
+//! wait ends it at once.
 
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+use vmm_sys_util::eventfd::{EventFd, EFD_CLOEXEC, EFD_NONBLOCK};
 
 /// Why a run was stopped from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +69,8 @@ unsafe impl Send for Target {}
 struct Inner {
     reason: AtomicU8,
     target: Mutex<Option<Target>>,
+    /// Readable once the run is stopped; waits poll it.
+    stopped: EventFd,
 }
 
 /// A handle that stops a vCPU's run; cheap to clone, usable from any thread.
@@ -87,18 +98,19 @@ fn install_kick_handler() {
 
 impl StopHandle {
     /// A handle for the vCPU whose kvm_run `immediate_exit` byte is at
-    /// `immediate_exit`.
-    pub(crate) fn new(immediate_exit: *mut u8) -> StopHandle {
+    /// `immediate_exit`. Fails only if no eventfd can be created.
+    pub(crate) fn new(immediate_exit: *mut u8) -> io::Result<StopHandle> {
         install_kick_handler();
-        StopHandle {
+        Ok(StopHandle {
             inner: Arc::new(Inner {
                 reason: AtomicU8::new(0),
                 target: Mutex::new(Some(Target {
                     immediate_exit,
                     thread: None,
                 })),
+                stopped: EventFd::new(EFD_NONBLOCK | EFD_CLOEXEC)?,
             }),
-        }
+        })
     }
 
     /// Called on the vCPU thread when it starts running.
@@ -135,6 +147,9 @@ impl StopHandle {
             Ordering::SeqCst,
             Ordering::SeqCst,
         );
+        // Wakes a wait in progress, and makes every later one return at
+        // once. (It can only fail if the counter overflowed: already set.)
+        let _ = self.inner.stopped.write(1);
         let Ok(target) = self.inner.target.lock() else {
             return;
         };
@@ -154,5 +169,77 @@ impl StopHandle {
     /// The reason, once stopped.
     pub fn reason(&self) -> Option<StopReason> {
         StopReason::from_code(self.inner.reason.load(Ordering::SeqCst))
+    }
+}
+
+/// What ended a [`wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The descriptor waited for is ready to read (or has hung up).
+    Ready,
+    /// The timeout ran out first.
+    TimedOut,
+    /// The run was stopped (timeout, SIGINT, SIGTERM).
+    Stopped,
+}
+
+/// Wait until `fd` (if any) is readable, `timeout` (if any; `None` waits
+/// for ever) has passed, or the run behind `stop` (if any) is stopped,
+/// whichever comes first. A signal that interrupts the wait (the kick)
+/// does not end it by itself; the stop it comes with does.
+pub fn wait(
+    stop: Option<&StopHandle>,
+    fd: Option<BorrowedFd<'_>>,
+    timeout: Option<Duration>,
+) -> io::Result<Wake> {
+    // A deadline too far away to represent is as good as none.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    // poll(2) skips entries with a negative descriptor.
+    let mut fds = [
+        libc::pollfd {
+            fd: fd.map_or(-1, |f| f.as_raw_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: stop.map_or(-1, |s| s.inner.stopped.as_raw_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        if stop.is_some_and(|s| s.reason().is_some()) {
+            return Ok(Wake::Stopped);
+        }
+        let left = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            libc::timespec {
+                tv_sec: left.as_secs().min(i64::MAX as u64) as libc::time_t,
+                tv_nsec: libc::c_long::from(left.subsec_nanos()),
+            }
+        });
+        let left_ptr = left
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `fds` is an array of two initialised pollfd that outlives
+        // the call; `left_ptr` is null or points at a timespec that does;
+        // a null signal mask leaves the mask alone.
+        let n = unsafe { libc::ppoll(fds.as_mut_ptr(), 2, left_ptr, std::ptr::null()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Ok(Wake::TimedOut);
+        }
+        if fds[1].revents != 0 {
+            return Ok(Wake::Stopped);
+        }
+        if fds[0].revents != 0 {
+            return Ok(Wake::Ready);
+        }
     }
 }

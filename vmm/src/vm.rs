@@ -258,7 +258,8 @@ impl Vm {
         unsafe { vm.set_user_memory_region(region) }
             .map_err(Error::kvm("registering guest memory"))?;
         let mut vcpu = vm.create_vcpu(0).map_err(Error::kvm("creating a vCPU"))?;
-        let stop = StopHandle::new(&mut vcpu.get_kvm_run().immediate_exit);
+        let stop = StopHandle::new(&mut vcpu.get_kvm_run().immediate_exit)
+            .map_err(|e| Error::Supervisor("creating an eventfd", e))?;
         // KVM copies the general registers into kvm_run at every exit: the
         // syscall path reads them there.
         vcpu.set_sync_valid_reg(SyncReg::Register);
@@ -293,6 +294,8 @@ impl Vm {
     /// [`StopHandle`].
     pub fn run(&mut self, service: &mut SyscallService, tracer: &mut Tracer) -> Result<Outcome> {
         self.stop.attach_current_thread();
+        // Syscalls that wait (sleeps, reads of a terminal) wake on a stop.
+        service.set_stop_handle(self.stop.clone());
         let result = self.run_loop(service, tracer);
         self.stop.release_thread();
         if let Ok(Outcome::Stopped(reason)) = result {

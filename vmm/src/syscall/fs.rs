@@ -1,38 +1,348 @@
 //! File descriptors: the program's fd table and the syscalls on it.
-//! fd 0, 1 and 2 are microvm's own stdin, stdout and stderr.
+//!
+//! Guest fds map to open files microvm owns. fd 0, 1 and 2 start as
+//! microvm's own stdin, stdout and stderr: reads of stdin read microvm's
+//! stdin, writes to stdout and stderr go through the writers the service
+//! was made with. Every other open file is a host descriptor microvm opened
+//! read-only from the [`View`] (closed when the last guest fd for it closes,
+//! or at exit). `dup` shares the open file, and with it the file offset and
+//! status flags, as on Linux; the lowest free fd is always the one given.
+//!
+//! Reads that could block (stdin, pipes, terminals, devices) wait through
+//! [`stop::wait`], so that a stop (`--timeout`, Ctrl-C) ends them at once:
+//! the syscall then fails with EINTR and the run ends.
 
-use super::{errno, io_errno, nr, Context, MAX_RW_COUNT};
+use super::linux::{self, at, f, o, stat, statx, PATH_MAX};
+use super::view::View;
+use super::{errno, io_errno, nr, to_rax, Context, SysResult, MAX_RW_COUNT};
 use crate::arch::paging::Access;
+use crate::stop::{self, Wake};
+use crate::usermem::UserMemory;
 use microvm_abi::layout::PAGE_SIZE;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 use vm_memory::{Bytes, GuestAddress};
+
+/// The most fds the program may have open: RLIMIT_NOFILE's hard limit.
+pub const MAX_FDS: u64 = 1024;
+
+/// Bytes moved per host read.
+const BOUNCE_SIZE: usize = 64 * 1024;
+
+/// The guest path of the program itself.
+const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
+
+/// What an open file is.
+#[derive(Debug)]
+enum Object {
+    /// microvm's stdin.
+    Stdin,
+    /// microvm's stdout (written through the service's writer).
+    Stdout,
+    /// microvm's stderr (written through the service's writer).
+    Stderr,
+    /// A host file from the view, opened read-only (or `O_PATH`).
+    Host {
+        /// microvm's descriptor.
+        fd: OwnedFd,
+        /// What kind of file it is.
+        kind: Kind,
+    },
+}
+
+/// The kinds of file that reads treat differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Reads never block.
+    Regular,
+    /// Read with getdents64.
+    Directory,
+    /// A pipe, terminal, socket or device: reads may block.
+    Other,
+}
+
+/// An open file description, shared by the fds dup'ed from one another.
+#[derive(Debug)]
+struct OpenFile {
+    object: Object,
+    /// The status flags F_GETFL shows (access mode, O_NONBLOCK, ...).
+    status: AtomicU64,
+}
+
+impl OpenFile {
+    /// microvm's descriptor for it.
+    fn host_fd(&self) -> BorrowedFd<'_> {
+        match &self.object {
+            Object::Stdin => stdio_fd(0),
+            Object::Stdout => stdio_fd(1),
+            Object::Stderr => stdio_fd(2),
+            Object::Host { fd, .. } => fd.as_fd(),
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        match &self.object {
+            Object::Host { kind, .. } => *kind,
+            _ => Kind::Other,
+        }
+    }
+
+    fn nonblocking(&self) -> bool {
+        self.status.load(Ordering::Relaxed) & o::NONBLOCK != 0
+    }
+
+    fn is_stdio(&self) -> bool {
+        !matches!(self.object, Object::Host { .. })
+    }
+}
+
+/// One entry of the fd table.
+#[derive(Debug, Clone)]
+struct Slot {
+    file: Arc<OpenFile>,
+    cloexec: bool,
+}
+
+/// Where program output goes.
+#[derive(Clone, Copy)]
+enum Sink {
+    Stdout,
+    Stderr,
+}
 
 /// The program's open files.
 pub struct Files {
     stdout: Box<dyn Write + Send>,
     stderr: Box<dyn Write + Send>,
+    /// Index = guest fd.
+    table: Vec<Option<Slot>>,
+    view: Option<View>,
+    /// The current directory, absolute in the view.
+    cwd: Vec<u8>,
+    /// The program's path, for readlink("/proc/self/exe").
+    exe: Option<Vec<u8>>,
+    /// RLIMIT_NOFILE's soft limit: fds are below it.
+    fd_limit: u64,
+    /// Host reads land here on their way into guest memory.
+    bounce: Vec<u8>,
+}
+
+/// microvm's own descriptor 0, 1 or 2.
+fn stdio_fd(fd: std::os::fd::RawFd) -> BorrowedFd<'static> {
+    // SAFETY: the Rust runtime makes sure fds 0, 1 and 2 are open before
+    // main (it opens /dev/null for any that was closed), and microvm never
+    // closes them.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// The status flags of microvm's own descriptor `fd`, or `default`.
+fn host_status(fd: BorrowedFd<'_>, default: u64) -> u64 {
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL).map_or(default, |v| v as u64)
+}
+
+/// `fd` as an index into the table (the kernel takes an unsigned int).
+fn index(fd: u64) -> usize {
+    fd as u32 as usize
+}
+
+/// Read the NUL-terminated path at `addr` into `buf`.
+fn read_path<'b>(
+    mem: &UserMemory<'_>,
+    addr: u64,
+    buf: &'b mut [u8; PATH_MAX],
+) -> Result<&'b [u8], Errno> {
+    match mem.read_cstr(addr, buf) {
+        Ok((n, true)) => Ok(&buf[..n]),
+        Ok((_, false)) => Err(Errno::ENAMETOOLONG),
+        Err(_) => Err(Errno::EFAULT),
+    }
+}
+
+/// Fail with EFAULT unless all of `[addr, addr + len)` is writable by ring 3.
+fn check_writable(mem: &UserMemory<'_>, addr: u64, len: u64) -> Result<(), Errno> {
+    mem.for_each_piece(addr, len, Access::UserWrite, |_, _| {})
+        .map_err(|_| Errno::EFAULT)
+}
+
+/// Copy `bytes` to the guest at `addr`.
+fn copy_out(mem: &UserMemory<'_>, addr: u64, bytes: &[u8]) -> Result<(), Errno> {
+    mem.write(addr, bytes).map_err(|_| Errno::EFAULT)
+}
+
+/// The x86-64 `struct stat` of `fd`, as the host kernel fills it.
+fn host_stat(fd: BorrowedFd<'_>) -> Result<[u8; stat::SIZE], Errno> {
+    let mut buf = [0u8; stat::SIZE];
+    // SAFETY: fstat writes one struct stat, `stat::SIZE` bytes on x86-64
+    // (checked against libc::stat at compile time), into `buf`.
+    let r = unsafe { libc::syscall(libc::SYS_fstat, fd.as_raw_fd(), buf.as_mut_ptr()) };
+    Errno::result(r).map(|_| buf)
+}
+
+/// The file type bits of `fd`'s mode.
+fn file_type(fd: BorrowedFd<'_>) -> Result<u32, Errno> {
+    let st = host_stat(fd)?;
+    Ok(linux::u32_at(&st, stat::MODE) & linux::mode::IFMT)
+}
+
+/// The x86-64 `struct statx` of `fd`, as the host kernel fills it.
+fn host_statx(fd: BorrowedFd<'_>, sync: u64, mask: u64) -> Result<[u8; statx::SIZE], Errno> {
+    let mut buf = [0u8; statx::SIZE];
+    let flags = (at::EMPTY_PATH | (sync & at::STATX_SYNC_TYPE)) as libc::c_int;
+    // SAFETY: statx with AT_EMPTY_PATH and an empty NUL-terminated path
+    // describes `fd`, writing one struct statx (256 bytes) into `buf`.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            mask as u32,
+            buf.as_mut_ptr(),
+        )
+    };
+    Errno::result(r).map(|_| buf)
 }
 
 impl Files {
-    /// A table with fd 1 and 2 writing to `stdout` and `stderr`.
+    /// A table with fd 0 reading microvm's stdin and fd 1 and 2 writing to
+    /// `stdout` and `stderr`. No view: opens fail with ENOENT.
     pub fn new(stdout: Box<dyn Write + Send>, stderr: Box<dyn Write + Send>) -> Self {
-        Files { stdout, stderr }
+        let stdio = |object, default| {
+            let status = AtomicU64::new(0);
+            let file = OpenFile { object, status };
+            let flags = host_status(file.host_fd(), default);
+            file.status.store(flags, Ordering::Relaxed);
+            Some(Slot {
+                file: Arc::new(file),
+                cloexec: false,
+            })
+        };
+        Files {
+            stdout,
+            stderr,
+            table: vec![
+                stdio(Object::Stdin, o::RDONLY | o::LARGEFILE),
+                stdio(Object::Stdout, o::WRONLY | o::LARGEFILE),
+                stdio(Object::Stderr, o::WRONLY | o::LARGEFILE),
+            ],
+            view: None,
+            cwd: b"/".to_vec(),
+            exe: None,
+            fd_limit: MAX_FDS,
+            bounce: Vec::new(),
+        }
+    }
+
+    /// Serve files from `view`.
+    pub fn set_view(&mut self, view: View) {
+        self.view = Some(view);
+    }
+
+    /// readlink("/proc/self/exe") answers `path`.
+    pub fn set_exe_path(&mut self, path: &Path) {
+        self.exe = Some(path.as_os_str().as_bytes().to_vec());
+    }
+
+    /// New fds must be below `limit` (RLIMIT_NOFILE), at most [`MAX_FDS`].
+    pub fn set_fd_limit(&mut self, limit: u64) {
+        self.fd_limit = limit.min(MAX_FDS);
     }
 
     /// Serve `nr` if it is a file syscall.
-    pub fn handle(&mut self, nr: u64, args: &[u64; 6], ctx: &mut Context<'_, '_>) -> Option<i64> {
-        match nr {
-            nr::WRITE => Some(self.write(ctx, args[0], args[1], args[2])),
-            _ => None,
+    pub fn handle(&mut self, nr: u64, a: &[u64; 6], ctx: &mut Context<'_, '_>) -> Option<i64> {
+        let r = match nr {
+            nr::WRITE => return Some(self.write(ctx, a[0], a[1], a[2])),
+            nr::WRITEV => return Some(self.writev(ctx, a[0], a[1], a[2])),
+            nr::READ => self.read(ctx, a[0], a[1], a[2], None),
+            nr::PREAD64 => self.read(ctx, a[0], a[1], a[2], Some(a[3] as i64)),
+            nr::READV => self.readv(ctx, a[0], a[1], a[2]),
+            nr::OPEN => self.openat(ctx, at::FDCWD as u64, a[0], a[1]),
+            nr::OPENAT => self.openat(ctx, a[0], a[1], a[2]),
+            nr::CLOSE => self.close(a[0]),
+            nr::DUP => self.dup(a[0]),
+            nr::DUP2 => self.dup2(a[0], a[1]),
+            nr::DUP3 => self.dup3(a[0], a[1], a[2]),
+            nr::FCNTL => self.fcntl(a[0], a[1], a[2]),
+            nr::LSEEK => self.lseek(a[0], a[1], a[2]),
+            nr::FSTAT => self.fstat(ctx, a[0], a[1]),
+            nr::STAT => self.fstatat(ctx, at::FDCWD as u64, a[0], a[1], 0),
+            nr::LSTAT => self.fstatat(ctx, at::FDCWD as u64, a[0], a[1], at::SYMLINK_NOFOLLOW),
+            nr::NEWFSTATAT => self.fstatat(ctx, a[0], a[1], a[2], a[3]),
+            nr::STATX => self.statx(ctx, a[0], a[1], a[2], a[3], a[4]),
+            nr::IOCTL => self.ioctl(ctx, a[0], a[1], a[2]),
+            nr::READLINK => self.readlinkat(ctx, at::FDCWD as u64, a[0], a[1], a[2]),
+            nr::READLINKAT => self.readlinkat(ctx, a[0], a[1], a[2], a[3]),
+            nr::GETCWD => self.getcwd(ctx, a[0], a[1]),
+            nr::CHDIR => self.chdir(ctx, a[0]),
+            nr::FCHDIR => self.fchdir(a[0]),
+            nr::GETDENTS64 => self.getdents64(ctx, a[0], a[1], a[2]),
+            _ => return None,
+        };
+        Some(to_rax(r))
+    }
+
+    /// The open file behind `fd`.
+    fn file(&self, fd: u64) -> Result<Arc<OpenFile>, Errno> {
+        match self.table.get(index(fd)) {
+            Some(Some(slot)) => Ok(Arc::clone(&slot.file)),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// The lowest free fd at or above `from`, below the limit.
+    fn lowest_free(&self, from: usize) -> Option<usize> {
+        (from..self.fd_limit as usize).find(|&i| !matches!(self.table.get(i), Some(Some(_))))
+    }
+
+    /// Put `slot` at `fd`, closing what was there.
+    fn place(&mut self, fd: usize, slot: Slot) {
+        if self.table.len() <= fd {
+            self.table.resize(fd + 1, None);
+        }
+        self.table[fd] = Some(slot);
+    }
+
+    /// Give `file` the lowest free fd at or above `from`.
+    fn install(&mut self, file: Arc<OpenFile>, cloexec: bool, from: usize) -> SysResult {
+        let fd = self.lowest_free(from).ok_or(Errno::EMFILE)?;
+        self.place(fd, Slot { file, cloexec });
+        Ok(fd as u64)
+    }
+
+    // ---- output ----
+
+    /// Where a write to `fd` goes: EBADF unless it is stdout or stderr
+    /// (everything else is read-only).
+    fn sink(&self, fd: u64) -> Result<Sink, i64> {
+        match self.table.get(index(fd)) {
+            Some(Some(slot)) => match slot.file.object {
+                Object::Stdout => Ok(Sink::Stdout),
+                Object::Stderr => Ok(Sink::Stderr),
+                _ => Err(-errno::EBADF),
+            },
+            _ => Err(-errno::EBADF),
+        }
+    }
+
+    fn writer(&mut self, sink: Sink) -> &mut dyn Write {
+        match sink {
+            Sink::Stdout => &mut *self.stdout,
+            Sink::Stderr => &mut *self.stderr,
         }
     }
 
     fn write(&mut self, ctx: &mut Context<'_, '_>, fd: u64, buf: u64, count: u64) -> i64 {
         let count = count.min(MAX_RW_COUNT);
-        let out: &mut dyn Write = match fd {
-            1 => &mut *self.stdout,
-            2 => &mut *self.stderr,
-            _ => return -errno::EBADF,
+        let sink = match self.sink(fd) {
+            Ok(s) => s,
+            Err(e) => return e,
         };
         let mem = ctx.mem;
         // Check the whole buffer before writing a byte of it.
@@ -43,32 +353,650 @@ impl Files {
             return -errno::EFAULT;
         }
         (ctx.before_output)();
-        let mut chunk = [0u8; PAGE_SIZE as usize];
-        let mut failure = None;
+        let out = self.writer(sink);
         let mut written = 0i64;
-        let ram = mem.ram();
-        let _ = mem.for_each_piece(buf, count, Access::UserRead, |phys, n| {
-            if failure.is_some() {
-                return;
-            }
-            let piece = &mut chunk[..n];
-            if ram.mem().read_slice(piece, GuestAddress(phys)).is_err() {
-                failure = Some(errno::EFAULT);
-                return;
-            }
-            match out.write_all(piece) {
-                Ok(()) => written += n as i64,
-                Err(e) => failure = Some(io_errno(&e)),
-            }
+        let failure = emit(mem, out, buf, count, &mut written);
+        finish_output(out, failure, written)
+    }
+
+    fn writev(&mut self, ctx: &mut Context<'_, '_>, fd: u64, iov: u64, iovcnt: u64) -> i64 {
+        let sink = match self.sink(fd) {
+            Ok(s) => s,
+            Err(e) => return e,
+        };
+        let mem = ctx.mem;
+        // Check every iovec and every buffer before writing a byte.
+        if let Err(e) = for_each_iovec(mem, iov, iovcnt, Access::UserRead, |_, _| Ok(true)) {
+            return -(e as i64);
+        }
+        (ctx.before_output)();
+        let out = self.writer(sink);
+        let mut written = 0i64;
+        let mut failure = None;
+        let _ = for_each_iovec(mem, iov, iovcnt, Access::UserRead, |base, len| {
+            failure = emit(mem, out, base, len, &mut written);
+            Ok(failure.is_none())
         });
-        if let Err(e) = out.flush() {
-            failure.get_or_insert(io_errno(&e));
+        finish_output(out, failure, written)
+    }
+
+    // ---- input ----
+
+    /// read(2), or pread64(2) with `offset`.
+    fn read(
+        &mut self,
+        ctx: &Context<'_, '_>,
+        fd: u64,
+        buf: u64,
+        count: u64,
+        offset: Option<i64>,
+    ) -> SysResult {
+        let file = self.readable(fd)?;
+        if offset.is_some_and(|o| o < 0) {
+            return Err(Errno::EINVAL);
         }
-        match failure {
-            Some(errno::EPIPE) => -errno::EPIPE,
-            Some(_) if written > 0 => written,
-            Some(e) => -e,
-            None => written,
+        let count = count.min(MAX_RW_COUNT);
+        check_writable(ctx.mem, buf, count)?;
+        let mut input = Input::new(&file, offset);
+        self.fill(ctx, &mut input, buf, count)?;
+        Ok(input.done)
+    }
+
+    fn readv(&mut self, ctx: &Context<'_, '_>, fd: u64, iov: u64, iovcnt: u64) -> SysResult {
+        let file = self.readable(fd)?;
+        let mem = ctx.mem;
+        for_each_iovec(mem, iov, iovcnt, Access::UserWrite, |_, _| Ok(true))?;
+        let mut input = Input::new(&file, None);
+        for_each_iovec(mem, iov, iovcnt, Access::UserWrite, |base, len| {
+            self.fill(ctx, &mut input, base, len)?;
+            Ok(!input.finished)
+        })?;
+        Ok(input.done)
+    }
+
+    /// The open file behind `fd`, if reads of it make sense here.
+    fn readable(&self, fd: u64) -> Result<Arc<OpenFile>, Errno> {
+        let file = self.file(fd)?;
+        match file.object {
+            Object::Stdout | Object::Stderr => Err(Errno::EBADF),
+            _ => Ok(file),
         }
+    }
+
+    /// Read from `input`'s file into the guest buffer `[addr, addr + len)`
+    /// (already checked writable). Fails only if nothing was read at all.
+    fn fill(
+        &mut self,
+        ctx: &Context<'_, '_>,
+        input: &mut Input<'_>,
+        addr: u64,
+        len: u64,
+    ) -> Result<(), Errno> {
+        if self.bounce.is_empty() {
+            self.bounce = vec![0; BOUNCE_SIZE];
+        }
+        let mut pos = 0;
+        while pos < len && !input.finished {
+            let want = (len - pos).min(BOUNCE_SIZE as u64) as usize;
+            let n = match input.read_some(ctx, &mut self.bounce[..want]) {
+                Ok(n) => n,
+                Err(e) if input.done == 0 => return Err(e),
+                // What was read so far is the result.
+                Err(_) => {
+                    input.finished = true;
+                    break;
+                }
+            };
+            copy_out(ctx.mem, addr + pos, &self.bounce[..n])?;
+            input.done += n as u64;
+            pos += n as u64;
+            if n < want {
+                input.finished = true;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- opening and closing ----
+
+    /// Open `path` (relative to `dirfd`, or to the cwd for AT_FDCWD) in the
+    /// view with the host `flags`.
+    fn lookup(&self, dirfd: u64, path: &[u8], flags: OFlag) -> Result<OwnedFd, Errno> {
+        let view = self.view.as_ref().ok_or(Errno::ENOENT)?;
+        if path.first() == Some(&b'/') {
+            return view.open(path, flags);
+        }
+        let mut full = self.dir_path(view, dirfd)?;
+        if path.is_empty() {
+            return view.open(&full, flags);
+        }
+        if full.last() != Some(&b'/') {
+            full.push(b'/');
+        }
+        full.extend_from_slice(path);
+        view.open(&full, flags)
+    }
+
+    /// The view path of the directory `dirfd` (the cwd for AT_FDCWD).
+    fn dir_path(&self, view: &View, dirfd: u64) -> Result<Vec<u8>, Errno> {
+        if dirfd as i32 == at::FDCWD {
+            return Ok(self.cwd.clone());
+        }
+        let file = self.file(dirfd)?;
+        match &file.object {
+            Object::Host {
+                fd,
+                kind: Kind::Directory,
+            } => view.path_of(fd.as_fd()),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    fn openat(&mut self, ctx: &Context<'_, '_>, dirfd: u64, path: u64, flags: u64) -> SysResult {
+        let mut buf = [0u8; PATH_MAX];
+        let path = read_path(ctx.mem, path, &mut buf)?;
+        let flags = flags as u32 as u64;
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let nofollow = if flags & o::NOFOLLOW != 0 {
+            OFlag::O_NOFOLLOW
+        } else {
+            OFlag::empty()
+        };
+        let tmpfile = o::TMPFILE & !o::DIRECTORY;
+        let writes = flags & o::ACCMODE != o::RDONLY
+            || flags & (o::CREAT | o::TRUNC | o::APPEND | tmpfile) != 0;
+        if writes {
+            // The view is read-only: what exists (or would be created)
+            // cannot be written. What is missing, and not to be created,
+            // is missing.
+            return match self.lookup(dirfd, path, OFlag::O_PATH | nofollow) {
+                Ok(_) => Err(Errno::EROFS),
+                Err(Errno::ENOENT) if flags & o::CREAT != 0 => Err(Errno::EROFS),
+                Err(e) => Err(e),
+            };
+        }
+        let directory = if flags & o::DIRECTORY != 0 {
+            OFlag::O_DIRECTORY
+        } else {
+            OFlag::empty()
+        };
+        let (host_flags, status) = if flags & o::PATH != 0 {
+            (
+                OFlag::O_PATH | directory | nofollow,
+                o::PATH | (flags & (o::DIRECTORY | o::NOFOLLOW)),
+            )
+        } else {
+            // Non-blocking on the host, so that opening a FIFO does not
+            // hang and reads wait through stop::wait.
+            let noatime = if flags & o::NOATIME != 0 {
+                OFlag::O_NOATIME
+            } else {
+                OFlag::empty()
+            };
+            let keep = o::NONBLOCK
+                | o::DSYNC
+                | o::SYNC
+                | o::ASYNC
+                | o::DIRECT
+                | o::DIRECTORY
+                | o::NOFOLLOW
+                | o::NOATIME;
+            (
+                OFlag::O_RDONLY
+                    | OFlag::O_NOCTTY
+                    | OFlag::O_NONBLOCK
+                    | directory
+                    | nofollow
+                    | noatime,
+                o::RDONLY | o::LARGEFILE | (flags & keep),
+            )
+        };
+        let fd = self.lookup(dirfd, path, host_flags)?;
+        let kind = match file_type(fd.as_fd())? {
+            linux::mode::IFREG => Kind::Regular,
+            linux::mode::IFDIR => Kind::Directory,
+            _ => Kind::Other,
+        };
+        let file = Arc::new(OpenFile {
+            object: Object::Host { fd, kind },
+            status: AtomicU64::new(status),
+        });
+        self.install(file, flags & o::CLOEXEC != 0, 0)
+    }
+
+    fn close(&mut self, fd: u64) -> SysResult {
+        match self.table.get_mut(index(fd)).and_then(Option::take) {
+            Some(_) => Ok(0),
+            None => Err(Errno::EBADF),
+        }
+    }
+
+    fn dup(&mut self, old: u64) -> SysResult {
+        let file = self.file(old)?;
+        self.install(file, false, 0)
+    }
+
+    fn dup2(&mut self, old: u64, new: u64) -> SysResult {
+        let file = self.file(old)?;
+        if new as u32 as u64 >= self.fd_limit {
+            return Err(Errno::EBADF);
+        }
+        if index(old) != index(new) {
+            self.place(
+                index(new),
+                Slot {
+                    file,
+                    cloexec: false,
+                },
+            );
+        }
+        Ok(new as u32 as u64)
+    }
+
+    fn dup3(&mut self, old: u64, new: u64, flags: u64) -> SysResult {
+        let flags = flags as u32 as u64;
+        if flags & !o::CLOEXEC != 0 || index(old) == index(new) {
+            return Err(Errno::EINVAL);
+        }
+        let file = self.file(old)?;
+        if new as u32 as u64 >= self.fd_limit {
+            return Err(Errno::EBADF);
+        }
+        let cloexec = flags & o::CLOEXEC != 0;
+        self.place(index(new), Slot { file, cloexec });
+        Ok(new as u32 as u64)
+    }
+
+    fn fcntl(&mut self, fd: u64, cmd: u64, arg: u64) -> SysResult {
+        let i = index(fd);
+        let slot = match self.table.get_mut(i) {
+            Some(Some(slot)) => slot,
+            _ => return Err(Errno::EBADF),
+        };
+        match cmd as u32 as u64 {
+            f::DUPFD | f::DUPFD_CLOEXEC => {
+                let cloexec = cmd as u32 as u64 == f::DUPFD_CLOEXEC;
+                let file = Arc::clone(&slot.file);
+                if arg >= self.fd_limit {
+                    return Err(Errno::EINVAL);
+                }
+                self.install(file, cloexec, arg as usize)
+            }
+            f::GETFD => Ok(if slot.cloexec { f::FD_CLOEXEC } else { 0 }),
+            f::SETFD => {
+                slot.cloexec = arg & f::FD_CLOEXEC != 0;
+                Ok(0)
+            }
+            f::GETFL => Ok(slot.file.status.load(Ordering::Relaxed)),
+            f::SETFL => {
+                // What Linux lets F_SETFL change; O_APPEND cannot matter
+                // on a read-only file. Nothing changes on the host: reads
+                // honour O_NONBLOCK themselves.
+                let settable = o::APPEND | o::ASYNC | o::DIRECT | o::NOATIME | o::NONBLOCK;
+                let status = &slot.file.status;
+                let old = status.load(Ordering::Relaxed);
+                status.store((old & !settable) | (arg & settable), Ordering::Relaxed);
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn lseek(&mut self, fd: u64, offset: u64, whence: u64) -> SysResult {
+        use nix::unistd::Whence;
+        let file = self.file(fd)?;
+        let whence = match whence as u32 {
+            0 => Whence::SeekSet,
+            1 => Whence::SeekCur,
+            2 => Whence::SeekEnd,
+            3 => Whence::SeekData,
+            4 => Whence::SeekHole,
+            _ => return Err(Errno::EINVAL),
+        };
+        nix::unistd::lseek(file.host_fd(), offset as i64, whence).map(|o| o as u64)
+    }
+
+    // ---- metadata ----
+
+    /// Run `f` on the descriptor a `*at` syscall names: `dirfd` itself for
+    /// an empty path with AT_EMPTY_PATH (a NULL path counts as empty, as
+    /// on Linux 6.11), else `path` looked up from `dirfd`.
+    fn with_target<T>(
+        &self,
+        ctx: &Context<'_, '_>,
+        dirfd: u64,
+        path: u64,
+        flags: u64,
+        f: impl FnOnce(BorrowedFd<'_>) -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        let mut buf = [0u8; PATH_MAX];
+        let path: &[u8] = if path == 0 && flags & at::EMPTY_PATH != 0 {
+            b""
+        } else {
+            read_path(ctx.mem, path, &mut buf)?
+        };
+        if path.is_empty() {
+            if flags & at::EMPTY_PATH == 0 {
+                return Err(Errno::ENOENT);
+            }
+            if dirfd as i32 != at::FDCWD {
+                let file = self.file(dirfd)?;
+                return f(file.host_fd());
+            }
+        }
+        let nofollow = if flags & at::SYMLINK_NOFOLLOW != 0 {
+            OFlag::O_NOFOLLOW
+        } else {
+            OFlag::empty()
+        };
+        let fd = self.lookup(dirfd, path, OFlag::O_PATH | nofollow)?;
+        f(fd.as_fd())
+    }
+
+    fn fstat(&mut self, ctx: &Context<'_, '_>, fd: u64, buf: u64) -> SysResult {
+        let st = host_stat(self.file(fd)?.host_fd())?;
+        copy_out(ctx.mem, buf, &st)?;
+        Ok(0)
+    }
+
+    fn fstatat(
+        &mut self,
+        ctx: &Context<'_, '_>,
+        dirfd: u64,
+        path: u64,
+        buf: u64,
+        flags: u64,
+    ) -> SysResult {
+        let flags = flags as u32 as u64;
+        if flags & !(at::SYMLINK_NOFOLLOW | at::NO_AUTOMOUNT | at::EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let st = self.with_target(ctx, dirfd, path, flags, host_stat)?;
+        copy_out(ctx.mem, buf, &st)?;
+        Ok(0)
+    }
+
+    fn statx(
+        &mut self,
+        ctx: &Context<'_, '_>,
+        dirfd: u64,
+        path: u64,
+        flags: u64,
+        mask: u64,
+        buf: u64,
+    ) -> SysResult {
+        let flags = flags as u32 as u64;
+        let mask = mask as u32 as u64;
+        let known = at::SYMLINK_NOFOLLOW | at::NO_AUTOMOUNT | at::EMPTY_PATH | at::STATX_SYNC_TYPE;
+        if flags & !known != 0
+            || flags & at::STATX_SYNC_TYPE == at::STATX_SYNC_TYPE
+            || mask & statx::RESERVED != 0
+        {
+            return Err(Errno::EINVAL);
+        }
+        let stx = self.with_target(ctx, dirfd, path, flags, |fd| host_statx(fd, flags, mask))?;
+        copy_out(ctx.mem, buf, &stx)?;
+        Ok(0)
+    }
+
+    /// TCGETS and TIOCGWINSZ on microvm's own stdin/stdout/stderr, answered
+    /// by the host terminal (ENOTTY when it is not one); nothing else.
+    fn ioctl(&mut self, ctx: &Context<'_, '_>, fd: u64, request: u64, arg: u64) -> SysResult {
+        let file = self.file(fd)?;
+        let request = request as u32 as u64;
+        let size = match request {
+            linux::ioctl::TCGETS => linux::termios::SIZE,
+            linux::ioctl::TIOCGWINSZ => linux::winsize::SIZE,
+            _ => return Err(Errno::ENOTTY),
+        };
+        if !file.is_stdio() {
+            return Err(Errno::ENOTTY);
+        }
+        // Room to spare: the kernel writes `size` bytes for these two.
+        let mut out = [0u8; 64];
+        // SAFETY: TCGETS and TIOCGWINSZ write one struct termios (36 bytes)
+        // or struct winsize (8 bytes) into `out`, which has 64.
+        let r = unsafe {
+            libc::ioctl(
+                file.host_fd().as_raw_fd(),
+                request as libc::Ioctl,
+                out.as_mut_ptr(),
+            )
+        };
+        Errno::result(r)?;
+        copy_out(ctx.mem, arg, &out[..size])?;
+        Ok(0)
+    }
+
+    fn readlinkat(
+        &mut self,
+        ctx: &Context<'_, '_>,
+        dirfd: u64,
+        path: u64,
+        buf: u64,
+        size: u64,
+    ) -> SysResult {
+        let size = size as i32;
+        if size <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut pbuf = [0u8; PATH_MAX];
+        let path = read_path(ctx.mem, path, &mut pbuf)?;
+        let target: Vec<u8> = match (&self.exe, path) {
+            (Some(exe), PROC_SELF_EXE) => exe.clone(),
+            _ => {
+                let read_link = |fd: BorrowedFd<'_>| {
+                    if file_type(fd)? != libc::S_IFLNK {
+                        return Err(Errno::EINVAL);
+                    }
+                    nix::fcntl::readlinkat(fd, "").map(|t| t.into_vec())
+                };
+                if path.is_empty() {
+                    // An O_PATH|O_NOFOLLOW fd of a symlink, as dirfd.
+                    let file = self.file(dirfd).map_err(|_| Errno::ENOENT)?;
+                    read_link(file.host_fd())?
+                } else {
+                    let fd = self.lookup(dirfd, path, OFlag::O_PATH | OFlag::O_NOFOLLOW)?;
+                    read_link(fd.as_fd())?
+                }
+            }
+        };
+        let n = target.len().min(size as usize);
+        copy_out(ctx.mem, buf, &target[..n])?;
+        Ok(n as u64)
+    }
+
+    fn getcwd(&mut self, ctx: &Context<'_, '_>, buf: u64, size: u64) -> SysResult {
+        let len = self.cwd.len() as u64 + 1;
+        if size < len {
+            return Err(Errno::ERANGE);
+        }
+        copy_out(ctx.mem, buf, &self.cwd)?;
+        copy_out(ctx.mem, buf + self.cwd.len() as u64, &[0])?;
+        Ok(len)
+    }
+
+    fn chdir(&mut self, ctx: &Context<'_, '_>, path: u64) -> SysResult {
+        let mut buf = [0u8; PATH_MAX];
+        let path = read_path(ctx.mem, path, &mut buf)?;
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let fd = self.lookup(at::FDCWD as u64, path, OFlag::O_PATH | OFlag::O_DIRECTORY)?;
+        let view = self.view.as_ref().ok_or(Errno::ENOENT)?;
+        self.cwd = view.path_of(fd.as_fd())?;
+        Ok(0)
+    }
+
+    fn fchdir(&mut self, fd: u64) -> SysResult {
+        let view = self.view.as_ref().ok_or(Errno::ENOTDIR)?;
+        self.cwd = self.dir_path(view, fd)?;
+        Ok(0)
+    }
+
+    fn getdents64(&mut self, ctx: &Context<'_, '_>, fd: u64, dirp: u64, count: u64) -> SysResult {
+        let file = self.file(fd)?;
+        if file.kind() != Kind::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        let count = count.min(BOUNCE_SIZE as u64) as usize;
+        check_writable(ctx.mem, dirp, count as u64)?;
+        if self.bounce.is_empty() {
+            self.bounce = vec![0; BOUNCE_SIZE];
+        }
+        let buf = &mut self.bounce[..count];
+        // SAFETY: getdents64 writes at most `count` bytes into `buf`, which
+        // has `count`.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                file.host_fd().as_raw_fd(),
+                buf.as_mut_ptr(),
+                count,
+            )
+        };
+        let n = Errno::result(r)? as usize;
+        copy_out(ctx.mem, dirp, &buf[..n.min(count)])?;
+        Ok(n as u64)
+    }
+}
+
+/// One read(2)/readv(2)/pread64(2) in progress.
+struct Input<'f> {
+    file: &'f OpenFile,
+    /// pread64's position, advanced as it reads.
+    offset: Option<i64>,
+    /// Bytes read so far.
+    done: u64,
+    /// A short read happened: the call is over.
+    finished: bool,
+}
+
+impl<'f> Input<'f> {
+    fn new(file: &'f OpenFile, offset: Option<i64>) -> Self {
+        Input {
+            file,
+            offset,
+            done: 0,
+            finished: false,
+        }
+    }
+
+    /// One host read into `buf`. A file whose reads may block is waited
+    /// for (through the stop handle) only before the first byte, and only
+    /// without O_NONBLOCK; after that, only what is there is taken.
+    fn read_some(&mut self, ctx: &Context<'_, '_>, buf: &mut [u8]) -> Result<usize, Errno> {
+        let fd = self.file.host_fd();
+        loop {
+            if self.file.kind() == Kind::Other {
+                let block = self.done == 0 && !self.file.nonblocking();
+                let timeout = if block { None } else { Some(Duration::ZERO) };
+                match stop::wait(ctx.stop, Some(fd), timeout) {
+                    Ok(Wake::Ready) => {}
+                    Ok(Wake::TimedOut) => return Err(Errno::EAGAIN),
+                    Ok(Wake::Stopped) => return Err(Errno::EINTR),
+                    Err(e) => return Err(e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)),
+                }
+            }
+            let r = match self.offset {
+                Some(off) => nix::sys::uio::pread(fd, buf, off),
+                None => nix::unistd::read(fd, buf),
+            };
+            match r {
+                Ok(n) => {
+                    if let Some(off) = self.offset.as_mut() {
+                        *off += n as i64;
+                    }
+                    return Ok(n);
+                }
+                // Ready went away (another reader), or the kick signal:
+                // wait again.
+                Err(Errno::EAGAIN) if self.done == 0 && !self.file.nonblocking() => {}
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Call `f(base, len)` for each iovec of the array at `iov` (`iovcnt` of
+/// them), after checking each against `access`, until `f` says stop. The
+/// total is cut at MAX_RW_COUNT, as Linux does.
+fn for_each_iovec(
+    mem: &UserMemory<'_>,
+    iov: u64,
+    iovcnt: u64,
+    access: Access,
+    mut f: impl FnMut(u64, u64) -> Result<bool, Errno>,
+) -> Result<(), Errno> {
+    let iovcnt = iovcnt as u32 as u64;
+    if iovcnt > linux::IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut total = 0u64;
+    for i in 0..iovcnt {
+        let mut raw = [0u8; linux::PAIR_SIZE];
+        mem.read(iov + i * linux::PAIR_SIZE as u64, &mut raw)
+            .map_err(|_| Errno::EFAULT)?;
+        let base = linux::u64_at(&raw, 0);
+        let len = linux::u64_at(&raw, 8);
+        if len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len.min(MAX_RW_COUNT - total);
+        mem.for_each_piece(base, len, access, |_, _| {})
+            .map_err(|_| Errno::EFAULT)?;
+        total += len;
+        if !f(base, len)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Write the guest bytes `[buf, buf + count)` (already checked readable)
+/// to `out`, a page at a time, adding to `written`. Returns the errno that
+/// stopped it, if any.
+fn emit(
+    mem: &UserMemory<'_>,
+    out: &mut dyn Write,
+    buf: u64,
+    count: u64,
+    written: &mut i64,
+) -> Option<i64> {
+    let mut chunk = [0u8; PAGE_SIZE as usize];
+    let mut failure = None;
+    let ram = mem.ram();
+    let _ = mem.for_each_piece(buf, count, Access::UserRead, |phys, n| {
+        if failure.is_some() {
+            return;
+        }
+        let piece = &mut chunk[..n];
+        if ram.mem().read_slice(piece, GuestAddress(phys)).is_err() {
+            failure = Some(errno::EFAULT);
+            return;
+        }
+        match out.write_all(piece) {
+            Ok(()) => *written += n as i64,
+            Err(e) => failure = Some(io_errno(&e)),
+        }
+    });
+    failure
+}
+
+/// Flush `out` and turn what happened into the syscall's result: EPIPE
+/// always wins (it raises SIGPIPE); other errors after some bytes give the
+/// count.
+fn finish_output(out: &mut dyn Write, mut failure: Option<i64>, written: i64) -> i64 {
+    if let Err(e) = out.flush() {
+        failure.get_or_insert(io_errno(&e));
+    }
+    match failure {
+        Some(errno::EPIPE) => -errno::EPIPE,
+        Some(_) if written > 0 => written,
+        Some(e) => -e,
+        None => written,
     }
 }

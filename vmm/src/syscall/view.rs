@@ -1,0 +1,179 @@
+//! The read-only view of a host directory that `--fs-root DIR` gives the
+//! program: its "/" is DIR.
+//!
+//! Every guest path is resolved by the host kernel, with openat2(2) and
+//! `RESOLVE_IN_ROOT` relative to an `O_PATH` descriptor of DIR: `..` at the
+//! top stays at the top, and absolute symlinks are taken relative to DIR, so
+//! neither `..`, nor absolute symlinks, nor symlinks that climb out can
+//! reach anything outside DIR. `RESOLVE_NO_MAGICLINKS` refuses the
+//! `/proc/PID/fd/N` kind of links, which would otherwise jump anywhere.
+//! The view only ever opens read-only (or `O_PATH`); the caller refuses
+//! writes and creation.
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+
+/// How every path in the view is resolved.
+fn resolve_flags() -> ResolveFlag {
+    ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS
+}
+
+/// How many times an open is retried when the kernel reports a race with
+/// a concurrent rename (openat2 then fails with EAGAIN).
+const RACE_RETRIES: usize = 8;
+
+/// A host directory seen as the program's root, read-only.
+#[derive(Debug)]
+pub struct View {
+    /// DIR, opened `O_PATH`.
+    root: OwnedFd,
+    /// DIR's host path as the kernel names it (for turning an open
+    /// descriptor back into a path in the view).
+    host_root: Vec<u8>,
+}
+
+impl View {
+    /// The view of `dir`. Fails if `dir` is not a directory microvm can
+    /// open, or if the host kernel lacks openat2 (Linux 5.6 and later have
+    /// it).
+    pub fn new(dir: &Path) -> crate::Result<View> {
+        let fail = |reason: String| crate::Error::FsRoot {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        let root = nix::fcntl::open(
+            dir,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| fail(e.desc().to_string()))?;
+        let host_root = fd_path(root.as_fd())
+            .map_err(|e| fail(format!("cannot name the directory: {}", e.desc())))?;
+        let view = View { root, host_root };
+        match view.open(b"/", OFlag::O_PATH | OFlag::O_DIRECTORY) {
+            Ok(_) => Ok(view),
+            Err(Errno::ENOSYS) => Err(fail(
+                "this host kernel has no openat2(2), which --fs-root needs (Linux 5.6 or later)"
+                    .into(),
+            )),
+            Err(e) => Err(fail(e.desc().to_string())),
+        }
+    }
+
+    /// Open `path` (absolute in the view, or relative to its root) with
+    /// the host open `flags` (`O_CLOEXEC` is always added). The caller
+    /// never passes a flag that writes or creates.
+    pub fn open(&self, path: &[u8], flags: OFlag) -> Result<OwnedFd, Errno> {
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .resolve(resolve_flags());
+        let path = OsStr::from_bytes(path);
+        let mut tries = 0;
+        loop {
+            match nix::fcntl::openat2(self.root.as_fd(), path, how) {
+                Err(Errno::EAGAIN) if tries < RACE_RETRIES => tries += 1,
+                Err(Errno::EINTR) => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// The absolute path in the view of `fd`, a descriptor opened through
+    /// this view (for a directory used as a dirfd, or the new cwd).
+    pub fn path_of(&self, fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+        let host = fd_path(fd)?;
+        view_path(&self.host_root, &host).ok_or(Errno::ENOENT)
+    }
+}
+
+/// The host path of `fd`, as `/proc/self/fd/N` names it.
+fn fd_path(fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let path = nix::fcntl::readlink(link.as_str())?;
+    Ok(path.into_vec())
+}
+
+/// `host` (a host path under `root`) as a path in the view of `root`.
+fn view_path(root: &[u8], host: &[u8]) -> Option<Vec<u8>> {
+    if root == b"/" {
+        return host.starts_with(b"/").then(|| host.to_vec());
+    }
+    let rest = host.strip_prefix(root)?;
+    match rest {
+        [] => Some(b"/".to_vec()),
+        [b'/', ..] => Some(rest.to_vec()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tempdir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("microvm-view-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn read(view: &View, path: &str) -> Result<String, Errno> {
+        let fd = view.open(path.as_bytes(), OFlag::O_RDONLY)?;
+        Ok(std::fs::read_to_string(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap())
+    }
+
+    #[test]
+    fn view_paths() {
+        assert_eq!(view_path(b"/", b"/etc"), Some(b"/etc".to_vec()));
+        assert_eq!(view_path(b"/tmp/r", b"/tmp/r"), Some(b"/".to_vec()));
+        assert_eq!(view_path(b"/tmp/r", b"/tmp/r/a/b"), Some(b"/a/b".to_vec()));
+        assert_eq!(view_path(b"/tmp/r", b"/tmp/rx"), None);
+        assert_eq!(view_path(b"/tmp/r", b"/etc"), None);
+    }
+
+    #[test]
+    fn nothing_escapes_the_root() {
+        let dir = tempdir("escape");
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("etc/passwd"), "inside\n").unwrap();
+        symlink("/etc/passwd", dir.join("abs")).unwrap();
+        symlink("../../../../../../etc/passwd", dir.join("sub/rel")).unwrap();
+        let view = View::new(&dir).unwrap();
+        for path in [
+            "/etc/passwd",
+            "etc/passwd",
+            "../../etc/passwd",
+            "/../../../etc/passwd",
+            "/abs",
+            "/sub/rel",
+            "sub/../sub/../../etc/passwd",
+        ] {
+            assert_eq!(read(&view, path).as_deref(), Ok("inside\n"), "{path}");
+        }
+        let sub = view
+            .open(b"/sub/../sub", OFlag::O_PATH | OFlag::O_DIRECTORY)
+            .unwrap();
+        assert_eq!(view.path_of(sub.as_fd()).unwrap(), b"/sub");
+        let top = view.open(b"/..", OFlag::O_PATH).unwrap();
+        assert_eq!(view.path_of(top.as_fd()).unwrap(), b"/");
+        assert_eq!(read(&view, "/nope").unwrap_err(), Errno::ENOENT);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_root_is_refused() {
+        let err = View::new(Path::new("/nonexistent-microvm-root")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--fs-root /nonexistent-microvm-root: No such file or directory"
+        );
+        let err = View::new(Path::new("/etc/passwd")).unwrap_err();
+        assert!(err.to_string().contains("Not a directory"), "{err}");
+    }
+}

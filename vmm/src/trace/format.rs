@@ -1,6 +1,7 @@
 //! strace-style text: arguments decoded by type, buffers as quoted escaped
 //! strings, errors with their errno name and message.
 
+use super::structs;
 use super::sysent::{self, Arg};
 use crate::exception;
 use crate::usermem::UserMemory;
@@ -11,7 +12,7 @@ use std::io::{self, Write};
 pub const STRING_LIMIT: usize = 32;
 
 /// Linux's AT_FDCWD.
-const AT_FDCWD: i32 = -100;
+const AT_FDCWD: i32 = crate::syscall::linux::at::FDCWD;
 
 /// The largest errno a syscall returns (-4095..-1 are errors).
 const MAX_ERRNO: i64 = 4095;
@@ -85,7 +86,8 @@ pub fn quoted(out: &mut impl Write, bytes: &[u8], truncated: bool) -> io::Result
     Ok(())
 }
 
-fn pointer(out: &mut impl Write, v: u64) -> io::Result<()> {
+/// A pointer: hex, or NULL.
+pub fn pointer(out: &mut impl Write, v: u64) -> io::Result<()> {
     if v == 0 {
         out.write_all(b"NULL")
     } else {
@@ -135,7 +137,9 @@ pub fn open_flags(out: &mut impl Write, v: u64) -> io::Result<()> {
     Ok(())
 }
 
-fn buffer(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64, len: u64) -> io::Result<()> {
+/// `len` guest bytes at `addr` as a quoted string (cut at
+/// [`STRING_LIMIT`]), or the pointer if they cannot be read.
+pub fn buffer(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64, len: u64) -> io::Result<()> {
     let shown = (len as usize).min(STRING_LIMIT);
     let mut buf = [0u8; STRING_LIMIT];
     match mem.read(addr, &mut buf[..shown]) {
@@ -144,11 +148,30 @@ fn buffer(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64, len: u64) -> io
     }
 }
 
-fn string(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64) -> io::Result<()> {
+/// The NUL-terminated guest string at `addr`, quoted, or the pointer.
+pub fn string(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64) -> io::Result<()> {
     let mut buf = [0u8; STRING_LIMIT];
     match mem.read_cstr(addr, &mut buf) {
         Ok((n, found)) => quoted(out, &buf[..n], !found),
         Err(_) => pointer(out, addr),
+    }
+}
+
+/// A file descriptor (an int), `AT_FDCWD` by name.
+pub fn fd(out: &mut impl Write, v: u64) -> io::Result<()> {
+    if v as i32 == AT_FDCWD {
+        out.write_all(b"AT_FDCWD")
+    } else {
+        write!(out, "{}", v as i32)
+    }
+}
+
+/// An octal mode as C's `%#03o` writes it: `0644`, `000`.
+pub fn octal(out: &mut impl Write, v: u64) -> io::Result<()> {
+    if v == 0 {
+        out.write_all(b"000")
+    } else {
+        write!(out, "0{v:02o}")
     }
 }
 
@@ -166,9 +189,8 @@ fn arg(
         Arg::Int => write!(out, "{}", v as i64),
         Arg::UInt => write!(out, "{v}"),
         Arg::Hex => write!(out, "{v:#x}"),
-        Arg::Mode => write!(out, "{v:#o}"),
-        Arg::Fd if v as i32 == AT_FDCWD => out.write_all(b"AT_FDCWD"),
-        Arg::Fd => write!(out, "{}", v as i32),
+        Arg::Mode => octal(out, v),
+        Arg::Fd => fd(out, v),
         Arg::Ptr => pointer(out, v),
         Arg::Str => string(out, mem, v),
         Arg::InBuf(len_arg) => {
@@ -260,7 +282,8 @@ fn returns_pointer(name: &str) -> bool {
 }
 
 /// `name(args...) = ret`, without the newline. `ret` is None for a syscall
-/// that does not return (exit).
+/// that does not return (exit). Syscalls with structs or flags are decoded
+/// by [`structs`]; the rest argument by argument from the syscall table.
 pub fn syscall_line(
     out: &mut impl Write,
     mem: &UserMemory<'_>,
@@ -274,12 +297,14 @@ pub fn syscall_line(
     match ent {
         Some(e) => {
             write!(out, "{}(", e.name)?;
-            for (i, &kind) in e.args.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b", ")?;
-                }
-                if !memory_arg(out, e.name, i, args[i])? {
-                    arg(out, mem, kind, &args, i, ret)?;
+            if !structs::args(out, mem, frame.rax, &args, ret)? {
+                for (i, &kind) in e.args.iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b", ")?;
+                    }
+                    if !memory_arg(out, e.name, i, args[i])? {
+                        arg(out, mem, kind, &args, i, ret)?;
+                    }
                 }
             }
         }
@@ -299,6 +324,8 @@ pub fn syscall_line(
         Some(r) => {
             if let Some((name, msg)) = errno(r) {
                 write!(out, " = -1 {name} ({msg})")
+            } else if structs::ret(out, frame.rax, &args, r)? {
+                Ok(())
             } else if ent.is_some_and(|e| returns_pointer(e.name)) {
                 write!(out, " = {r:#x}")
             } else {

@@ -6,6 +6,7 @@
 //! the end of the run.
 
 pub mod format;
+pub mod structs;
 pub mod summary;
 pub mod sysent;
 

@@ -10,6 +10,7 @@ pub mod nr {
     pub const WRITE: u64 = 1;
     pub const GETPID: u64 = 39;
     pub const DUP: u64 = 32;
+    pub const FORK: u64 = 57;
     pub const EXIT: u64 = 60;
     pub const GETUID: u64 = 102;
     pub const GETGID: u64 = 104;

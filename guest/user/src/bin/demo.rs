@@ -1,6 +1,6 @@
 //! `guest.bin`: a first look at the user/kernel boundary. It writes a
-//! greeting, asks for its pid, tries dup(1) (not served yet: ENOSYS), makes a
-//! write with a bad pointer (EFAULT), and exits 0. Run it with
+//! greeting, asks for its pid, dup(1)s its stdout (fd 3), makes a write with
+//! a bad pointer (EFAULT), and exits 0. Run it with
 //! `microvm run guest.bin` and read the trace on stderr.
 #![no_std]
 #![no_main]

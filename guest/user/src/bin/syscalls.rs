@@ -10,13 +10,13 @@
 //! 7. write(1, <last 4 stack bytes>, 8)       -> EFAULT (runs off the map)
 //! 8. write(1, <non-canonical>, 1)            -> EFAULT
 //! 9. write(1, <text>, u64::MAX)              -> EFAULT (huge length)
-//! 10. dup(1)                                 -> ENOSYS (not served yet)
+//! 10. fork()                                 -> ENOSYS (one process only)
 //! 11. syscall 1000                           -> ENOSYS (no such syscall)
 //! 12. exit(3)                                -> microvm exits 3
 #![no_std]
 #![no_main]
 
-use microvm_user::{nr, syscall, syscall0, syscall1, write, write_raw};
+use microvm_user::{nr, syscall, syscall0, write, write_raw};
 
 /// 3 pages of a recognisable pattern: byte i is i % 251.
 static PATTERN: [u8; 12288] = {
@@ -50,7 +50,7 @@ fn program_main(_args: microvm_user::Args) -> i32 {
     write_raw(1, 0x7fff_ffff_effc, 8);
     write_raw(1, 0x8000_0000_0000, 1);
     write_raw(1, 0x40_0000, u64::MAX);
-    syscall1(nr::DUP, 1);
+    syscall0(nr::FORK);
     syscall0(1000);
     // SAFETY: exit takes an integer.
     unsafe { syscall(nr::EXIT, [3, 0, 0, 0, 0, 0]) };

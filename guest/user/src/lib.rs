@@ -7,7 +7,42 @@ use core::arch::asm;
 
 /// Linux x86-64 syscall numbers used by these programs.
 pub mod nr {
+    pub const READ: u64 = 0;
     pub const WRITE: u64 = 1;
+    pub const OPEN: u64 = 2;
+    pub const CLOSE: u64 = 3;
+    pub const STAT: u64 = 4;
+    pub const FSTAT: u64 = 5;
+    pub const LSEEK: u64 = 8;
+    pub const IOCTL: u64 = 16;
+    pub const PREAD64: u64 = 17;
+    pub const READV: u64 = 19;
+    pub const WRITEV: u64 = 20;
+    pub const DUP2: u64 = 33;
+    pub const NANOSLEEP: u64 = 35;
+    pub const UNAME: u64 = 63;
+    pub const FCNTL: u64 = 72;
+    pub const GETCWD: u64 = 79;
+    pub const CHDIR: u64 = 80;
+    pub const FCHDIR: u64 = 81;
+    pub const READLINK: u64 = 89;
+    pub const GETTIMEOFDAY: u64 = 96;
+    pub const GETRLIMIT: u64 = 97;
+    pub const TIME: u64 = 201;
+    pub const SCHED_GETAFFINITY: u64 = 204;
+    pub const GETDENTS64: u64 = 217;
+    pub const SET_TID_ADDRESS: u64 = 218;
+    pub const CLOCK_GETTIME: u64 = 228;
+    pub const CLOCK_NANOSLEEP: u64 = 230;
+    pub const OPENAT: u64 = 257;
+    pub const NEWFSTATAT: u64 = 262;
+    pub const READLINKAT: u64 = 267;
+    pub const SET_ROBUST_LIST: u64 = 273;
+    pub const DUP3: u64 = 292;
+    pub const PRLIMIT64: u64 = 302;
+    pub const GETRANDOM: u64 = 318;
+    pub const STATX: u64 = 332;
+    pub const RSEQ: u64 = 334;
     pub const GETPID: u64 = 39;
     pub const DUP: u64 = 32;
     pub const FORK: u64 = 57;
@@ -174,6 +209,80 @@ pub fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
 fn panic(_: &core::panic::PanicInfo) -> ! {
     write(2, b"program panicked\n");
     exit_group(101)
+}
+
+/// A syscall with arguments that are integers or pointers the caller
+/// knows the host may use as the syscall says (its own buffers, or
+/// addresses chosen to be refused).
+pub fn sys(nr: u64, args: &[u64]) -> i64 {
+    let mut a = [0u64; 6];
+    for (slot, v) in a.iter_mut().zip(args) {
+        *slot = *v;
+    }
+    // SAFETY: the callers in these test programs pass their own buffers
+    // with their true lengths, or addresses the host must refuse (EFAULT),
+    // which it never writes.
+    unsafe { syscall(nr, a) }
+}
+
+/// A line of output built on the stack and written with one write(2).
+pub struct Line {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Line {
+    /// An empty line.
+    pub const fn new() -> Self {
+        Line {
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    /// Append bytes (cut at the capacity).
+    pub fn s(&mut self, bytes: &[u8]) -> &mut Self {
+        let n = bytes.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        self
+    }
+
+    /// Append a decimal number.
+    pub fn n(&mut self, v: i64) -> &mut Self {
+        let mut digits = [0u8; 20];
+        self.s(fmt_i64(v, &mut digits))
+    }
+
+    /// Append `0x` and 16 hex digits.
+    pub fn x(&mut self, v: u64) -> &mut Self {
+        let mut digits = [0u8; 16];
+        fmt_hex(v, &mut digits);
+        self.s(b"0x").s(&digits)
+    }
+
+    /// Write the line and a newline to `fd`.
+    pub fn to(&mut self, fd: i32) {
+        self.s(b"\n");
+        write(fd, &self.buf[..self.len]);
+        self.len = 0;
+    }
+
+    /// Write the line and a newline to stdout.
+    pub fn print(&mut self) {
+        self.to(1)
+    }
+}
+
+/// Print `label=value`.
+pub fn say(label: &[u8], v: i64) {
+    Line::new().s(label).s(b"=").n(v).print();
 }
 
 /// Format `v` as 16 lowercase hex digits into `buf`.

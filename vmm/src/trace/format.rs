@@ -198,7 +198,7 @@ fn arg(
             buffer(out, mem, v, len)
         }
         Arg::OutBuf => match ret {
-            Some(n) if n > 0 => buffer(out, mem, v, n as u64),
+            Some(n) if n >= 0 => buffer(out, mem, v, n as u64),
             _ => pointer(out, v),
         },
         Arg::OpenFlags => open_flags(out, v),

@@ -108,11 +108,11 @@ pub fn args(
         nr::CLOCK_NANOSLEEP => {
             clock(out, a[0])?;
             out.write_all(b", ")?;
-            if a[1] as u32 as u64 == linux::TIMER_ABSTIME {
-                out.write_all(b"TIMER_ABSTIME")?;
-            } else {
-                write!(out, "{:#x}", a[1] as u32)?;
-            }
+            flags(
+                out,
+                a[1] as u32 as u64,
+                &[(linux::TIMER_ABSTIME, "TIMER_ABSTIME")],
+            )?;
             out.write_all(b", ")?;
             in_struct(out, mem, a[2], timespec_fields)?;
             out.write_all(b", ")?;
@@ -210,6 +210,7 @@ pub fn ret(out: &mut impl Write, nr: u64, a: &[u64; 6], ret: i64) -> io::Result<
         return Ok(false);
     }
     match a[1] as u32 as u64 {
+        f::GETFD if ret == 0 => out.write_all(b" = 0")?,
         f::GETFD => {
             write!(out, " = {ret:#x}")?;
             if ret as u64 & f::FD_CLOEXEC != 0 {
@@ -429,11 +430,10 @@ pub fn stat_fields<W: Write, const N: usize>(out: &mut W, b: &[u8; N]) -> io::Re
 pub fn statx_fields<W: Write, const N: usize>(out: &mut W, b: &[u8; N]) -> io::Result<()> {
     out.write_all(b"{stx_mask=")?;
     statx_mask(out, u64::from(linux::u32_at(b, statx::MASK)))?;
-    write!(
-        out,
-        ", stx_attributes={:#x}, stx_mode=",
-        linux::u64_at(b, statx::ATTRIBUTES)
-    )?;
+    match linux::u64_at(b, statx::ATTRIBUTES) {
+        0 => out.write_all(b", stx_attributes=0, stx_mode=")?,
+        v => write!(out, ", stx_attributes={v:#x}, stx_mode=")?,
+    }
     mode(out, u32::from(linux::u16_at(b, statx::MODE)))?;
     write!(
         out,
@@ -497,7 +497,7 @@ pub fn rlimit_fields(out: &mut impl Write, b: &[u8; 16], wide: bool) -> io::Resu
             } else {
                 b"RLIM_INFINITY"
             })
-        } else if v > 0 && v & 1023 == 0 {
+        } else if v > 1024 && v & 1023 == 0 {
             write!(out, "{}*1024", v / 1024)
         } else {
             write!(out, "{v}")

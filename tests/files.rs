@@ -417,6 +417,8 @@ fn bad_pointers_get_efault() {
         "fstat.bad_buf",
         "readv.bad_iov",
         "readv.bad_base",
+        "readv.wrapping_iov",
+        "getcwd.wrapping",
         "writev.bad_base",
         "newfstatat.bad_path",
         "newfstatat.bad_buf",

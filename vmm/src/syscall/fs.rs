@@ -813,8 +813,10 @@ impl Files {
         if size < len {
             return Err(Errno::ERANGE);
         }
-        copy_out(ctx.mem, buf, &self.cwd)?;
-        copy_out(ctx.mem, buf + self.cwd.len() as u64, &[0])?;
+        let mut path = Vec::with_capacity(self.cwd.len() + 1);
+        path.extend_from_slice(&self.cwd);
+        path.push(0);
+        copy_out(ctx.mem, buf, &path)?;
         Ok(len)
     }
 
@@ -907,7 +909,7 @@ impl<'f> Input<'f> {
             match r {
                 Ok(n) => {
                     if let Some(off) = self.offset.as_mut() {
-                        *off += n as i64;
+                        *off = off.saturating_add(n as i64);
                     }
                     return Ok(n);
                 }
@@ -938,8 +940,10 @@ fn for_each_iovec(
     let mut total = 0u64;
     for i in 0..iovcnt {
         let mut raw = [0u8; linux::PAIR_SIZE];
-        mem.read(iov + i * linux::PAIR_SIZE as u64, &mut raw)
-            .map_err(|_| Errno::EFAULT)?;
+        let at = iov
+            .checked_add(i * linux::PAIR_SIZE as u64)
+            .ok_or(Errno::EFAULT)?;
+        mem.read(at, &mut raw).map_err(|_| Errno::EFAULT)?;
         let base = linux::u64_at(&raw, 0);
         let len = linux::u64_at(&raw, 8);
         if len > i64::MAX as u64 {

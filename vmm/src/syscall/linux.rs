@@ -279,21 +279,21 @@ pub mod mode {
 
 /// A little-endian u64 at `off` in `b` (0 if out of range).
 pub fn u64_at(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8)
+    b.get(off..off.saturating_add(8))
         .and_then(|s| s.try_into().ok())
         .map_or(0, u64::from_le_bytes)
 }
 
 /// A little-endian u32 at `off` in `b` (0 if out of range).
 pub fn u32_at(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4)
+    b.get(off..off.saturating_add(4))
         .and_then(|s| s.try_into().ok())
         .map_or(0, u32::from_le_bytes)
 }
 
 /// A little-endian u16 at `off` in `b` (0 if out of range).
 pub fn u16_at(b: &[u8], off: usize) -> u16 {
-    b.get(off..off + 2)
+    b.get(off..off.saturating_add(2))
         .and_then(|s| s.try_into().ok())
         .map_or(0, u16::from_le_bytes)
 }

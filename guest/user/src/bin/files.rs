@@ -456,6 +456,11 @@ fn efault(args: &Args) {
     let iov = [BAD, 4];
     say(b"readv.bad_base", sys(nr::READV, &[fd, ptr(&iov), 1]));
     say(b"readv.too_many", sys(nr::READV, &[fd, ptr(&iov), 2000]));
+    say(
+        b"readv.wrapping_iov",
+        sys(nr::READV, &[fd, u64::MAX - 7, 2]),
+    );
+    say(b"getcwd.wrapping", sys(nr::GETCWD, &[u64::MAX - 1, 64]));
     say(b"writev.bad_base", sys(nr::WRITEV, &[1, ptr(&iov), 1]));
     let mut st = [0u8; 144];
     say(

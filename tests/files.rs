@@ -511,8 +511,12 @@ fn system_clocks_randomness_and_start_up_calls() {
     for (label, v) in expect {
         assert_eq!(value(&o, label), v, "{label}");
     }
-    // readlink("/proc/self/exe"): the program as given on the command line.
-    let exe = files();
+    // readlink("/proc/self/exe"): the program's absolute, resolved path.
+    let exe = std::fs::canonicalize(files())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_eq!(
         value(&o, "readlink.exe"),
         format!("{} data={exe}", exe.len())
@@ -547,6 +551,25 @@ fn system_clocks_randomness_and_start_up_calls() {
     assert!(line_starting(&o, "time([").contains("]) = "));
     assert!(line_starting(&o, "set_robust_list(0x").ends_with(", 24) = 0"));
     assert!(line_starting(&o, "fstat(1, {st_mode=S_IFIFO|").ends_with(", ...}) = 0"));
+}
+
+#[test]
+fn proc_self_exe_is_absolute_even_for_a_relative_program_path() {
+    require_kvm!();
+    // glibc's start-up asserts that readlink("/proc/self/exe") starts
+    // with '/'.
+    let o = microvm()
+        .current_dir(microvm::GUEST_PROGRAMS_DIR)
+        .args(["run", "files", "misc"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let exe = std::fs::canonicalize(files()).unwrap();
+    let exe = exe.to_str().unwrap();
+    assert_eq!(
+        value(&o, "readlink.exe"),
+        format!("{} data={exe}", exe.len())
+    );
 }
 
 #[test]

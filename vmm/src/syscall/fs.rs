@@ -23,7 +23,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -245,9 +245,14 @@ impl Files {
         self.view = Some(view);
     }
 
-    /// readlink("/proc/self/exe") answers `path`.
+    /// readlink("/proc/self/exe") answers `path` made absolute, with its
+    /// symlinks resolved, as Linux names a running executable (glibc
+    /// asserts that the answer starts with '/').
     pub fn set_exe_path(&mut self, path: &Path) {
-        self.exe = Some(path.as_os_str().as_bytes().to_vec());
+        let path = std::fs::canonicalize(path)
+            .or_else(|_| std::path::absolute(path))
+            .unwrap_or_else(|_| path.to_path_buf());
+        self.exe = Some(path.into_os_string().into_vec());
     }
 
     /// New fds must be below `limit` (RLIMIT_NOFILE), at most [`MAX_FDS`].

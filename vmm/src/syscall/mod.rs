@@ -250,7 +250,8 @@ impl SyscallService {
         Ok(self)
     }
 
-    /// The program's path, as readlink("/proc/self/exe") tells it.
+    /// The program's path, which readlink("/proc/self/exe") tells (made
+    /// absolute and resolved, as Linux does).
     pub fn with_exe_path(mut self, path: &Path) -> Self {
         self.files.set_exe_path(path);
         self

@@ -13,7 +13,9 @@
 //! read) the pointer is shown, as strace does. The `*_fields` functions
 //! decode bytes in the x86-64 layouts of [`crate::syscall::linux`].
 
-use super::format::{buffer, fd, octal, open_flags, pointer, quoted, string, STRING_LIMIT};
+use super::format::{
+    bit_names, buffer, fd, octal, open_flags, pointer, quoted, string, STRING_LIMIT,
+};
 use crate::syscall::linux::{self, at, f, grnd, o, stat, statx, termios, utsname, winsize};
 use crate::syscall::nr;
 use crate::usermem::UserMemory;
@@ -240,28 +242,7 @@ fn open_args(out: &mut impl Write, flags: u64, mode: u64) -> io::Result<()> {
 
 /// `A|B|0x40` from a table of bit names; `0` for no bits.
 fn flags(out: &mut impl Write, v: u64, names: &[(u64, &str)]) -> io::Result<()> {
-    if v == 0 {
-        return out.write_all(b"0");
-    }
-    let mut rest = v;
-    let mut first = true;
-    for &(bit, name) in names {
-        if rest & bit == bit && bit != 0 {
-            if !first {
-                out.write_all(b"|")?;
-            }
-            out.write_all(name.as_bytes())?;
-            rest &= !bit;
-            first = false;
-        }
-    }
-    if rest != 0 {
-        if !first {
-            out.write_all(b"|")?;
-        }
-        write!(out, "{rest:#x}")?;
-    }
-    Ok(())
+    bit_names(out, v, names, "0")
 }
 
 /// `AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW`; for statx, the sync type too

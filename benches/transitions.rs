@@ -20,15 +20,8 @@ fn transitions(c: &mut Criterion) {
     let mut group = c.benchmark_group("transition");
     group.measurement_time(Duration::from_secs(3));
     group.sample_size(10);
-    for row in [
-        Row::Forwarded,
-        Row::ForwardedTraced,
-        Row::NullForwarded,
-        Row::InGuest,
-        Row::BareExit,
-        Row::HostSyscall,
-        Row::Ptrace,
-    ] {
+    let startup = [Row::Startup, Row::StartupFloor, Row::Process];
+    for row in Row::ALL.into_iter().filter(|r| !startup.contains(r)) {
         group.bench_function(format!("{row:?}"), |b| {
             b.iter_custom(|n| bencher.run_once(row, n).expect("measurement"))
         });
@@ -38,7 +31,7 @@ fn transitions(c: &mut Criterion) {
     let mut group = c.benchmark_group("startup");
     group.measurement_time(Duration::from_secs(3));
     group.sample_size(10);
-    for row in [Row::Startup, Row::StartupFloor, Row::Process] {
+    for row in startup {
         group.bench_function(format!("{row:?}"), |b| {
             b.iter_custom(|n| bencher.run_once(row, n).expect("measurement"))
         });

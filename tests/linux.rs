@@ -147,18 +147,27 @@ fn heap_mmap_mprotect_munmap_and_tls() {
     assert!(err.contains(", 4096, PROT_READ) = 0\n"), "{err}");
 }
 
-#[test]
-fn writing_a_page_made_read_only_is_sigsegv() {
-    require_kvm!();
-    let Some(p) = glibc("segv") else { return };
-    let o = run(&["run", "--trace", "json", p.to_str().unwrap()]);
+/// Run `segv` with `args`; it must die with SIGSEGV. Returns the #PF
+/// record and the address its mmap returned.
+fn segv(args: &[&str]) -> Option<(serde_json::Value, u64)> {
+    let p = glibc("segv")?;
+    let mut all = vec!["run", "--trace", "json", p.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let o = run(&all);
     assert_eq!(o.status.code(), Some(139), "{}", stderr(&o));
     let r = common::json_records(&o);
     let mmap = r.iter().find(|r| r["name"] == "mmap").unwrap()["ret"]
         .as_i64()
         .unwrap() as u64;
-    let e = r.iter().find(|r| r["kind"] == "exception").unwrap();
+    let e = r.iter().find(|r| r["kind"] == "exception").unwrap().clone();
     assert_eq!(e["vector"], 14);
+    Some((e, mmap))
+}
+
+#[test]
+fn writing_a_page_made_read_only_is_sigsegv() {
+    require_kvm!();
+    let Some((e, mmap)) = segv(&[]) else { return };
     assert_eq!(e["error_code"], 7, "write, user, protection");
     assert_eq!(e["cr2"].as_u64(), Some(mmap));
 }
@@ -166,15 +175,9 @@ fn writing_a_page_made_read_only_is_sigsegv() {
 #[test]
 fn reading_an_unmapped_page_is_sigsegv() {
     require_kvm!();
-    let Some(p) = glibc("segv") else { return };
-    let o = run(&["run", "--trace", "json", p.to_str().unwrap(), "unmap"]);
-    assert_eq!(o.status.code(), Some(139), "{}", stderr(&o));
-    let r = common::json_records(&o);
-    let mmap = r.iter().find(|r| r["name"] == "mmap").unwrap()["ret"]
-        .as_i64()
-        .unwrap() as u64;
-    let e = r.iter().find(|r| r["kind"] == "exception").unwrap();
-    assert_eq!(e["vector"], 14);
+    let Some((e, mmap)) = segv(&["unmap"]) else {
+        return;
+    };
     assert_eq!(e["error_code"], 4, "read, user, not present");
     assert_eq!(e["cr2"].as_u64(), Some(mmap + 4096));
 }

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod layout;
+pub mod linux;
 
 use core::mem::size_of;
 

@@ -5,56 +5,8 @@
 
 use core::arch::asm;
 
-/// Linux x86-64 syscall numbers used by these programs.
-pub mod nr {
-    pub const READ: u64 = 0;
-    pub const WRITE: u64 = 1;
-    pub const OPEN: u64 = 2;
-    pub const CLOSE: u64 = 3;
-    pub const STAT: u64 = 4;
-    pub const FSTAT: u64 = 5;
-    pub const LSEEK: u64 = 8;
-    pub const IOCTL: u64 = 16;
-    pub const PREAD64: u64 = 17;
-    pub const READV: u64 = 19;
-    pub const WRITEV: u64 = 20;
-    pub const DUP2: u64 = 33;
-    pub const NANOSLEEP: u64 = 35;
-    pub const UNAME: u64 = 63;
-    pub const FCNTL: u64 = 72;
-    pub const GETCWD: u64 = 79;
-    pub const CHDIR: u64 = 80;
-    pub const FCHDIR: u64 = 81;
-    pub const READLINK: u64 = 89;
-    pub const GETTIMEOFDAY: u64 = 96;
-    pub const GETRLIMIT: u64 = 97;
-    pub const TIME: u64 = 201;
-    pub const SCHED_GETAFFINITY: u64 = 204;
-    pub const GETDENTS64: u64 = 217;
-    pub const SET_TID_ADDRESS: u64 = 218;
-    pub const CLOCK_GETTIME: u64 = 228;
-    pub const CLOCK_NANOSLEEP: u64 = 230;
-    pub const OPENAT: u64 = 257;
-    pub const NEWFSTATAT: u64 = 262;
-    pub const READLINKAT: u64 = 267;
-    pub const SET_ROBUST_LIST: u64 = 273;
-    pub const DUP3: u64 = 292;
-    pub const PRLIMIT64: u64 = 302;
-    pub const GETRANDOM: u64 = 318;
-    pub const STATX: u64 = 332;
-    pub const RSEQ: u64 = 334;
-    pub const GETPID: u64 = 39;
-    pub const DUP: u64 = 32;
-    pub const FORK: u64 = 57;
-    pub const EXIT: u64 = 60;
-    pub const GETUID: u64 = 102;
-    pub const GETGID: u64 = 104;
-    pub const GETEUID: u64 = 107;
-    pub const GETEGID: u64 = 108;
-    pub const GETPPID: u64 = 110;
-    pub const GETTID: u64 = 186;
-    pub const EXIT_GROUP: u64 = 231;
-}
+/// Linux x86-64 syscall numbers (shared with the host through the ABI crate).
+pub use microvm_abi::linux::nr;
 
 /// The process entry point: the Linux ABI puts argc at the stack pointer.
 ///

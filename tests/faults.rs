@@ -490,10 +490,12 @@ fn a_kernel_that_triple_faults() {
     );
     let err = kernel_failure(&k);
     assert!(err.contains("triple fault (KVM_EXIT_SHUTDOWN)"), "{err}");
-    assert!(
-        err.contains(&format!("rip={:#x}", kernel_symbol("_start") + 8)),
-        "{err}"
-    );
+    // Where the CPU stopped, when the KVM keeps it (kvm_amd resets the
+    // vCPU on a shutdown, so its registers are the reset state there).
+    if microvm::info::kvm_module().1 == "pvm" {
+        let rip = kernel_symbol("_start") + 8;
+        assert!(err.contains(&format!("rip={rip:#x}")), "{err}");
+    }
 }
 
 #[test]

@@ -260,10 +260,11 @@ fn ring3_knock_on_the_hypercall_port_is_a_gp_and_is_never_served() {
     let e = r.iter().find(|r| r["kind"] == "exception").unwrap();
     assert_eq!(e["vector"], 13);
     assert_eq!(e["regs"]["rdx"], 0x510);
-    for kind in ["knock-in", "port-3f8"] {
+    for kind in ["knock-in", "port-3f8", "knock-f1", "knock-f2", "knock-f3"] {
         let (o, r) = fault(kind);
         assert_eq!(o.status.code(), Some(139), "{kind}");
         assert!(r.iter().all(|r| r["kind"] != "syscall"), "{kind}: {r:?}");
+        assert_eq!(stdout(&o), "", "{kind}: nothing served");
         assert_eq!(
             r.iter().find(|r| r["kind"] == "exception").unwrap()["vector"],
             13

@@ -5,7 +5,8 @@
 //! noncanonical ud2 div0 int3 single-step alignment x87 simd stack
 //! spin (loops forever without a syscall) jump-lstar ADDR (jumps to the
 //! kernel's SYSCALL entry from ring 3) knock (writes "once\n", then knocks
-//! on the hypercall port) knock-in port-3f8 flood (writes forever).
+//! on the hypercall port) knock-in knock-f1 knock-f2 knock-f3 (the syscall
+//! ports) port-3f8 flood (writes forever).
 #![no_std]
 #![no_main]
 
@@ -109,6 +110,21 @@ fn program_main(args: Args) -> i32 {
                 asm!("out dx, eax", in("dx") 0x510u16, in("eax") 1u32);
             }
             b"knock-in" => asm!("in eax, dx", in("dx") 0x510u16, out("eax") _),
+            // The syscall ports, with registers that would make a write of
+            // "once\n" if the host took the knock for a syscall.
+            b"knock-f1" | b"knock-f2" | b"knock-f3" => {
+                let msg = b"once\n";
+                let port = what[7] - b'0';
+                match port {
+                    1 => {
+                        asm!("out 0xf1, al", in("rax") 1u64, in("rdi") 1u64, in("rsi") msg.as_ptr(), in("rdx") msg.len())
+                    }
+                    2 => {
+                        asm!("out 0xf2, al", in("rax") 1u64, in("rdi") 1u64, in("rsi") msg.as_ptr(), in("rdx") msg.len())
+                    }
+                    _ => asm!("out 0xf3, al", in("rax") 110u64),
+                }
+            }
             b"port-3f8" => asm!("out dx, al", in("dx") 0x3f8u16, in("al") b'x'),
             b"flood" => loop {
                 write(

@@ -176,22 +176,33 @@ impl Bencher {
     /// run of `n` iterations minus a run of none in a VM made the same way,
     /// so that booting and leaving the VM do not count.
     pub fn run_once(&self, row: Row, n: u64) -> Result<Duration> {
-        let differential = |f: &dyn Fn(u64) -> Result<Duration>| -> Result<Duration> {
+        self.time(row, n).map(|t| t.net)
+    }
+
+    /// Time `n` operations of `row`: the net figure, and the whole time the
+    /// run took (calibration grows `n` on the latter, which noise cannot
+    /// shrink to nothing).
+    fn time(&self, row: Row, n: u64) -> Result<Timing> {
+        let differential = |f: &dyn Fn(u64) -> Result<Duration>| -> Result<Timing> {
             let empty = f(0)?;
             let full = f(n)?;
-            Ok(full.saturating_sub(empty))
+            Ok(Timing {
+                net: full.saturating_sub(empty),
+                total: full + empty,
+            })
         };
+        let plain = |t: Result<Duration>| t.map(|t| Timing { net: t, total: t });
         match row {
             Row::Forwarded => differential(&|n| guest_loop(BenchMode::Off, n, false)),
             Row::ForwardedTraced => differential(&|n| guest_loop(BenchMode::Off, n, true)),
             Row::NullForwarded => differential(&|n| guest_loop(BenchMode::NullForward, n, false)),
             Row::InGuest => differential(&|n| guest_loop(BenchMode::InGuest, n, false)),
             Row::BareExit => differential(&bare_exits),
-            Row::HostSyscall => Ok(host_syscalls(n)),
-            Row::Ptrace => ptrace_syscalls(n),
-            Row::Startup => repeat(n, startup),
-            Row::StartupFloor => repeat(n, startup_floor),
-            Row::Process => repeat(n, || self.process()),
+            Row::HostSyscall => plain(Ok(host_syscalls(n))),
+            Row::Ptrace => plain(ptrace_syscalls(n)),
+            Row::Startup => plain(repeat(n, startup)),
+            Row::StartupFloor => plain(repeat(n, startup_floor)),
+            Row::Process => plain(repeat(n, || self.process())),
         }
     }
 
@@ -201,9 +212,9 @@ impl Bencher {
         // Calibrate: grow n until one run takes a tenth of a repetition.
         let mut n = 1u64;
         let per_op = loop {
-            let t = self.run_once(row, n)?;
-            if t >= per_rep / 10 || n >= 1 << 24 {
-                break t.as_secs_f64() / n as f64;
+            let t = self.time(row, n)?;
+            if t.total >= per_rep / 10 || n >= 1 << 24 {
+                break t.total.as_secs_f64() / n as f64;
             }
             n *= 4;
         };
@@ -311,6 +322,15 @@ impl Drop for Bencher {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.program_file);
     }
+}
+
+/// One timed run.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    /// What the operations cost (differential rows: the run minus an empty one).
+    net: Duration,
+    /// Everything the measurement took.
+    total: Duration,
 }
 
 fn repeat(n: u64, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {

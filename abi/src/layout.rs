@@ -36,7 +36,7 @@ pub const BOOT_INFO: u64 = 0x3000;
 /// Guest-physical address of the [`crate::SharedPage`].
 pub const SHARED_PAGE: u64 = 0x4000;
 /// Guest-physical address of the IDT (built by the VMM from the kernel's
-/// stubs; 256 gates of 16 bytes).
+/// stubs; the 32 exception gates of 16 bytes).
 pub const IDT: u64 = 0x5000;
 
 /// First guest-physical byte of the page-table pool (the PML4 is here).

@@ -669,16 +669,13 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables, kernel: &LoadedKerne
             page += PAGE_SIZE;
         }
     }
-    for (i, d) in gdt::gdt().iter().enumerate() {
-        ram.write_obj(GDT + 8 * i as u64, *d)?;
-    }
+    let quadwords = |q: &[u64]| q.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+    ram.write(GDT, &quadwords(&gdt::gdt()))?;
     ram.write_obj(TSS, gdt::tss())?;
-    for (i, q) in idt::idt(kernel.exception_stubs, kernel.page_fault_entry)
-        .iter()
-        .enumerate()
-    {
-        ram.write_obj(IDT + 8 * i as u64, *q)?;
-    }
+    ram.write(
+        IDT,
+        &quadwords(&idt::idt(kernel.exception_stubs, kernel.page_fault_entry)),
+    )?;
     Ok(())
 }
 

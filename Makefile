@@ -3,6 +3,7 @@
 #   make            build microvm and guest.bin
 #   make run        ... and run guest.bin under microvm
 #   make test       lint, then every unit and integration test
+#   make test-native  the tests on a real kvm_amd, nested in QEMU's emulation
 #   make lint       rustfmt check and clippy -D warnings, host and guest
 #   make bench      microvm bench, then the criterion benchmarks
 
@@ -48,6 +49,12 @@ fmt:
 
 test: lint
 	$(CARGO) test --workspace
+
+# The tests again, inside QEMU's software emulation of an AMD machine whose
+# /dev/kvm is kvm_amd: the SYSCALL-into-LSTAR path (scripts/test-native).
+.PHONY: test-native
+test-native: setup
+	CARGO=$(CARGO) scripts/test-native
 
 # The benchmark table (BENCHMARKS.md), then the criterion benches with
 # their HTML report in target/criterion/report/index.html.

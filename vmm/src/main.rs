@@ -193,7 +193,13 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => match run(args) {
+        Command::Run(args) => match {
+            // Hold SIGINT and SIGTERM from the start: one that comes while
+            // the VM is being set up waits for the supervisor, which then
+            // stops the guest at once and flushes the trace.
+            microvm::supervisor::hold_stop_signals();
+            run(args)
+        } {
             Ok(outcome) => {
                 match &outcome {
                     Outcome::Exited(_) => {}

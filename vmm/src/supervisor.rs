@@ -29,6 +29,15 @@ fn io_error(what: &'static str) -> impl Fn(nix::Error) -> Error {
     move |e| Error::Supervisor(what, std::io::Error::from(e))
 }
 
+/// Block SIGINT and SIGTERM in the calling thread (and the threads it
+/// starts), so that they wait for [`run`] instead of killing the process.
+pub fn hold_stop_signals() {
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None);
+}
+
 /// Run `vm` to its end on a vCPU thread. SIGINT and SIGTERM, and `timeout`
 /// if given, stop it. Returns how it ended and the tracer (to be finished).
 pub fn run(

@@ -187,19 +187,21 @@ fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
     Ok(outcome)
 }
 
+/// `run`, with SIGINT and SIGTERM held from the start: one that comes while
+/// the VM is being set up waits for the supervisor, which then stops the
+/// guest at once and flushes the trace.
+fn run_held(args: RunArgs) -> Result<Outcome, microvm::Error> {
+    microvm::supervisor::hold_stop_signals();
+    run(args)
+}
+
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         say!("microvm: internal error (a bug in microvm; please report it): {info}");
     }));
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => match {
-            // Hold SIGINT and SIGTERM from the start: one that comes while
-            // the VM is being set up waits for the supervisor, which then
-            // stops the guest at once and flushes the trace.
-            microvm::supervisor::hold_stop_signals();
-            run(args)
-        } {
+        Command::Run(args) => match run_held(args) {
             Ok(outcome) => {
                 match &outcome {
                     Outcome::Exited(_) => {}

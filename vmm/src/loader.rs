@@ -31,18 +31,8 @@ const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 pub struct LoadedKernel {
     /// Virtual entry point.
     pub entry: u64,
-    /// Virtual SYSCALL entry (for LSTAR).
-    pub syscall_entry: u64,
-    /// RIP after the kernel's knock on `Port::SyscallLstar`.
-    pub lstar_resume: u64,
-    /// RIP after the kernel's knock on `Port::SyscallPageFault`.
-    pub page_fault_resume: u64,
-    /// Where the kernel acts on host requests before returning to ring 3.
-    pub requests_entry: u64,
-    /// The first exception stub.
-    pub exception_stubs: u64,
-    /// The #PF handler.
-    pub page_fault_entry: u64,
+    /// Its header: the SYSCALL entry, resume points and exception stubs.
+    pub header: KernelHeader,
 }
 
 /// A loaded program.
@@ -192,15 +182,7 @@ pub fn load_kernel(
             "its entry point is not in an executable segment",
         ));
     }
-    Ok(LoadedKernel {
-        entry,
-        syscall_entry: header.syscall_entry,
-        lstar_resume: header.lstar_resume,
-        page_fault_resume: header.page_fault_resume,
-        requests_entry: header.requests_entry,
-        exception_stubs: header.exception_stubs,
-        page_fault_entry: header.page_fault_entry,
-    })
+    Ok(LoadedKernel { entry, header })
 }
 
 /// What the program is started with.

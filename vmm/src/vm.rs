@@ -390,8 +390,8 @@ impl Vm {
     ) -> Result<Option<Outcome>> {
         let regs = self.vcpu.sync_regs_mut().regs;
         let resume = match entry {
-            EntryKind::SyscallLstar => self.kernel.lstar_resume,
-            _ => self.kernel.page_fault_resume,
+            EntryKind::SyscallLstar => self.kernel.header.lstar_resume,
+            _ => self.kernel.header.page_fault_resume,
         };
         // KVM reports the RIP of the `out` itself (it steps over it when
         // the vCPU resumes) or, on some KVMs, the RIP after it. Either way
@@ -476,7 +476,7 @@ impl Vm {
                         .write_obj(shared(SHARED_GS_BASE_OFFSET), requests.gs_base)?;
                     self.ram
                         .write_obj(shared(SHARED_REQUESTS_OFFSET), requests.bits)?;
-                    self.vcpu.sync_regs_mut().regs.rip = self.kernel.requests_entry;
+                    self.vcpu.sync_regs_mut().regs.rip = self.kernel.header.requests_entry;
                 }
                 self.vcpu.set_sync_dirty_reg(SyncReg::Register);
                 Ok(None)
@@ -674,7 +674,10 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables, kernel: &LoadedKerne
     ram.write_obj(TSS, gdt::tss())?;
     ram.write(
         IDT,
-        &quadwords(&idt::idt(kernel.exception_stubs, kernel.page_fault_entry)),
+        &quadwords(&idt::idt(
+            kernel.header.exception_stubs,
+            kernel.header.page_fault_entry,
+        )),
     )?;
     Ok(())
 }
@@ -736,7 +739,7 @@ fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> R
         .map_err(Error::kvm("setting registers"))?;
     vcpu.set_fpu(&regs::fpu())
         .map_err(Error::kvm("setting FPU state"))?;
-    let msrs = Msrs::from_entries(&regs::syscall_msrs(kernel.syscall_entry))
+    let msrs = Msrs::from_entries(&regs::syscall_msrs(kernel.header.syscall_entry))
         .map_err(|_| Error::Kernel("too many MSRs".into()))?;
     let written = vcpu.set_msrs(&msrs).map_err(Error::kvm("setting MSRs"))?;
     if written != msrs.as_slice().len() {

@@ -4,11 +4,8 @@
 //!
 //! ```text
 //! 0x0000_0000  null page              never mapped
-//! 0x0000_1000  GDT                    kernel RW, NX
-//! 0x0000_2000  TSS                    kernel RW, NX
-//! 0x0000_3000  boot info              kernel RO, NX
+//! 0x0000_1000  CPU tables page        kernel RO, NX: GDT, TSS, IDT, boot info
 //! 0x0000_4000  shared page            kernel RW, NX (trap frame, messages)
-//! 0x0000_5000  IDT                    kernel RO, NX
 //! 0x0001_0000  page-table pool        not mapped (the VMM writes it)
 //! 0x0020_0000  kernel image           kernel, per its ELF segment flags
 //! 0x0040_0000  kernel stacks          kernel RW, NX, with unmapped guards
@@ -27,17 +24,23 @@ pub const PAGE_SIZE: u64 = 0x1000;
 /// Virtual address at which the kernel sees guest-physical address 0.
 pub const KERNEL_BASE: u64 = 0xffff_ffff_8000_0000;
 
+/// The page holding the CPU's tables and the boot info: one page, so that
+/// the first instructions touch as few pages as possible (every first touch
+/// is a fault into KVM on a shadow-paging KVM). Read-only for the kernel:
+/// the descriptors are written with their accessed and busy bits set, so
+/// the CPU never writes them.
+pub const CPU_TABLES: u64 = 0x1000;
 /// Guest-physical address of the GDT.
-pub const GDT: u64 = 0x1000;
+pub const GDT: u64 = CPU_TABLES;
 /// Guest-physical address of the 64-bit TSS.
-pub const TSS: u64 = 0x2000;
-/// Guest-physical address of the [`crate::BootInfo`].
-pub const BOOT_INFO: u64 = 0x3000;
-/// Guest-physical address of the [`crate::SharedPage`].
-pub const SHARED_PAGE: u64 = 0x4000;
+pub const TSS: u64 = CPU_TABLES + 0x80;
 /// Guest-physical address of the IDT (built by the VMM from the kernel's
 /// stubs; the 32 exception gates of 16 bytes).
-pub const IDT: u64 = 0x5000;
+pub const IDT: u64 = CPU_TABLES + 0x100;
+/// Guest-physical address of the [`crate::BootInfo`].
+pub const BOOT_INFO: u64 = CPU_TABLES + 0x400;
+/// Guest-physical address of the [`crate::SharedPage`].
+pub const SHARED_PAGE: u64 = 0x4000;
 
 /// First guest-physical byte of the page-table pool (the PML4 is here).
 pub const PAGE_TABLES_START: u64 = 0x1_0000;
@@ -90,4 +93,8 @@ pub const fn kernel_virt(phys: u64) -> u64 {
 }
 
 const _: () = assert!(DF_STACK_TOP <= USER_FRAMES_START);
+const _: () = assert!(TSS >= GDT + 8 * crate::selector::GDT_ENTRIES as u64);
+const _: () = assert!(IDT >= TSS + 104 && IDT + 32 * 16 <= BOOT_INFO);
+const _: () =
+    assert!(BOOT_INFO + core::mem::size_of::<crate::BootInfo>() as u64 <= CPU_TABLES + PAGE_SIZE);
 const _: () = assert!(USER_BASE < USER_STACK_TOP - USER_STACK_SIZE);

@@ -20,8 +20,8 @@ use crate::usermem::UserMemory;
 use kvm_bindings::{kvm_userspace_memory_region, CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 use microvm_abi::layout::{
-    kernel_virt, BOOT_INFO, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, IDT, KERNEL_STACK_BOTTOM,
-    KERNEL_STACK_TOP, PAGE_SIZE, PF_USER_RSP, SHARED_PAGE, TSS,
+    kernel_virt, BOOT_INFO, CPU_TABLES, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, IDT,
+    KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP, PAGE_SIZE, PF_USER_RSP, SHARED_PAGE, TSS,
 };
 use microvm_abi::{
     selector, BenchMode, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION,
@@ -651,10 +651,7 @@ fn le_u32(data: &[u8]) -> u32 {
 /// Map the kernel's low pages and stacks, and write the GDT and TSS.
 fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables, kernel: &LoadedKernel) -> Result<()> {
     for (phys, flags) in [
-        (IDT, PageFlags::KERNEL_RO),
-        (GDT, PageFlags::KERNEL_RW),
-        (TSS, PageFlags::KERNEL_RW),
-        (BOOT_INFO, PageFlags::KERNEL_RO),
+        (CPU_TABLES, PageFlags::KERNEL_RO),
         (SHARED_PAGE, PageFlags::KERNEL_RW),
     ] {
         tables.map(ram, kernel_virt(phys), phys, flags)?;

@@ -486,22 +486,14 @@ fn startup() -> Result<()> {
 /// The floor: open KVM, a VM with the same guest memory, one vCPU in real
 /// mode at a HLT, run to the HLT.
 fn startup_floor() -> Result<()> {
-    use kvm_bindings::kvm_userspace_memory_region;
     use kvm_ioctls::VcpuExit;
     let kvm = crate::vm::open_kvm()?;
-    let vm = kvm.create_vm().map_err(Error::kvm("creating a VM"))?;
     let ram = GuestRam::new(DEFAULT_MEMORY)?;
+    let vm = kvm.create_vm().map_err(Error::kvm("creating a VM"))?;
     ram.write(0x1000, &[0xf4])?;
-    let region = kvm_userspace_memory_region {
-        slot: 0,
-        flags: 0,
-        guest_phys_addr: 0,
-        memory_size: ram.size(),
-        userspace_addr: ram.host_address()?,
-    };
-    // SAFETY: `ram` outlives the VM, which is dropped at the end of this
-    // function before it.
-    unsafe { vm.set_user_memory_region(region) }.map_err(Error::kvm("registering memory"))?;
+    // SAFETY: `ram` outlives the VM, which is declared before it and so
+    // dropped first at the end of this function.
+    unsafe { ram.register(&vm) }?;
     let mut vcpu = vm.create_vcpu(0).map_err(Error::kvm("creating a vCPU"))?;
     let mut sregs = vcpu.get_sregs().map_err(Error::kvm("reading sregs"))?;
     sregs.cs.base = 0;

@@ -185,15 +185,23 @@ pub fn load_kernel(
     Ok(LoadedKernel { entry, header })
 }
 
-/// What the program is started with.
+/// How the program starts: its argv (argv[0] first), environment and the
+/// path it was given as.
 #[derive(Debug, Clone, Copy)]
-pub struct StartInfo<'a> {
+pub struct Start<'a> {
     /// argv, argv[0] first.
     pub argv: &'a [String],
-    /// The environment, as KEY=VALUE strings.
+    /// KEY=VALUE strings.
     pub envp: &'a [String],
-    /// The path the program was given as (AT_EXECFN).
+    /// The program's path (AT_EXECFN, /proc/self/exe).
     pub execfn: &'a str,
+}
+
+/// What the program is started with: [`Start`], and what the VM adds.
+#[derive(Debug, Clone, Copy)]
+pub struct StartInfo<'a> {
+    /// argv, the environment and the program's path.
+    pub start: Start<'a>,
     /// AT_HWCAP: CPUID.1:EDX of the guest CPU.
     pub hwcap: u64,
     /// 16 random bytes for AT_RANDOM.
@@ -429,14 +437,16 @@ fn build_stack(
         b.push(0);
         push_bytes(space, &b)
     };
-    let execfn = cstr(space, start.execfn)?;
+    let execfn = cstr(space, start.start.execfn)?;
     let platform = cstr(space, "x86_64")?;
     let envp = start
+        .start
         .envp
         .iter()
         .map(|e| cstr(space, e))
         .collect::<Result<Vec<_>>>()?;
     let argv = start
+        .start
         .argv
         .iter()
         .map(|a| cstr(space, a))
@@ -506,9 +516,11 @@ mod tests {
 
     fn start<'a>(argv: &'a [String], envp: &'a [String]) -> StartInfo<'a> {
         StartInfo {
-            argv,
-            envp,
-            execfn: "/bin/prog",
+            start: Start {
+                argv,
+                envp,
+                execfn: "/bin/prog",
+            },
             hwcap: 0x178bfbff,
             random: [7; 16],
         }

@@ -61,6 +61,23 @@ impl GuestRam {
             })
     }
 
+    /// Register this RAM with `vm` as slot 0 at guest-physical 0.
+    ///
+    /// # Safety
+    /// The RAM must outlive `vm`: KVM keeps using the host mapping.
+    pub unsafe fn register(&self, vm: &kvm_ioctls::VmFd) -> Result<()> {
+        let region = kvm_bindings::kvm_userspace_memory_region {
+            slot: 0,
+            flags: 0,
+            guest_phys_addr: 0,
+            memory_size: self.size,
+            userspace_addr: self.host_address()?,
+        };
+        // SAFETY: the region is this RAM's own mapping, whole; the caller
+        // keeps it alive as long as the VM.
+        unsafe { vm.set_user_memory_region(region) }.map_err(Error::kvm("registering guest memory"))
+    }
+
     /// The host pointer and length of whole pages `[phys, phys + len)`.
     fn host_pages(&self, phys: u64, len: u64) -> Option<*mut libc::c_void> {
         if !phys.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {

@@ -1,10 +1,11 @@
 //! The KVM VM: creating it, laying out the guest, and the vCPU run loop,
 //! which dispatches the kernel's hypercalls.
 //!
-//! The hot path of a syscall is one KVM_RUN exit on the hypercall port: the
-//! VMM reads the trap frame from guest memory (no KVM_GET_REGS), checks the
-//! kernel's ticket, serves and logs the syscall, writes rax back into the
-//! frame and re-enters. No allocation and no other ioctl happens there.
+//! The hot path of a syscall is one KVM_RUN exit on a syscall port: the
+//! VMM reads the user registers from kvm_run's sync_regs (no KVM_GET_REGS),
+//! checks that the knock came from the kernel's own `out`, serves and logs
+//! the syscall, writes rax back the same way and re-enters. No allocation
+//! and no other ioctl happens there.
 
 use crate::arch::paging::{PageFlags, PageTables};
 use crate::arch::{gdt, idt, regs};
@@ -17,7 +18,7 @@ use crate::stop::{StopHandle, StopReason};
 use crate::syscall::{Disposition, Guest, KernelRequests, SyscallService};
 use crate::trace::Tracer;
 use crate::usermem::UserMemory;
-use kvm_bindings::{kvm_userspace_memory_region, CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
+use kvm_bindings::{CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 use microvm_abi::layout::{
     kernel_virt, BOOT_INFO, CPU_TABLES, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, IDT,
@@ -45,17 +46,7 @@ pub struct VmConfig {
     pub env: Vec<String>,
 }
 
-/// How the program starts: its argv (argv[0] first), environment and the
-/// path it was given as.
-#[derive(Debug, Clone, Copy)]
-pub struct Start<'a> {
-    /// argv, argv[0] first.
-    pub argv: &'a [String],
-    /// KEY=VALUE strings.
-    pub envp: &'a [String],
-    /// The program's path (AT_EXECFN, /proc/self/exe).
-    pub execfn: &'a str,
-}
+pub use crate::loader::Start;
 
 /// An image to load, and the name errors call it by.
 #[derive(Debug, Clone, Copy)]
@@ -226,9 +217,7 @@ impl Vm {
         // SAFETY: getrandom writes at most `random.len()` bytes to it.
         unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
         let info = loader::StartInfo {
-            argv: start.argv,
-            envp: start.envp,
-            execfn: start.execfn,
+            start: *start,
             hwcap: cpuid_entry(&cpuid, 1).map_or(0, |e| u64::from(e.edx)),
             random,
         };
@@ -246,17 +235,9 @@ impl Vm {
         )?;
 
         let vm = kvm.create_vm().map_err(Error::kvm("creating a VM"))?;
-        let region = kvm_userspace_memory_region {
-            slot: 0,
-            flags: 0,
-            guest_phys_addr: 0,
-            memory_size: ram.size(),
-            userspace_addr: ram.host_address()?,
-        };
-        // SAFETY: the region is guest RAM owned by `ram`, which lives in the
-        // returned `Vm` as long as the VM that uses it.
-        unsafe { vm.set_user_memory_region(region) }
-            .map_err(Error::kvm("registering guest memory"))?;
+        // SAFETY: `ram` lives in the returned `Vm` as long as the VM that
+        // uses it.
+        unsafe { ram.register(&vm) }?;
         let mut vcpu = vm.create_vcpu(0).map_err(Error::kvm("creating a vCPU"))?;
         let stop = StopHandle::new(&mut vcpu.get_kvm_run().immediate_exit)
             .map_err(|e| Error::Supervisor("creating an eventfd", e))?;

@@ -4,6 +4,7 @@
 use super::structs;
 use super::sysent::{self, Arg};
 use crate::exception;
+use crate::syscall::mm;
 use crate::usermem::UserMemory;
 use microvm_abi::TrapFrame;
 use std::io::{self, Write};
@@ -97,33 +98,34 @@ pub fn pointer(out: &mut impl Write, v: u64) -> io::Result<()> {
 
 /// open(2) flags by name.
 pub fn open_flags(out: &mut impl Write, v: u64) -> io::Result<()> {
+    use crate::syscall::linux::o;
     const FLAGS: [(u64, &str); 13] = [
-        (0o100, "O_CREAT"),
-        (0o200, "O_EXCL"),
-        (0o400, "O_NOCTTY"),
-        (0o1000, "O_TRUNC"),
-        (0o2000, "O_APPEND"),
-        (0o4000, "O_NONBLOCK"),
-        (0o10000, "O_DSYNC"),
-        (0o40000, "O_DIRECT"),
-        (0o200000, "O_DIRECTORY"),
-        (0o400000, "O_NOFOLLOW"),
-        (0o1000000, "O_NOATIME"),
-        (0o2000000, "O_CLOEXEC"),
-        (0o10000000, "O_PATH"),
+        (o::CREAT, "O_CREAT"),
+        (o::EXCL, "O_EXCL"),
+        (o::NOCTTY, "O_NOCTTY"),
+        (o::TRUNC, "O_TRUNC"),
+        (o::APPEND, "O_APPEND"),
+        (o::NONBLOCK, "O_NONBLOCK"),
+        (o::DSYNC, "O_DSYNC"),
+        (o::DIRECT, "O_DIRECT"),
+        (o::DIRECTORY, "O_DIRECTORY"),
+        (o::NOFOLLOW, "O_NOFOLLOW"),
+        (o::NOATIME, "O_NOATIME"),
+        (o::CLOEXEC, "O_CLOEXEC"),
+        (o::PATH, "O_PATH"),
     ];
-    let mode = match v & 3 {
-        0 => "O_RDONLY",
-        1 => "O_WRONLY",
-        2 => "O_RDWR",
+    let mode = match v & o::ACCMODE {
+        o::RDONLY => "O_RDONLY",
+        o::WRONLY => "O_WRONLY",
+        o::RDWR => "O_RDWR",
         _ => "O_ACCMODE",
     };
     out.write_all(mode.as_bytes())?;
-    let mut rest = v & !3;
-    // O_LARGEFILE (0o100000) is implied on x86-64; strace shows it too.
-    if rest & 0o100000 != 0 {
+    let mut rest = v & !o::ACCMODE;
+    // O_LARGEFILE is implied on x86-64; strace shows it too.
+    if rest & o::LARGEFILE != 0 {
         out.write_all(b"|O_LARGEFILE")?;
-        rest &= !0o100000;
+        rest &= !o::LARGEFILE;
     }
     for (bit, name) in FLAGS {
         if rest & bit != 0 {
@@ -233,14 +235,18 @@ pub fn bit_names(out: &mut impl Write, v: u64, bits: &[(u64, &str)], zero: &str)
 }
 
 /// mmap/mprotect protections.
-const PROT: [(u64, &str); 3] = [(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")];
+const PROT: [(u64, &str); 3] = [
+    (mm::PROT_READ, "PROT_READ"),
+    (mm::PROT_WRITE, "PROT_WRITE"),
+    (mm::PROT_EXEC, "PROT_EXEC"),
+];
 
 /// mmap flags.
 const MAP: [(u64, &str); 12] = [
-    (0x01, "MAP_SHARED"),
-    (0x02, "MAP_PRIVATE"),
-    (0x10, "MAP_FIXED"),
-    (0x20, "MAP_ANONYMOUS"),
+    (mm::MAP_SHARED, "MAP_SHARED"),
+    (mm::MAP_PRIVATE, "MAP_PRIVATE"),
+    (mm::MAP_FIXED, "MAP_FIXED"),
+    (mm::MAP_ANONYMOUS, "MAP_ANONYMOUS"),
     (0x100, "MAP_GROWSDOWN"),
     (0x800, "MAP_DENYWRITE"),
     (0x1000, "MAP_EXECUTABLE"),
@@ -248,7 +254,7 @@ const MAP: [(u64, &str); 12] = [
     (0x4000, "MAP_NORESERVE"),
     (0x8000, "MAP_POPULATE"),
     (0x2_0000, "MAP_STACK"),
-    (0x10_0000, "MAP_FIXED_NOREPLACE"),
+    (mm::MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"),
 ];
 
 /// The memory syscalls' flag arguments, by name as strace shows them.
@@ -263,10 +269,10 @@ fn memory_arg(out: &mut impl Write, name: &str, i: usize, v: u64) -> io::Result<
         ("mmap", 5) => write!(out, "{v}")?,
         ("arch_prctl", 0) => {
             let code = match v {
-                0x1001 => "ARCH_SET_GS",
-                0x1002 => "ARCH_SET_FS",
-                0x1003 => "ARCH_GET_FS",
-                0x1004 => "ARCH_GET_GS",
+                mm::ARCH_SET_GS => "ARCH_SET_GS",
+                mm::ARCH_SET_FS => "ARCH_SET_FS",
+                mm::ARCH_GET_FS => "ARCH_GET_FS",
+                mm::ARCH_GET_GS => "ARCH_GET_GS",
                 _ => return write!(out, "{v:#x}").map(|()| true),
             };
             out.write_all(code.as_bytes())?

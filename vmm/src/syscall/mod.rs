@@ -31,25 +31,25 @@ pub use microvm_abi::linux::nr;
 /// Linux errno values the service returns (negated, as the kernel does).
 pub mod errno {
     /// Bad file descriptor.
-    pub const EBADF: i64 = 9;
+    pub const EBADF: i64 = libc::EBADF as i64;
     /// Bad address.
-    pub const EFAULT: i64 = 14;
+    pub const EFAULT: i64 = libc::EFAULT as i64;
     /// Invalid argument.
-    pub const EINVAL: i64 = 22;
+    pub const EINVAL: i64 = libc::EINVAL as i64;
     /// Broken pipe.
-    pub const EPIPE: i64 = 32;
+    pub const EPIPE: i64 = libc::EPIPE as i64;
     /// Function not implemented.
-    pub const ENOSYS: i64 = 38;
+    pub const ENOSYS: i64 = libc::ENOSYS as i64;
     /// Input/output error.
-    pub const EIO: i64 = 5;
+    pub const EIO: i64 = libc::EIO as i64;
     /// Operation not permitted.
-    pub const EPERM: i64 = 1;
+    pub const EPERM: i64 = libc::EPERM as i64;
     /// Out of memory.
-    pub const ENOMEM: i64 = 12;
+    pub const ENOMEM: i64 = libc::ENOMEM as i64;
     /// File exists.
-    pub const EEXIST: i64 = 17;
+    pub const EEXIST: i64 = libc::EEXIST as i64;
     /// No such device.
-    pub const ENODEV: i64 = 19;
+    pub const ENODEV: i64 = libc::ENODEV as i64;
 }
 
 /// The process id the guest program has.

@@ -72,3 +72,51 @@ pub fn expected_entry() -> &'static str {
         _ => "lstar",
     }
 }
+
+/// Build tests/c/NAME.c with `compiler` and `flags` (cached in the target
+/// directory); `None` (with a skip line) when the compiler is missing —
+/// a failure under CI, where the Makefile installs it.
+pub fn build(compiler: &str, name: &str, flags: &[&str]) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/c/{name}.c"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tag = flags.join("").replace(['-', ' '], "");
+    let out = dir.join(format!("{compiler}-{name}{tag}"));
+    let fresh = |o: &Path| {
+        let (Ok(a), Ok(b)) = (std::fs::metadata(o), std::fs::metadata(&src)) else {
+            return false;
+        };
+        a.modified().ok() >= b.modified().ok()
+    };
+    if fresh(&out) {
+        return Some(out);
+    }
+    // Built under a name of its own, then renamed: tests running at the
+    // same time never see a half-written binary.
+    let tmp = out.with_extension(
+        format!("{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""),
+    );
+    match Command::new(compiler)
+        .args(flags)
+        .arg("-o")
+        .arg(&tmp)
+        .arg(&src)
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            std::fs::rename(&tmp, &out).unwrap();
+            Some(out)
+        }
+        Ok(o) => panic!(
+            "{compiler} {name}.c failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but {compiler} is missing (make setup installs it)")
+        }
+        Err(_) => {
+            eprintln!("skipped: {compiler} is not installed");
+            None
+        }
+    }
+}

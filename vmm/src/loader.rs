@@ -279,7 +279,7 @@ pub fn load_program(
     let map = |space: &mut AddressSpace, start: u64, end: u64, flags: PageFlags| {
         space
             .map(ram, start, end, flags)
-            .map_err(|_| Error::OutOfGuestMemory("the program"))
+            .map_err(|e| e.program_error(path))
     };
     let (entry, aux, end) = if image.starts_with(ELF_MAGIC) {
         load_elf(ram, space, image, path)?
@@ -377,7 +377,7 @@ fn load_elf(
         let (Some(vaddr), Some(end)) = (vaddr, end) else {
             return Err(bad_program(path, "a segment's address overflows"));
         };
-        if vaddr < PAGE_SIZE || end > crate::space::MMAP_TOP {
+        if vaddr < crate::space::MMAP_MIN_ADDR || end > crate::space::MMAP_TOP {
             return Err(bad_program(
                 path,
                 format!("a segment at {vaddr:#x} lies outside user space"),
@@ -385,7 +385,7 @@ fn load_elf(
         }
         space
             .map(ram, vaddr, end, segment_flags(ph.p_flags, true))
-            .map_err(|_| Error::OutOfGuestMemory("the program"))?;
+            .map_err(|e| e.program_error(path))?;
         let bytes = &image[ph.p_offset as usize..(ph.p_offset + ph.p_filesz) as usize];
         space.copy_in(ram, vaddr, bytes)?;
         // The program headers are in the segment that holds e_phoff.

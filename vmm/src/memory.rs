@@ -3,7 +3,16 @@
 
 use crate::error::{Error, Result};
 use microvm_abi::layout::{MIN_MEMORY, PAGE_SIZE, USER_FRAMES_START};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
+
+vmm_sys_util::ioctl_iow_nr!(
+    KVM_SET_USER_MEMORY_REGION,
+    kvm_bindings::KVMIO,
+    0x46,
+    kvm_bindings::kvm_userspace_memory_region
+);
 
 /// Largest guest memory accepted (guest RAM is a host mapping; this is a
 /// sanity bound, not a KVM limit).
@@ -16,6 +25,10 @@ pub const DEFAULT_MEMORY: u64 = 128 << 20;
 pub struct GuestRam {
     mem: GuestMemoryMmap,
     size: u64,
+    /// The VM this RAM is registered with (-1 before [`GuestRam::register`]).
+    vm_fd: AtomicI32,
+    /// Calls of [`GuestRam::flush_shadow`] so far.
+    flushes: AtomicU64,
 }
 
 impl GuestRam {
@@ -37,7 +50,12 @@ impl GuestRam {
                     reason: e.to_string(),
                 }
             })?;
-        Ok(GuestRam { mem, size })
+        Ok(GuestRam {
+            mem,
+            size,
+            vm_fd: AtomicI32::new(-1),
+            flushes: AtomicU64::new(0),
+        })
     }
 
     /// The vm-memory view.
@@ -66,16 +84,61 @@ impl GuestRam {
     /// # Safety
     /// The RAM must outlive `vm`: KVM keeps using the host mapping.
     pub unsafe fn register(&self, vm: &kvm_ioctls::VmFd) -> Result<()> {
-        let region = kvm_bindings::kvm_userspace_memory_region {
+        let region = self.region(self.size)?;
+        // SAFETY: the region is this RAM's own mapping, whole; the caller
+        // keeps it alive as long as the VM.
+        unsafe { vm.set_user_memory_region(region) }
+            .map_err(Error::kvm("registering guest memory"))?;
+        self.vm_fd.store(vm.as_raw_fd(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Slot 0 covering the first `size` bytes (0 deletes the slot).
+    fn region(&self, size: u64) -> Result<kvm_bindings::kvm_userspace_memory_region> {
+        Ok(kvm_bindings::kvm_userspace_memory_region {
             slot: 0,
             flags: 0,
             guest_phys_addr: 0,
-            memory_size: self.size,
+            memory_size: size,
             userspace_addr: self.host_address()?,
-        };
-        // SAFETY: the region is this RAM's own mapping, whole; the caller
-        // keeps it alive as long as the VM.
-        unsafe { vm.set_user_memory_region(region) }.map_err(Error::kvm("registering guest memory"))
+        })
+    }
+
+    /// Make KVM forget every translation and every shadow page table it
+    /// built from the guest page tables, by removing the memory slot and
+    /// adding it back (contents are kept). A shadow-paging KVM (KVM-PVM)
+    /// keeps linking a shadow table to the guest table it was built from
+    /// even after the VMM unlinked that guest table: before such a table
+    /// is linked anywhere else, this must run, or the old addresses would
+    /// reach the new place's pages. Costly (every page faults in again),
+    /// so the address space calls it only when it must reuse tables.
+    /// Must be called on the vCPU thread while the vCPU is stopped.
+    pub fn flush_shadow(&self) -> Result<()> {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        let fd = self.vm_fd.load(Ordering::Relaxed);
+        if fd < 0 {
+            // Not registered yet: KVM has built nothing.
+            return Ok(());
+        }
+        // SAFETY: `fd` is the VM fd `register` was given; the caller of
+        // `register` keeps the VM (and so its fd) alive as long as this
+        // RAM is in use.
+        let vm = unsafe { BorrowedFd::borrow_raw(fd as RawFd) };
+        for size in [0, self.size] {
+            let region = self.region(size)?;
+            // SAFETY: the ioctl reads `region`, a valid struct of the type
+            // the request names; the slot is this RAM's own mapping, whole.
+            let rc = unsafe {
+                vmm_sys_util::ioctl::ioctl_with_ref(&vm, KVM_SET_USER_MEMORY_REGION(), &region)
+            };
+            if rc < 0 {
+                return Err(Error::Kvm {
+                    what: "re-registering guest memory to drop its shadow page tables",
+                    source: kvm_ioctls::Error::last(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The host pointer and length of whole pages `[phys, phys + len)`.
@@ -117,6 +180,11 @@ impl GuestRam {
                 libc::mprotect(p, len as usize, libc::PROT_READ | libc::PROT_WRITE);
             }
         }
+    }
+
+    /// How many times [`GuestRam::flush_shadow`] was called.
+    pub fn shadow_flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
     }
 
     /// Write `bytes` at guest-physical `addr`.

@@ -1,6 +1,15 @@
-//! The program's address space: which user pages exist, the frames behind
-//! them and their rights, kept in step with the guest page tables. The
-//! loader builds it; brk, mmap, munmap and mprotect change it at run time.
+//! The program's address space, kept as Linux keeps it: a set of mappings
+//! (VMAs: start, end, rights), the frames behind the pages that have one,
+//! and the guest page tables in step with both. The loader builds it; brk,
+//! mmap, munmap and mprotect change it at run time.
+//!
+//! A guest sizes every range here, so every walk is bounded by what exists
+//! rather than by the range: VMAs (at most [`MAX_MAP_COUNT`]), frames (at
+//! most guest memory), or pages about to get a frame (checked against the
+//! free frames before anything is walked). A `PROT_NONE` reservation of
+//! 64 TiB is one VMA and costs nothing; making it accessible needs a frame
+//! per page (pages are populated eagerly), so it fails at once with
+//! ENOMEM when guest memory cannot hold it.
 
 use crate::arch::paging::{PageFlags, PageTables};
 use crate::error::{Error, Result};
@@ -12,24 +21,44 @@ use std::collections::BTreeMap;
 /// the stack, with a gap for it to grow into.
 pub const MMAP_TOP: u64 = USER_STACK_TOP - USER_STACK_SIZE - (64 << 20);
 
-/// One user page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Page {
-    /// The frame, or `None` for a PROT_NONE reservation with no frame yet.
-    frame: Option<u64>,
-    /// Its rights; ignored while `accessible` is false.
-    flags: PageFlags,
-    /// False for PROT_NONE: reserved, but any access faults.
-    accessible: bool,
-}
+/// Lowest address a mapping may have: Linux's default `vm.mmap_min_addr`,
+/// so that a null pointer (and small offsets from one) always faults.
+pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
+
+/// End (exclusive) of user space: Linux's `TASK_SIZE` on x86-64.
+pub const USER_TOP: u64 = USER_STACK_TOP;
+
+/// Most mappings a program may have: Linux's default `vm.max_map_count`.
+pub const MAX_MAP_COUNT: usize = 65530;
 
 /// Why a mapping change failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MapError {
     /// Guest memory (frames or page tables) is used up.
+    #[error("guest memory is used up")]
     NoMemory,
     /// A page in the range is not mapped (mprotect).
+    #[error("a page in the range is not mapped")]
     NotMapped,
+    /// The change would make more than [`MAX_MAP_COUNT`] mappings.
+    #[error("more than {MAX_MAP_COUNT} mappings")]
+    TooManyMappings,
+    /// The range is not inside [`MMAP_MIN_ADDR`]..[`USER_TOP`].
+    #[error("the range is outside user space")]
+    OutOfRange,
+}
+
+impl MapError {
+    /// The error for a program the loader could not map.
+    pub fn program_error(self, path: &std::path::Path) -> Error {
+        match self {
+            MapError::NoMemory => Error::OutOfGuestMemory("the program"),
+            e => Error::BadProgram {
+                path: path.to_path_buf(),
+                reason: format!("cannot map it: {e}"),
+            },
+        }
+    }
 }
 
 /// Page-aligned down.
@@ -42,16 +71,143 @@ pub fn page_ceil(a: u64) -> u64 {
     a.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1)
 }
 
+/// Rights of a mapping: `None` is PROT_NONE (reserved, every access faults).
+pub type Prot = Option<PageFlags>;
+
+/// One mapping; its start is its key in [`AddressSpace::vmas`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Vma {
+    end: u64,
+    prot: Prot,
+}
+
+/// One piece of a range: `[start, end)` and the mapping there, if any.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    start: u64,
+    end: u64,
+    vma: Option<Prot>,
+}
+
+/// The number of `granule`-aligned blocks `[start, end)` touches.
+fn blocks(start: u64, end: u64, granule: u64) -> u64 {
+    (end - 1) / granule - start / granule + 1
+}
+
+/// An upper bound on the page tables mapping `[start, end)` can add.
+fn tables_bound(start: u64, end: u64) -> u64 {
+    blocks(start, end, 1 << 21) + blocks(start, end, 1 << 30) + blocks(start, end, 1 << 39)
+}
+
+type MapResult<T = ()> = std::result::Result<T, MapError>;
+
+/// The mapping of `vmas` holding `addr`: (start, mapping).
+fn vma_at(vmas: &BTreeMap<u64, Vma>, addr: u64) -> Option<(u64, Vma)> {
+    vmas.range(..=addr)
+        .next_back()
+        .filter(|(_, v)| v.end > addr)
+        .map(|(&s, &v)| (s, v))
+}
+
+/// `[start, end)` cut into mapped pieces and holes, in order.
+fn pieces(vmas: &BTreeMap<u64, Vma>, start: u64, end: u64) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut at = start;
+    let first = vma_at(vmas, start).map_or(start, |(s, _)| s);
+    for (&s, v) in vmas.range(first..end) {
+        if s > at {
+            out.push(Piece {
+                start: at,
+                end: s,
+                vma: None,
+            });
+            at = s;
+        }
+        let e = v.end.min(end);
+        if e > at {
+            out.push(Piece {
+                start: at,
+                end: e,
+                vma: Some(v.prot),
+            });
+            at = e;
+        }
+    }
+    if at < end {
+        out.push(Piece {
+            start: at,
+            end,
+            vma: None,
+        });
+    }
+    out
+}
+
+/// Split the mapping holding `at` (if any, and not at its start).
+fn split(vmas: &mut BTreeMap<u64, Vma>, at: u64) {
+    if let Some((s, v)) = vma_at(vmas, at).filter(|&(s, _)| s < at) {
+        vmas.insert(s, Vma { end: at, ..v });
+        vmas.insert(at, v);
+    }
+}
+
+/// Merge neighbouring mappings with the same rights from the one before
+/// `start` to the one starting at `end`.
+fn merge(vmas: &mut BTreeMap<u64, Vma>, start: u64, end: u64) {
+    let from = vmas.range(..start).next_back().map_or(start, |(&s, _)| s);
+    let keys: Vec<u64> = vmas.range(from..=end).map(|(&s, _)| s).collect();
+    let mut prev: Option<u64> = None;
+    for s in keys {
+        let cur = vmas[&s];
+        if let Some(p) = prev {
+            let pv = vmas[&p];
+            if pv.end == s && pv.prot == cur.prot {
+                vmas.remove(&s);
+                vmas.insert(p, Vma { end: cur.end, ..pv });
+                continue;
+            }
+        }
+        prev = Some(s);
+    }
+}
+
+/// Give each piece of `[start, end)` the mapping `f(what is there)`
+/// (`None`: no mapping), then merge.
+fn rewrite(
+    vmas: &mut BTreeMap<u64, Vma>,
+    start: u64,
+    end: u64,
+    f: &dyn Fn(Option<Prot>) -> Option<Prot>,
+) {
+    let parts = pieces(vmas, start, end);
+    split(vmas, start);
+    split(vmas, end);
+    for p in parts {
+        vmas.remove(&p.start);
+        if let Some(prot) = f(p.vma) {
+            vmas.insert(p.start, Vma { end: p.end, prot });
+        }
+    }
+    merge(vmas, start, end);
+}
+
 /// The user address space.
 #[derive(Debug)]
 pub struct AddressSpace {
     tables: PageTables,
     frames: FrameAllocator,
+    /// Zeroed user frames, free.
     free: Vec<u64>,
-    pages: BTreeMap<u64, Page>,
-    /// PROT_NONE reservations with no pages yet: start -> end (page-aligned,
-    /// disjoint from each other and from `pages`).
-    reserved: BTreeMap<u64, u64>,
+    /// Tables unlinked since KVM's shadow tables were last dropped: they
+    /// may be used again (as tables or frames) only after that (see
+    /// [`GuestRam::flush_shadow`]).
+    stale: Vec<u64>,
+    /// The mappings: start -> (end, rights); disjoint, sorted, and adjacent
+    /// ones with the same rights merged.
+    vmas: BTreeMap<u64, Vma>,
+    /// Page -> frame, for the pages that have one: every page of an
+    /// accessible mapping, and pages of PROT_NONE mappings that had one.
+    backing: BTreeMap<u64, u64>,
     brk_start: u64,
     brk: u64,
 }
@@ -63,8 +219,9 @@ impl AddressSpace {
             tables,
             frames,
             free: Vec::new(),
-            pages: BTreeMap::new(),
-            reserved: BTreeMap::new(),
+            stale: Vec::new(),
+            vmas: BTreeMap::new(),
+            backing: BTreeMap::new(),
             brk_start: 0,
             brk: 0,
         }
@@ -75,271 +232,313 @@ impl AddressSpace {
         &self.tables
     }
 
-    /// Frames still free.
+    /// Frames still free (those held by unlinked page tables included:
+    /// they come back when needed).
     pub fn free_frames(&self) -> u64 {
-        self.frames.remaining() + self.free.len() as u64
+        self.frames.remaining()
+            + self.free.len() as u64
+            + self
+                .stale
+                .iter()
+                .filter(|&&t| !PageTables::in_pool(t))
+                .count() as u64
     }
 
-    fn alloc_frame(&mut self, _ram: &GuestRam) -> std::result::Result<u64, MapError> {
-        // Freed frames were discarded (zeroed) when they were unmapped.
-        if let Some(f) = self.free.pop() {
-            return Ok(f);
-        }
-        self.frames.alloc().ok_or(MapError::NoMemory)
+    /// Pages that have a frame.
+    pub fn frames_in_use(&self) -> usize {
+        self.backing.len()
     }
 
-    fn write_entry(
-        &mut self,
-        ram: &GuestRam,
-        virt: u64,
-        page: Page,
-    ) -> std::result::Result<(), MapError> {
-        match (page.accessible, page.frame) {
-            (true, Some(frame)) => self
-                .tables
-                .map(ram, virt, frame, page.flags)
-                .map_err(|_| MapError::NoMemory),
-            _ => self.tables.unmap(ram, virt).map_err(|_| MapError::NoMemory),
-        }
+    /// The number of mappings (what Linux counts against `vm.max_map_count`).
+    pub fn map_count(&self) -> usize {
+        self.vmas.len()
     }
 
-    /// True when some page of `[start, end)` is in use.
+    /// Every mapping as (start, end, rights), in address order.
+    pub fn mappings(&self) -> impl Iterator<Item = (u64, u64, Prot)> + '_ {
+        self.vmas.iter().map(|(&s, v)| (s, v.end, v.prot))
+    }
+
+    /// The frame behind the page at `virt`, if it has one.
+    pub fn frame_of(&self, virt: u64) -> Option<u64> {
+        self.backing.get(&page_floor(virt)).copied()
+    }
+
+    /// The mapping holding `addr`: (start, mapping).
+    fn vma_at(&self, addr: u64) -> Option<(u64, Vma)> {
+        vma_at(&self.vmas, addr)
+    }
+
+    /// True when some page of `[start, end)` is mapped.
     pub fn overlaps(&self, start: u64, end: u64) -> bool {
-        self.pages.range(page_floor(start)..end).next().is_some()
-            || self
-                .reservation_below(end)
-                .is_some_and(|(_, re)| re > start)
-    }
-
-    /// The reservation with the highest start below `end`.
-    fn reservation_below(&self, end: u64) -> Option<(u64, u64)> {
-        self.reserved
+        let start = page_floor(start);
+        self.vmas
             .range(..end)
             .next_back()
-            .map(|(&s, &e)| (s, e))
+            .is_some_and(|(_, v)| v.end > start)
     }
 
-    /// True when `virt` lies in a reservation.
-    fn is_reserved(&self, virt: u64) -> bool {
-        self.reservation_below(virt + 1)
-            .is_some_and(|(_, e)| e > virt)
-    }
-
-    /// Take `[start, end)` out of the reservations.
-    fn carve(&mut self, start: u64, end: u64) {
-        let hit: Vec<(u64, u64)> = self
-            .reserved
-            .range(..end)
-            .rev()
-            .take_while(|(_, &e)| e > start)
-            .map(|(&s, &e)| (s, e))
-            .collect();
-        // A reservation that starts below `start` but ends above it is
-        // found too, since ranges are disjoint and sorted.
-        for (s, e) in hit {
-            if e <= start {
-                continue;
-            }
-            self.reserved.remove(&s);
-            if s < start {
-                self.reserved.insert(s, start);
-            }
-            if end < e {
-                self.reserved.insert(end, e);
-            }
-        }
-    }
-
-    /// Make every page of `[start, end)` exist with at least `flags` (the
-    /// union with what a page already has); new pages are zeroed.
-    pub fn map(
+    /// Change the mappings of `[start, end)` to `f(old)` piece by piece,
+    /// failing (changing nothing) if that would make too many.
+    fn rewrite(
         &mut self,
-        ram: &GuestRam,
         start: u64,
         end: u64,
-        flags: PageFlags,
-    ) -> std::result::Result<(), MapError> {
-        self.carve(page_floor(start), end);
-        let mut virt = page_floor(start);
-        while virt < end {
-            let page = match self.pages.get(&virt) {
-                Some(p) => Page {
-                    flags: p.flags.union(flags),
-                    accessible: true,
-                    frame: match p.frame {
-                        Some(f) => Some(f),
-                        None => Some(self.alloc_frame(ram)?),
-                    },
-                },
-                None => Page {
-                    frame: Some(self.alloc_frame(ram)?),
-                    flags,
-                    accessible: true,
-                },
+        f: &dyn Fn(Option<Prot>) -> Option<Prot>,
+    ) -> MapResult {
+        // Try it on the mappings around the range first.
+        let lo = self
+            .vmas
+            .range(..start)
+            .next_back()
+            .map_or(start, |(&s, _)| s);
+        let hi = self.vmas.range(end..).next().map_or(end, |(&s, _)| s);
+        let mut local: BTreeMap<u64, Vma> =
+            self.vmas.range(lo..=hi).map(|(&s, &v)| (s, v)).collect();
+        let before = local.len();
+        rewrite(&mut local, start, end, f);
+        if (self.vmas.len() + local.len()).saturating_sub(before) > MAX_MAP_COUNT {
+            return Err(MapError::TooManyMappings);
+        }
+        rewrite(&mut self.vmas, start, end, f);
+        Ok(())
+    }
+
+    /// Make sure `frames` frames and up to `tables` page tables can be
+    /// had, dropping KVM's shadow tables to reuse unlinked tables if that
+    /// is what it takes.
+    fn ensure(&mut self, ram: &GuestRam, frames: u64, tables: u64) -> MapResult {
+        let need = |s: &Self| frames + tables.saturating_sub(s.tables.pool_available());
+        let have = |s: &Self| s.frames.remaining() + s.free.len() as u64;
+        if need(self) > have(self) && !self.stale.is_empty() {
+            self.reclaim(ram)?;
+        }
+        if need(self) > have(self) {
+            return Err(MapError::NoMemory);
+        }
+        Ok(())
+    }
+
+    /// Take back every unlinked table, once KVM has dropped what it built
+    /// from them.
+    fn reclaim(&mut self, ram: &GuestRam) -> MapResult {
+        ram.flush_shadow().map_err(|_| MapError::NoMemory)?;
+        for t in std::mem::take(&mut self.stale) {
+            if PageTables::in_pool(t) {
+                self.tables.give_back(t);
+            } else {
+                self.free.push(t);
+            }
+        }
+        Ok(())
+    }
+
+    fn alloc_frame(&mut self) -> MapResult<u64> {
+        // Freed frames were discarded (zeroed) when they were unmapped.
+        self.free
+            .pop()
+            .or_else(|| self.frames.alloc())
+            .ok_or(MapError::NoMemory)
+    }
+
+    /// Point the page at `virt` to `frame` with `flags`.
+    fn set_leaf(&mut self, ram: &GuestRam, virt: u64, frame: u64, flags: PageFlags) -> MapResult {
+        let (free, frames) = (&mut self.free, &mut self.frames);
+        self.tables
+            .map_with(ram, virt, frame, flags, &mut || {
+                free.pop().or_else(|| frames.alloc())
+            })
+            .map_err(|_| MapError::NoMemory)
+    }
+
+    /// Remove the page at `virt` from the page tables.
+    fn clear_leaf(&mut self, ram: &GuestRam, virt: u64) -> MapResult {
+        let stale = &mut self.stale;
+        self.tables
+            .unmap(ram, virt, &mut |t| stale.push(t))
+            .map(|_| ())
+            .map_err(|_| MapError::NoMemory)
+    }
+
+    /// Give the page at `virt` a frame (if it has none) and `flags`.
+    fn populate(&mut self, ram: &GuestRam, virt: u64, flags: PageFlags) -> MapResult {
+        let frame = match self.backing.get(&virt) {
+            Some(&f) => f,
+            None => {
+                let f = self.alloc_frame()?;
+                self.backing.insert(virt, f);
+                f
+            }
+        };
+        self.set_leaf(ram, virt, frame, flags)
+    }
+
+    /// Pages of `[start, end)` without a frame.
+    fn missing_frames(&self, start: u64, end: u64) -> u64 {
+        (end - start) / PAGE_SIZE - self.backing.range(start..end).count() as u64
+    }
+
+    /// `[start, end)` page-aligned, checked to lie in user space.
+    fn user_range(start: u64, end: u64) -> MapResult<(u64, u64)> {
+        let (start, end) = (page_floor(start), page_ceil(end));
+        if start < MMAP_MIN_ADDR || end > USER_TOP || start >= end {
+            return Err(MapError::OutOfRange);
+        }
+        Ok((start, end))
+    }
+
+    /// Make every page of `[start, end)` mapped with at least `flags` (the
+    /// union with what a mapped page already has); new pages are zeroed.
+    /// Nothing changes if memory or the map count would not do.
+    pub fn map(&mut self, ram: &GuestRam, start: u64, end: u64, flags: PageFlags) -> MapResult {
+        let (start, end) = Self::user_range(start, end)?;
+        let parts = pieces(&self.vmas, start, end);
+        self.ensure(
+            ram,
+            self.missing_frames(start, end),
+            tables_bound(start, end),
+        )?;
+        let union = |old: Option<Prot>| Some(Some(old.flatten().map_or(flags, |o| o.union(flags))));
+        self.rewrite(start, end, &union)?;
+        for p in parts {
+            let Some(Some(prot)) = union(p.vma) else {
+                continue;
             };
-            self.pages.insert(virt, page);
-            self.write_entry(ram, virt, page)?;
-            virt += PAGE_SIZE;
+            let mut virt = p.start;
+            while virt < p.end {
+                self.populate(ram, virt, prot)?;
+                virt += PAGE_SIZE;
+            }
         }
         Ok(())
     }
 
     /// Reserve `[start, end)` with no access and no frames (PROT_NONE).
     /// The range must be free (see [`AddressSpace::overlaps`]).
-    pub fn reserve(&mut self, start: u64, end: u64) {
-        let (start, end) = (page_floor(start), page_ceil(end));
-        if start < end {
-            self.reserved.insert(start, end);
+    pub fn reserve(&mut self, start: u64, end: u64) -> MapResult {
+        let (start, end) = Self::user_range(start, end)?;
+        if self.overlaps(start, end) {
+            return Err(MapError::OutOfRange);
         }
+        self.rewrite(start, end, &|_| Some(None))
     }
 
-    /// Remove every page of `[start, end)`; their frames become free.
-    pub fn unmap(
-        &mut self,
-        ram: &GuestRam,
-        start: u64,
-        end: u64,
-    ) -> std::result::Result<(), MapError> {
-        self.carve(page_floor(start), end);
-        let gone: Vec<u64> = self
-            .pages
-            .range(page_floor(start)..end)
-            .map(|(&v, _)| v)
+    /// Remove every mapping of `[start, end)` (which need not be mapped,
+    /// nor lie above [`MMAP_MIN_ADDR`]); their frames become free.
+    pub fn unmap(&mut self, ram: &GuestRam, start: u64, end: u64) -> MapResult {
+        let (start, end) = (page_floor(start), page_ceil(end));
+        if end > USER_TOP || start >= end {
+            return Err(MapError::OutOfRange);
+        }
+        self.rewrite(start, end, &|_| None)?;
+        let pages: Vec<(u64, u64)> = self
+            .backing
+            .range(start..end)
+            .map(|(&v, &f)| (v, f))
             .collect();
-        for virt in gone {
-            if let Some(page) = self.pages.remove(&virt) {
-                self.tables
-                    .unmap(ram, virt)
-                    .map_err(|_| MapError::NoMemory)?;
-                if let Some(f) = page.frame {
-                    ram.discard(f, PAGE_SIZE);
-                    self.free.push(f);
-                }
-            }
+        for (virt, frame) in pages {
+            self.backing.remove(&virt);
+            self.clear_leaf(ram, virt)?;
+            ram.discard(frame, PAGE_SIZE);
+            self.free.push(frame);
         }
         Ok(())
     }
 
     /// Set the rights of every page of `[start, end)`; `None` = PROT_NONE.
-    /// Fails without changing anything if a page is not mapped.
-    pub fn protect(
-        &mut self,
-        ram: &GuestRam,
-        start: u64,
-        end: u64,
-        flags: Option<PageFlags>,
-    ) -> std::result::Result<(), MapError> {
-        let mut virt = page_floor(start);
-        while virt < end {
-            if !self.pages.contains_key(&virt) && !self.is_reserved(virt) {
-                return Err(MapError::NotMapped);
-            }
-            virt += PAGE_SIZE;
+    /// Fails without changing anything if a page is not mapped, if guest
+    /// memory cannot give every page a frame, or past the map count.
+    pub fn protect(&mut self, ram: &GuestRam, start: u64, end: u64, prot: Prot) -> MapResult {
+        let (start, end) = Self::user_range(start, end).map_err(|_| MapError::NotMapped)?;
+        let parts = pieces(&self.vmas, start, end);
+        if parts.iter().any(|p| p.vma.is_none()) {
+            return Err(MapError::NotMapped);
         }
-        if flags.is_none() {
-            // Pages without frames stay reservations; pages with frames
-            // keep them, inaccessible.
-            let with_pages: Vec<u64> = self
-                .pages
-                .range(page_floor(start)..end)
-                .map(|(&v, _)| v)
-                .collect();
-            for virt in with_pages {
-                let mut page = self.pages[&virt];
-                page.accessible = false;
-                self.pages.insert(virt, page);
-                self.write_entry(ram, virt, page)?;
-                if let Some(f) = page.frame {
-                    ram.revoke(f, PAGE_SIZE);
-                }
-            }
-            return Ok(());
+        if prot.is_some() {
+            self.ensure(
+                ram,
+                self.missing_frames(start, end),
+                tables_bound(start, end),
+            )?;
         }
-        self.carve_into_pages(page_floor(start), end);
-        let mut virt = page_floor(start);
-        while virt < end {
-            let mut page = self.pages[&virt];
-            let before = page;
-            match flags {
-                Some(f) => {
-                    if page.frame.is_none() {
-                        page.frame = Some(self.alloc_frame(ram)?);
+        self.rewrite(start, end, &|_| Some(prot))?;
+        match prot {
+            Some(flags) => {
+                for p in parts {
+                    let old = p.vma.flatten();
+                    let reduced =
+                        old.is_some_and(|o| (o.write && !flags.write) || (o.exec && !flags.exec));
+                    let mut virt = p.start;
+                    while virt < p.end {
+                        self.populate(ram, virt, flags)?;
+                        if reduced {
+                            if let Some(&f) = self.backing.get(&virt) {
+                                ram.revoke(f, PAGE_SIZE);
+                            }
+                        }
+                        virt += PAGE_SIZE;
                     }
-                    page.flags = f;
-                    page.accessible = true;
                 }
-                None => page.accessible = false,
             }
-            self.pages.insert(virt, page);
-            self.write_entry(ram, virt, page)?;
-            let reduced = before.accessible
-                && ((before.flags.write && !page.flags.write)
-                    || (before.flags.exec && !page.flags.exec));
-            if let (true, Some(f)) = (reduced, page.frame) {
-                ram.revoke(f, PAGE_SIZE);
+            None => {
+                // Pages keep their frames (and contents), inaccessible.
+                let pages: Vec<(u64, u64)> = self
+                    .backing
+                    .range(start..end)
+                    .map(|(&v, &f)| (v, f))
+                    .collect();
+                for (virt, frame) in pages {
+                    self.clear_leaf(ram, virt)?;
+                    ram.revoke(frame, PAGE_SIZE);
+                }
             }
-            virt += PAGE_SIZE;
         }
         Ok(())
     }
 
-    /// Turn the reserved part of `[start, end)` into frameless pages.
-    fn carve_into_pages(&mut self, start: u64, end: u64) {
-        let mut virt = start;
-        while virt < end {
-            self.pages.entry(virt).or_insert(Page {
-                frame: None,
-                flags: PageFlags::default(),
-                accessible: false,
-            });
-            virt += PAGE_SIZE;
-        }
-        self.carve(start, end);
+    /// The mapping holding `addr`, as (start, end, rights).
+    pub fn mapping_at(&self, addr: u64) -> Option<(u64, u64, Prot)> {
+        self.vma_at(addr).map(|(s, v)| (s, v.end, v.prot))
     }
 
-    /// A free range of `len` bytes: at `hint` if it is free, else the
+    /// A free range of `len` bytes: at `hint` if it is free (a hint below
+    /// [`MMAP_MIN_ADDR`] is moved up to it, as Linux does), else the
     /// highest free range below [`MMAP_TOP`].
     pub fn find_free(&self, hint: u64, len: u64) -> Option<u64> {
         let len = page_ceil(len);
-        let hint = page_floor(hint);
-        if hint >= PAGE_SIZE
+        if len == 0 {
+            return None;
+        }
+        let hint = match page_floor(hint) {
+            0 => 0,
+            h => h.max(MMAP_MIN_ADDR),
+        };
+        if hint != 0
             && hint.checked_add(len).is_some_and(|e| e <= MMAP_TOP)
             && !self.overlaps(hint, hint + len)
         {
             return Some(hint);
         }
-        // Walk down from the top, skipping over used pages.
-        let mut end = MMAP_TOP;
-        loop {
-            let start = end.checked_sub(len)?;
-            if start < PAGE_SIZE {
-                return None;
+        // Walk down the mappings from the top, looking at each gap.
+        let mut top = MMAP_TOP;
+        for (&s, v) in self.vmas.range(..MMAP_TOP).rev() {
+            if v.end < top && top - v.end >= len {
+                return Some(top - len);
             }
-            let page = self.pages.range(start..end).next_back().map(|(&v, _)| v);
-            let resv = self
-                .reservation_below(end)
-                .filter(|&(_, e)| e > start)
-                .map(|(s, _)| s);
-            match (page, resv) {
-                (None, None) => return Some(start),
-                (p, r) => end = p.unwrap_or(0).max(r.unwrap_or(0)),
-            }
+            top = top.min(s);
         }
+        (top >= MMAP_MIN_ADDR && top - MMAP_MIN_ADDR >= len).then(|| top - len)
     }
 
-    /// Copy `bytes` into user pages at `addr` (pages must exist).
+    /// Copy `bytes` into user pages at `addr` (pages must have frames).
     pub fn copy_in(&self, ram: &GuestRam, mut addr: u64, mut bytes: &[u8]) -> Result<()> {
         while !bytes.is_empty() {
             let offset = addr % PAGE_SIZE;
             let n = bytes.len().min((PAGE_SIZE - offset) as usize);
-            let frame = self
-                .pages
-                .get(&page_floor(addr))
-                .and_then(|p| p.frame)
-                .ok_or(Error::GuestMemory {
-                    addr,
-                    reason: "no user page there".into(),
-                })?;
+            let frame = self.frame_of(addr).ok_or(Error::GuestMemory {
+                addr,
+                reason: "no user page there".into(),
+            })?;
             ram.write(frame + offset, &bytes[..n])?;
             bytes = &bytes[n..];
             addr += n as u64;
@@ -349,10 +548,7 @@ impl AddressSpace {
 
     /// Rights of the page holding `addr`, if mapped and accessible.
     pub fn flags_at(&self, addr: u64) -> Option<PageFlags> {
-        self.pages
-            .get(&page_floor(addr))
-            .filter(|p| p.accessible)
-            .map(|p| p.flags)
+        self.vma_at(addr).and_then(|(_, v)| v.prot)
     }
 
     /// Set where the heap starts (the page after the program's end).
@@ -372,7 +568,6 @@ impl AddressSpace {
             if self.overlaps(old_end, new_end)
                 || self.map(ram, old_end, new_end, PageFlags::USER_RW).is_err()
             {
-                let _ = self.unmap(ram, old_end, new_end);
                 return self.brk;
             }
         } else if new_end < old_end && self.unmap(ram, new_end, old_end).is_err() {
@@ -381,109 +576,109 @@ impl AddressSpace {
         self.brk = addr;
         self.brk
     }
+
+    /// Check that the page tables say exactly what the mappings say: every
+    /// page of an accessible mapping has its frame mapped user-accessible
+    /// with the mapping's rights, nothing else in the lower half is mapped,
+    /// no user frame lies below the user frame area, and no frame is both
+    /// user-writable and kernel-executable. Reads every table: for tests.
+    pub fn check(&self, ram: &GuestRam) -> std::result::Result<(), String> {
+        use crate::arch::paging::{leaf_entry, walk, PTE_ADDR_MASK, PTE_NX, PTE_RW, PTE_US};
+        use microvm_abi::layout::{KERNEL_BASE, USER_FRAMES_START};
+        let (all, linked) = walk(ram, self.tables.root()).map_err(|e| e.to_string())?;
+        let linked: std::collections::HashSet<u64> = linked.into_iter().collect();
+        let free: std::collections::HashSet<u64> = self.free.iter().copied().collect();
+        if let Some(t) = self
+            .stale
+            .iter()
+            .chain(&self.free)
+            .find(|t| linked.contains(t))
+        {
+            return Err(format!("{t:#x} is free or unlinked, yet linked as a table"));
+        }
+        if linked.len() != self.tables.tables_in_use() {
+            return Err(format!(
+                "{} tables linked, {} counted",
+                linked.len(),
+                self.tables.tables_in_use()
+            ));
+        }
+        let mut user_writable = std::collections::HashSet::new();
+        let mut kernel_exec = std::collections::HashSet::new();
+        let mut user_leaves = 0u64;
+        for &(virt, e) in &all {
+            let frame = e & PTE_ADDR_MASK;
+            if e & PTE_US != 0 && e & PTE_RW != 0 {
+                user_writable.insert(frame);
+            }
+            if e & PTE_US == 0 && e & PTE_NX == 0 {
+                kernel_exec.insert(frame);
+            }
+            if virt >= KERNEL_BASE {
+                if e & PTE_US != 0 {
+                    return Err(format!("kernel page {virt:#x} is user-accessible"));
+                }
+                continue;
+            }
+            if !(MMAP_MIN_ADDR..USER_TOP).contains(&virt) {
+                return Err(format!("user page {virt:#x} lies outside user space"));
+            }
+            user_leaves += 1;
+            if free.contains(&frame) || linked.contains(&frame) {
+                return Err(format!(
+                    "{virt:#x} maps {frame:#x}, a free frame or a table"
+                ));
+            }
+            let flags = self
+                .flags_at(virt)
+                .ok_or_else(|| format!("{virt:#x} is mapped but no accessible mapping holds it"))?;
+            let want = self
+                .frame_of(virt)
+                .ok_or_else(|| format!("{virt:#x} is mapped but has no frame"))?;
+            if want < USER_FRAMES_START {
+                return Err(format!("{virt:#x} has frame {want:#x}, below user frames"));
+            }
+            if e != leaf_entry(want, flags) {
+                return Err(format!(
+                    "{virt:#x}: entry {e:#x}, the mapping says {:#x}",
+                    leaf_entry(want, flags)
+                ));
+            }
+        }
+        if let Some(f) = user_writable.intersection(&kernel_exec).next() {
+            return Err(format!(
+                "frame {f:#x} is user-writable and kernel-executable"
+            ));
+        }
+        let accessible: u64 = self
+            .vmas
+            .iter()
+            .filter(|(_, v)| v.prot.is_some())
+            .map(|(&s, v)| (v.end - s) / PAGE_SIZE)
+            .sum();
+        if accessible != user_leaves {
+            return Err(format!(
+                "{accessible} accessible pages in the mappings, {user_leaves} in the page tables"
+            ));
+        }
+        let mut prev: Option<(u64, Vma)> = None;
+        for (&s, &v) in &self.vmas {
+            if s >= v.end || s < MMAP_MIN_ADDR || v.end > USER_TOP {
+                return Err(format!("bad mapping {s:#x}..{:#x}", v.end));
+            }
+            if let Some((_, p)) = prev {
+                if p.end > s || (p.end == s && p.prot == v.prot) {
+                    return Err(format!("mapping at {s:#x} overlaps or is unmerged"));
+                }
+            }
+            prev = Some((s, v));
+        }
+        if self.vmas.len() > MAX_MAP_COUNT {
+            return Err(format!("{} mappings", self.vmas.len()));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::arch::paging::{translate, Access};
-    use microvm_abi::layout::MIN_MEMORY;
-
-    fn space() -> (GuestRam, AddressSpace) {
-        let ram = GuestRam::new(MIN_MEMORY).unwrap();
-        (
-            ram,
-            AddressSpace::new(PageTables::new(), FrameAllocator::new(MIN_MEMORY)),
-        )
-    }
-
-    #[test]
-    fn map_protect_unmap() {
-        let (ram, mut s) = space();
-        let root = s.tables().root();
-        s.map(&ram, 0x1000_0000, 0x1000_2000, PageFlags::USER_RW)
-            .unwrap();
-        assert!(translate(&ram, root, 0x1000_1fff, Access::UserWrite).is_some());
-        let ro = PageFlags {
-            write: false,
-            exec: false,
-            user: true,
-        };
-        s.protect(&ram, 0x1000_0000, 0x1000_1000, Some(ro)).unwrap();
-        assert!(translate(&ram, root, 0x1000_0000, Access::UserWrite).is_none());
-        assert!(translate(&ram, root, 0x1000_0000, Access::UserRead).is_some());
-        s.protect(&ram, 0x1000_0000, 0x1000_1000, None).unwrap();
-        assert!(translate(&ram, root, 0x1000_0000, Access::UserRead).is_none());
-        assert_eq!(
-            s.protect(&ram, 0x2000_0000, 0x2000_1000, None),
-            Err(MapError::NotMapped)
-        );
-        let before = s.free_frames();
-        s.unmap(&ram, 0x1000_0000, 0x1000_2000).unwrap();
-        assert_eq!(s.free_frames(), before + 2);
-        assert!(translate(&ram, root, 0x1000_1000, Access::UserRead).is_none());
-    }
-
-    #[test]
-    fn reused_frames_are_zeroed() {
-        let (ram, mut s) = space();
-        s.map(&ram, 0x1000_0000, 0x1000_1000, PageFlags::USER_RW)
-            .unwrap();
-        s.copy_in(&ram, 0x1000_0000, b"secret").unwrap();
-        s.unmap(&ram, 0x1000_0000, 0x1000_1000).unwrap();
-        s.map(&ram, 0x2000_0000, 0x2000_1000, PageFlags::USER_RW)
-            .unwrap();
-        let phys = translate(&ram, s.tables().root(), 0x2000_0000, Access::UserRead).unwrap();
-        assert_eq!(ram.read_obj::<u64>(phys).unwrap(), 0);
-    }
-
-    #[test]
-    fn find_free_prefers_hint_then_top_down() {
-        let (ram, mut s) = space();
-        assert_eq!(s.find_free(0x1000_0000, 0x2000), Some(0x1000_0000));
-        let a = s.find_free(0, 0x3000).unwrap();
-        assert_eq!(a, MMAP_TOP - 0x3000);
-        s.map(&ram, a, a + 0x3000, PageFlags::USER_RW).unwrap();
-        assert_eq!(s.find_free(0, 0x1000), Some(a - 0x1000));
-        assert_eq!(
-            s.find_free(a, 0x1000),
-            Some(a - 0x1000),
-            "a used hint is skipped"
-        );
-    }
-
-    #[test]
-    fn reservations_are_ranges() {
-        let (ram, mut s) = space();
-        let big = 1 << 30;
-        let a = s.find_free(0, big).unwrap();
-        s.reserve(a, a + big);
-        assert!(s.overlaps(a + 0x1000, a + 0x2000));
-        assert_eq!(s.find_free(0, 0x1000), Some(a - 0x1000));
-        let root = s.tables().root();
-        // mprotect part of it: those pages get frames, the rest stays reserved.
-        s.protect(&ram, a + 0x10000, a + 0x12000, Some(PageFlags::USER_RW))
-            .unwrap();
-        assert!(translate(&ram, root, a + 0x11000, Access::UserWrite).is_some());
-        assert!(translate(&ram, root, a + 0x12000, Access::UserRead).is_none());
-        assert!(s.overlaps(a, a + 0x1000) && s.overlaps(a + 0x20000, a + 0x21000));
-        s.unmap(&ram, a, a + big).unwrap();
-        assert!(!s.overlaps(a, a + big));
-        assert_eq!(
-            s.protect(&ram, a, a + 0x1000, None),
-            Err(MapError::NotMapped)
-        );
-    }
-
-    #[test]
-    fn brk_grows_and_shrinks() {
-        let (ram, mut s) = space();
-        s.set_brk_start(0x60_0123);
-        assert_eq!(s.brk(&ram, 0), 0x60_1000);
-        assert_eq!(s.brk(&ram, 0x60_5000), 0x60_5000);
-        assert!(translate(&ram, s.tables().root(), 0x60_4fff, Access::UserWrite).is_some());
-        assert_eq!(s.brk(&ram, 0x60_2000), 0x60_2000);
-        assert!(translate(&ram, s.tables().root(), 0x60_3000, Access::UserRead).is_none());
-        assert_eq!(s.brk(&ram, 0x10), 0x60_2000, "below the start: unchanged");
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@
 use crate::error::{Error, Result};
 use crate::memory::GuestRam;
 use microvm_abi::layout::{PAGE_SIZE, PAGE_TABLES_END, PAGE_TABLES_START};
+use std::collections::HashMap;
 
 /// Present.
 pub const PTE_P: u64 = 1 << 0;
@@ -107,11 +108,23 @@ pub fn is_canonical(virt: u64) -> bool {
     top == 0 || top == -1
 }
 
-/// Builds page tables in the guest's page-table pool, and changes them.
+/// Builds page tables in guest memory, and changes them.
+///
+/// Tables come from the page-table pool first, then from whatever
+/// `more_tables` hands [`PageTables::map_with`] (the address space gives
+/// user frames). A table whose last entry is removed is unlinked from its
+/// parent and handed back through the `release` callback of
+/// [`PageTables::unmap`]: the caller decides when it may be used again
+/// (a shadow-paging KVM may still link to it, see `AddressSpace`).
 #[derive(Debug)]
 pub struct PageTables {
     root: u64,
+    /// Next never-used table of the pool.
     next: u64,
+    /// Pool tables given back (zeroed, safe to link anew).
+    spare: Vec<u64>,
+    /// Present entries per table (the root's included).
+    entries: HashMap<u64, u16>,
 }
 
 impl PageTables {
@@ -120,6 +133,8 @@ impl PageTables {
         PageTables {
             root: PAGE_TABLES_START,
             next: PAGE_TABLES_START + PAGE_SIZE,
+            spare: Vec::new(),
+            entries: HashMap::new(),
         }
     }
 
@@ -128,17 +143,56 @@ impl PageTables {
         self.root
     }
 
-    fn alloc_table(&mut self) -> Result<u64> {
-        if self.next >= PAGE_TABLES_END {
-            return Err(Error::OutOfGuestMemory("page tables"));
-        }
-        let t = self.next;
-        self.next += PAGE_SIZE;
-        Ok(t)
+    /// True when `table` lies in the page-table pool.
+    pub fn in_pool(table: u64) -> bool {
+        (PAGE_TABLES_START..PAGE_TABLES_END).contains(&table)
     }
 
-    /// Map the 4 KiB page at `virt` to the frame at `phys`.
+    /// Pool tables not in use (never used, or given back).
+    pub fn pool_available(&self) -> u64 {
+        (PAGE_TABLES_END - self.next) / PAGE_SIZE + self.spare.len() as u64
+    }
+
+    /// Tables in use, the root included.
+    pub fn tables_in_use(&self) -> usize {
+        1 + self.entries.keys().filter(|&&t| t != self.root).count()
+    }
+
+    /// Give back a pool table released by [`PageTables::unmap`] once it
+    /// may be linked again. Its entries must all be zero.
+    pub fn give_back(&mut self, table: u64) {
+        debug_assert!(Self::in_pool(table));
+        self.spare.push(table);
+    }
+
+    fn alloc_table(&mut self, more: &mut dyn FnMut() -> Option<u64>) -> Result<u64> {
+        if let Some(t) = self.spare.pop() {
+            return Ok(t);
+        }
+        if self.next < PAGE_TABLES_END {
+            let t = self.next;
+            self.next += PAGE_SIZE;
+            return Ok(t);
+        }
+        more().ok_or(Error::OutOfGuestMemory("page tables"))
+    }
+
+    /// Map the 4 KiB page at `virt` to the frame at `phys`, with tables
+    /// from the pool only.
     pub fn map(&mut self, ram: &GuestRam, virt: u64, phys: u64, flags: PageFlags) -> Result<()> {
+        self.map_with(ram, virt, phys, flags, &mut || None)
+    }
+
+    /// Map the 4 KiB page at `virt` to the frame at `phys`; when the pool
+    /// is used up, new tables come from `more_tables` (zeroed frames).
+    pub fn map_with(
+        &mut self,
+        ram: &GuestRam,
+        virt: u64,
+        phys: u64,
+        flags: PageFlags,
+        more_tables: &mut dyn FnMut() -> Option<u64>,
+    ) -> Result<()> {
         debug_assert!(virt.is_multiple_of(PAGE_SIZE) && phys.is_multiple_of(PAGE_SIZE));
         let idx = indices(virt);
         let mut table = self.root;
@@ -148,12 +202,61 @@ impl PageTables {
             table = if entry & PTE_P != 0 {
                 entry & PTE_ADDR_MASK
             } else {
-                let t = self.alloc_table()?;
+                let t = self.alloc_table(more_tables)?;
                 ram.write_obj(slot, table_entry(t))?;
+                *self.entries.entry(table).or_default() += 1;
+                self.entries.insert(t, 0);
                 t
             };
         }
-        ram.write_obj(table + idx[3] * 8, leaf_entry(phys, flags))
+        let slot = table + idx[3] * 8;
+        let old: u64 = ram.read_obj(slot)?;
+        ram.write_obj(slot, leaf_entry(phys, flags))?;
+        if old & PTE_P == 0 {
+            *self.entries.entry(table).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// Remove the mapping of the 4 KiB page at `virt`, if there is one
+    /// (true when there was). Tables left empty are unlinked and passed to
+    /// `release`; the root never is.
+    pub fn unmap(
+        &mut self,
+        ram: &GuestRam,
+        virt: u64,
+        release: &mut dyn FnMut(u64),
+    ) -> Result<bool> {
+        let idx = indices(virt);
+        // The tables along the walk, root first.
+        let mut path = [self.root; 4];
+        for level in 0..3 {
+            let entry: u64 = ram.read_obj(path[level] + idx[level] * 8)?;
+            if entry & PTE_P == 0 {
+                return Ok(false);
+            }
+            path[level + 1] = entry & PTE_ADDR_MASK;
+        }
+        let slot = path[3] + idx[3] * 8;
+        let leaf: u64 = ram.read_obj(slot)?;
+        if leaf & PTE_P == 0 {
+            return Ok(false);
+        }
+        ram.write_obj(slot, 0u64)?;
+        // Drop one entry from each table up the walk while they empty.
+        for level in (0..4).rev() {
+            let table = path[level];
+            let n = self.entries.get(&table).copied().unwrap_or(0);
+            let left = n.saturating_sub(1);
+            if left > 0 || level == 0 {
+                self.entries.insert(table, left);
+                break;
+            }
+            self.entries.remove(&table);
+            ram.write_obj(path[level - 1] + idx[level - 1] * 8, 0u64)?;
+            release(table);
+        }
+        Ok(true)
     }
 }
 
@@ -163,20 +266,39 @@ impl Default for PageTables {
     }
 }
 
-impl PageTables {
-    /// Remove the mapping of the 4 KiB page at `virt`, if there is one.
-    pub fn unmap(&self, ram: &GuestRam, virt: u64) -> Result<()> {
-        let idx = indices(virt);
-        let mut table = self.root;
-        for &i in &idx[..3] {
-            let entry: u64 = ram.read_obj(table + i * 8)?;
-            if entry & PTE_P == 0 {
-                return Ok(());
+/// Every present leaf under `cr3`, in both halves, as (virtual address,
+/// leaf entry) in address order, and every table linked (the root
+/// included). For checks and tests: it reads every table.
+pub fn walk(ram: &GuestRam, cr3: u64) -> Result<(Vec<(u64, u64)>, Vec<u64>)> {
+    fn walk(
+        ram: &GuestRam,
+        table: u64,
+        level: usize,
+        base: u64,
+        out: &mut (Vec<(u64, u64)>, Vec<u64>),
+    ) -> Result<()> {
+        out.1.push(table);
+        for i in 0..512u64 {
+            let e: u64 = ram.read_obj(table + i * 8)?;
+            if e & PTE_P == 0 {
+                continue;
             }
-            table = entry & PTE_ADDR_MASK;
+            let shift = 39 - 9 * level as u64;
+            let mut virt = base | (i << shift);
+            if level == 0 && i >= 256 {
+                virt |= 0xffff_0000_0000_0000;
+            }
+            if level == 3 {
+                out.0.push((virt, e));
+            } else {
+                walk(ram, e & PTE_ADDR_MASK, level + 1, virt, out)?;
+            }
         }
-        ram.write_obj(table + idx[3] * 8, 0u64)
+        Ok(())
     }
+    let mut out = (Vec::new(), Vec::new());
+    walk(ram, cr3 & PTE_ADDR_MASK, 0, 0, &mut out)?;
+    Ok(out)
 }
 
 /// The access a guest pointer is checked for.

@@ -4,26 +4,32 @@
 
 use super::{errno, nr, Context};
 use crate::arch::paging::PageFlags;
-use crate::space::{page_ceil, MapError, MMAP_TOP};
+use crate::space::{page_ceil, AddressSpace, MapError, MMAP_MIN_ADDR, USER_TOP};
 use microvm_abi::layout::PAGE_SIZE;
 use microvm_abi::request;
 
 /// PROT_READ.
-pub const PROT_READ: u64 = 1;
+pub const PROT_READ: u64 = libc::PROT_READ as u64;
 /// PROT_WRITE.
-pub const PROT_WRITE: u64 = 2;
+pub const PROT_WRITE: u64 = libc::PROT_WRITE as u64;
 /// PROT_EXEC.
-pub const PROT_EXEC: u64 = 4;
+pub const PROT_EXEC: u64 = libc::PROT_EXEC as u64;
+/// PROT_GROWSDOWN: mprotect from the start of the mapping.
+pub const PROT_GROWSDOWN: u64 = libc::PROT_GROWSDOWN as u64;
+/// PROT_GROWSUP (no x86-64 mapping grows up).
+pub const PROT_GROWSUP: u64 = libc::PROT_GROWSUP as u64;
+/// PROT_SEM (accepted and meaningless, as on x86-64 Linux).
+const PROT_SEM: u64 = 0x8;
 /// MAP_SHARED.
-pub const MAP_SHARED: u64 = 0x01;
+pub const MAP_SHARED: u64 = libc::MAP_SHARED as u64;
 /// MAP_PRIVATE.
-pub const MAP_PRIVATE: u64 = 0x02;
+pub const MAP_PRIVATE: u64 = libc::MAP_PRIVATE as u64;
 /// MAP_FIXED.
-pub const MAP_FIXED: u64 = 0x10;
+pub const MAP_FIXED: u64 = libc::MAP_FIXED as u64;
 /// MAP_ANONYMOUS.
-pub const MAP_ANONYMOUS: u64 = 0x20;
+pub const MAP_ANONYMOUS: u64 = libc::MAP_ANONYMOUS as u64;
 /// MAP_FIXED_NOREPLACE.
-pub const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+pub const MAP_FIXED_NOREPLACE: u64 = libc::MAP_FIXED_NOREPLACE as u64;
 /// ARCH_SET_GS.
 pub const ARCH_SET_GS: u64 = 0x1001;
 /// ARCH_SET_FS.
@@ -54,36 +60,74 @@ pub fn prot_flags(prot: u64) -> Option<PageFlags> {
 
 fn map_error(e: MapError) -> i64 {
     match e {
-        MapError::NoMemory | MapError::NotMapped => -errno::ENOMEM,
+        MapError::NoMemory | MapError::NotMapped | MapError::TooManyMappings => -errno::ENOMEM,
+        MapError::OutOfRange => -errno::EINVAL,
     }
 }
 
-fn user_range(addr: u64, len: u64) -> Option<(u64, u64)> {
-    if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
-        return None;
+/// The pages of munmap's `[addr, addr + len)`, as Linux checks them:
+/// EINVAL for an unaligned start, a zero length or a range past user space.
+fn munmap_range(addr: u64, len: u64) -> Result<(u64, u64), i64> {
+    if !addr.is_multiple_of(PAGE_SIZE) || len == 0 || addr > USER_TOP || len > USER_TOP - addr {
+        return Err(-errno::EINVAL);
     }
-    let end = addr.checked_add(page_ceil(len))?;
-    (end <= MMAP_TOP).then_some((addr, end))
+    Ok((addr, addr + page_ceil(len)))
+}
+
+/// The pages of mprotect's `[addr, addr + len)`, as Linux checks them:
+/// EINVAL for an unaligned start or unknown bits, nothing to do for a zero
+/// length, ENOMEM for a range that wraps (or, later, is not all mapped).
+fn mprotect_range(space: &AddressSpace, addr: u64, len: u64, prot: u64) -> Result<(u64, u64), i64> {
+    let known = PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP;
+    if !addr.is_multiple_of(PAGE_SIZE)
+        || prot & !known != 0
+        || prot & (PROT_GROWSDOWN | PROT_GROWSUP) == PROT_GROWSDOWN | PROT_GROWSUP
+    {
+        return Err(-errno::EINVAL);
+    }
+    if len == 0 {
+        return Err(0);
+    }
+    let len = page_ceil(len);
+    let end = addr.checked_add(len).filter(|&e| len != 0 && e <= USER_TOP);
+    let end = end.ok_or(-errno::ENOMEM)?;
+    if prot & PROT_GROWSUP != 0 {
+        // No mapping grows up on x86-64.
+        return Err(-errno::EINVAL);
+    }
+    if prot & PROT_GROWSDOWN != 0 {
+        // From the start of the mapping holding `addr`.
+        let (start, _, _) = space.mapping_at(addr).ok_or(-errno::ENOMEM)?;
+        return Ok((start, end));
+    }
+    Ok((addr, end))
 }
 
 impl Memory {
     /// Serve `nr` if it is a memory syscall.
     pub fn handle(&mut self, nr: u64, a: &[u64; 6], ctx: &mut Context<'_, '_>) -> Option<i64> {
         Some(match nr {
-            nr::BRK => ctx.space.brk(ctx.ram, a[0]) as i64,
+            nr::BRK => {
+                let before = ctx.space.brk(ctx.ram, 0);
+                let after = ctx.space.brk(ctx.ram, a[0]);
+                if after < before {
+                    ctx.requests.bits |= request::FLUSH_TLB;
+                }
+                after as i64
+            }
             nr::MMAP => self.mmap(ctx, a),
-            nr::MUNMAP => match user_range(a[0], a[1]) {
-                None => -errno::EINVAL,
-                Some((start, end)) => {
+            nr::MUNMAP => match munmap_range(a[0], a[1]) {
+                Err(e) => e,
+                Ok((start, end)) => {
                     ctx.requests.bits |= request::FLUSH_TLB;
                     ctx.space
                         .unmap(ctx.ram, start, end)
                         .map_or_else(map_error, |()| 0)
                 }
             },
-            nr::MPROTECT => match user_range(a[0], a[1]) {
-                None => -errno::EINVAL,
-                Some((start, end)) => {
+            nr::MPROTECT => match mprotect_range(ctx.space, a[0], a[1], a[2]) {
+                Err(e) => e,
+                Ok((start, end)) => {
                     ctx.requests.bits |= request::FLUSH_TLB;
                     ctx.space
                         .protect(ctx.ram, start, end, prot_flags(a[2]))
@@ -96,31 +140,40 @@ impl Memory {
     }
 
     fn mmap(&mut self, ctx: &mut Context<'_, '_>, a: &[u64; 6]) -> i64 {
-        let [addr, len, prot, flags, fd, offset] = *a;
+        let [addr, len, prot, flags, _fd, offset] = *a;
         if len == 0 || !offset.is_multiple_of(PAGE_SIZE) || flags & (MAP_SHARED | MAP_PRIVATE) == 0
         {
             return -errno::EINVAL;
         }
         if flags & MAP_ANONYMOUS == 0 {
             // File-backed mappings are not served.
-            let _ = fd;
             return -errno::ENODEV;
         }
         let len = page_ceil(len);
+        if len == 0 || len > USER_TOP - MMAP_MIN_ADDR {
+            return -errno::ENOMEM;
+        }
         let start = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
-            let Some((start, end)) = user_range(addr, len) else {
+            // As Linux's get_unmapped_area, then security_mmap_addr.
+            if addr > USER_TOP - len {
+                return -errno::ENOMEM;
+            }
+            if !addr.is_multiple_of(PAGE_SIZE) {
                 return -errno::EINVAL;
-            };
-            if ctx.space.overlaps(start, end) {
+            }
+            if addr < MMAP_MIN_ADDR {
+                return -errno::EPERM;
+            }
+            if ctx.space.overlaps(addr, addr + len) {
                 if flags & MAP_FIXED_NOREPLACE != 0 {
                     return -errno::EEXIST;
                 }
                 ctx.requests.bits |= request::FLUSH_TLB;
-                if let Err(e) = ctx.space.unmap(ctx.ram, start, end) {
+                if let Err(e) = ctx.space.unmap(ctx.ram, addr, addr + len) {
                     return map_error(e);
                 }
             }
-            start
+            addr
         } else {
             match ctx.space.find_free(addr, len) {
                 Some(s) => s,
@@ -129,24 +182,19 @@ impl Memory {
         };
         let result = match prot_flags(prot) {
             Some(f) => ctx.space.map(ctx.ram, start, start + len, f),
-            None => {
-                ctx.space.reserve(start, start + len);
-                Ok(())
-            }
+            None => ctx.space.reserve(start, start + len),
         };
         match result {
             Ok(()) => start as i64,
-            Err(e) => {
-                let _ = ctx.space.unmap(ctx.ram, start, start + len);
-                map_error(e)
-            }
+            Err(e) => map_error(e),
         }
     }
 
     fn arch_prctl(&mut self, ctx: &mut Context<'_, '_>, code: u64, addr: u64) -> i64 {
-        let canonical = crate::arch::paging::is_canonical(addr);
         match code {
-            ARCH_SET_FS | ARCH_SET_GS if !canonical => -errno::EPERM,
+            // As Linux: a base at or above TASK_SIZE_MAX (a kernel or
+            // non-canonical address) is refused.
+            ARCH_SET_FS | ARCH_SET_GS if addr >= USER_TOP => -errno::EPERM,
             ARCH_SET_FS => {
                 self.fs_base = addr;
                 ctx.requests.fs_base = addr;

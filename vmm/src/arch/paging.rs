@@ -266,17 +266,15 @@ impl Default for PageTables {
     }
 }
 
+/// What [`walk`] finds: the leaves, as (virtual address, entry), and the
+/// tables.
+pub type Walk = (Vec<(u64, u64)>, Vec<u64>);
+
 /// Every present leaf under `cr3`, in both halves, as (virtual address,
 /// leaf entry) in address order, and every table linked (the root
 /// included). For checks and tests: it reads every table.
-pub fn walk(ram: &GuestRam, cr3: u64) -> Result<(Vec<(u64, u64)>, Vec<u64>)> {
-    fn walk(
-        ram: &GuestRam,
-        table: u64,
-        level: usize,
-        base: u64,
-        out: &mut (Vec<(u64, u64)>, Vec<u64>),
-    ) -> Result<()> {
+pub fn walk(ram: &GuestRam, cr3: u64) -> Result<Walk> {
+    fn walk(ram: &GuestRam, table: u64, level: usize, base: u64, out: &mut Walk) -> Result<()> {
         out.1.push(table);
         for i in 0..512u64 {
             let e: u64 = ram.read_obj(table + i * 8)?;

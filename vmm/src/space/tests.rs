@@ -338,11 +338,11 @@ fn brk_grows_and_shrinks() {
 /// Where the operations land: a few windows, so that they overlap each
 /// other, straddle table boundaries, and touch both ends of user space.
 const WINDOWS: [u64; 5] = [
-    MMAP_MIN_ADDR,
-    0x3ff_f000_0000 - 0x1_0000, // ends across a 1 GiB and a 512 GiB boundary... close to
-    0x7f_ffe0_0000,             // straddles a 2 MiB / 512 GiB boundary
-    0x1000_0000,
-    USER_TOP - 0x40_0000,
+    MMAP_MIN_ADDR,             // the lowest user page
+    0x4000_0000 - 0x2_0000,    // across a 1 GiB boundary
+    0x80_0000_0000 - 0x4_0000, // across a 512 GiB boundary
+    0x1000_0000,               // a 2 MiB-aligned place
+    USER_TOP - 0x40_0000,      // the top of user space
 ];
 
 #[derive(Debug, Clone)]
@@ -534,7 +534,7 @@ proptest! {
             let addr = base.wrapping_add_signed(delta);
             let end = addr.checked_add(len);
             let readable = end.is_some_and(|end| {
-                (addr..end).step_by(1).all(|a| s.flags_at(a).is_some() && a < USER_TOP && a >= MMAP_MIN_ADDR)
+                (addr..end).step_by(1).all(|a| s.flags_at(a).is_some() && (MMAP_MIN_ADDR..USER_TOP).contains(&a))
             });
             let writable = readable
                 && (addr..end.unwrap_or(addr)).all(|a| s.flags_at(a).is_some_and(|f| f.write));

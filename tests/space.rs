@@ -81,7 +81,9 @@ fn huge_reservations_are_ranges() {
         stdout(&o),
         "reserve=0\nmprotect_none=0\nmprotect_read_16g=ENOMEM\nmprotect_read_1m=0\nread=0\nmunmap=0\n"
     );
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Walked page by page, as before, this took hours; ranges take
+    // milliseconds (the bound leaves room for emulation's slow start-up).
+    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
 /// Finding 2: mappings stop at vm.max_map_count (65530) with ENOMEM, and

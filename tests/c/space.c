@@ -6,7 +6,10 @@
  *   count      PROT_NONE pages with holes between them until ENOMEM
  *   stride N   map, touch and unmap one page at 1 GiB strides N times,
  *              then mmap(NULL, 4096), then read the last unmapped page
- *              (which must fault) */
+ *              (which must fault)
+ *   relink N   N times: map P, unmap it, map Q (1 GiB on, so its tables
+ *              may be P's old ones), write it, map P afresh: P must read
+ *              0, never Q's bytes through a translation the KVM kept */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <errno.h>
@@ -135,6 +138,38 @@ static int stride(long cycles)
     return 3;
 }
 
+static int relink(long cycles)
+{
+    uintptr_t p = 0x300000000000UL, q = p + (1UL << 30), r = p + (2UL << 30);
+    for (long i = 0; i < cycles; i++) {
+        if (i % 5 == 0) {
+            /* Shift which map finds the table pool empty. */
+            if (map(r, PAGE, PROT_READ | PROT_WRITE, MAP_FIXED) != (long)r)
+                return 1;
+            *(volatile long *)r = 1;
+            munmap((void *)r, PAGE);
+        }
+        if (map(p, PAGE, PROT_READ | PROT_WRITE, MAP_FIXED) != (long)p)
+            return 1;
+        *(volatile long *)p = 1;
+        munmap((void *)p, PAGE);
+        if (map(q, PAGE, PROT_READ | PROT_WRITE, MAP_FIXED) != (long)q)
+            return 1;
+        *(volatile long *)q = 0x5eed;
+        if (map(p, PAGE, PROT_READ | PROT_WRITE, MAP_FIXED) != (long)p)
+            return 1;
+        long seen = *(volatile long *)p;
+        if (seen != 0) {
+            printf("cycle %ld: a fresh page reads %#lx\n", i, seen);
+            return 3;
+        }
+        munmap((void *)p, PAGE);
+        munmap((void *)q, PAGE);
+    }
+    printf("%ld cycles, every fresh page zero\n", cycles);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "linux"))
@@ -145,6 +180,8 @@ int main(int argc, char **argv)
         return count();
     if (argc > 2 && !strcmp(argv[1], "stride"))
         return stride(atol(argv[2]));
-    fprintf(stderr, "usage: space linux|huge|count|stride N\n");
+    if (argc > 2 && !strcmp(argv[1], "relink"))
+        return relink(atol(argv[2]));
+    fprintf(stderr, "usage: space linux|huge|count|stride N|relink N\n");
     return 2;
 }

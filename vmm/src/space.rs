@@ -306,11 +306,15 @@ impl AddressSpace {
 
     /// Make sure `frames` frames and up to `tables` page tables can be
     /// had, dropping KVM's shadow tables to reuse unlinked tables if that
-    /// is what it takes.
+    /// is what it takes: when the table pool would not do and unlinked
+    /// pool tables wait (rather than taking user frames for tables), or
+    /// when frames would not do.
     fn ensure(&mut self, ram: &GuestRam, frames: u64, tables: u64) -> MapResult {
         let need = |s: &Self| frames + tables.saturating_sub(s.tables.pool_available());
         let have = |s: &Self| s.frames.remaining() + s.free.len() as u64;
-        if need(self) > have(self) && !self.stale.is_empty() {
+        let pool_short = tables > self.tables.pool_available()
+            && self.stale.iter().any(|&t| PageTables::in_pool(t));
+        if (pool_short || need(self) > have(self)) && !self.stale.is_empty() {
             self.reclaim(ram)?;
         }
         if need(self) > have(self) {
@@ -555,6 +559,11 @@ impl AddressSpace {
     pub fn set_brk_start(&mut self, addr: u64) {
         self.brk_start = page_ceil(addr);
         self.brk = self.brk_start;
+    }
+
+    /// The program break.
+    pub fn current_brk(&self) -> u64 {
+        self.brk
     }
 
     /// brk(2): move the program break to `addr` if it can (growing maps

@@ -108,7 +108,7 @@ impl Memory {
     pub fn handle(&mut self, nr: u64, a: &[u64; 6], ctx: &mut Context<'_, '_>) -> Option<i64> {
         Some(match nr {
             nr::BRK => {
-                let before = ctx.space.brk(ctx.ram, 0);
+                let before = ctx.space.current_brk();
                 let after = ctx.space.brk(ctx.ram, a[0]);
                 if after < before {
                     ctx.requests.bits |= request::FLUSH_TLB;

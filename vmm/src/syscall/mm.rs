@@ -74,9 +74,11 @@ fn munmap_range(addr: u64, len: u64) -> Result<(u64, u64), i64> {
     Ok((addr, addr + page_ceil(len)))
 }
 
-/// The pages of mprotect's `[addr, addr + len)`, as Linux checks them:
-/// EINVAL for an unaligned start or unknown bits, nothing to do for a zero
-/// length, ENOMEM for a range that wraps (or, later, is not all mapped).
+/// The pages of mprotect's `[addr, addr + len)`, as Linux checks them, or
+/// `Err(answer)` when there is nothing to change: EINVAL for an unaligned
+/// start or unknown bits, 0 for a zero length, ENOMEM for a range that
+/// wraps or leaves user space (one not all mapped is ENOMEM later).
+/// PROT_GROWSDOWN starts the range at the start of the mapping.
 fn mprotect_range(space: &AddressSpace, addr: u64, len: u64, prot: u64) -> Result<(u64, u64), i64> {
     let known = PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP;
     if !addr.is_multiple_of(PAGE_SIZE)
@@ -186,7 +188,12 @@ impl Memory {
         };
         match result {
             Ok(()) => start as i64,
-            Err(e) => map_error(e),
+            Err(e) => {
+                // The range was free (or freed by MAP_FIXED): leave it so,
+                // should a failure have come half-way.
+                let _ = ctx.space.unmap(ctx.ram, start, start + len);
+                map_error(e)
+            }
         }
     }
 

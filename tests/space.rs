@@ -218,7 +218,9 @@ fn scattered_elf(n: u64) -> PathBuf {
     // mov edi, 42; mov eax, 231 (exit_group); syscall
     f.extend_from_slice(&[0xbf, 42, 0, 0, 0, 0xb8, 231, 0, 0, 0, 0x0f, 0x05]);
     f.resize(CODE_AT as usize + 0x100, 0);
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scattered-{n}"));
+    // The system's temporary directory, not the target dir: under
+    // `make test-native` the host's tree is mounted read-only.
+    let path = std::env::temp_dir().join(format!("microvm-scattered-{n}-{}", std::process::id()));
     std::fs::write(&path, f).unwrap();
     path
 }
@@ -256,4 +258,5 @@ fn scattered_segments_load() {
         "{}",
         stderr(&o)
     );
+    let _ = std::fs::remove_file(&p);
 }

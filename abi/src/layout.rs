@@ -71,6 +71,17 @@ pub const DF_STACK_BOTTOM: u64 = KERNEL_STACK_TOP + PAGE_SIZE;
 /// Guest-physical top of the double-fault stack.
 pub const DF_STACK_TOP: u64 = DF_STACK_BOTTOM + DF_STACK_SIZE;
 
+/// Size of the debug-exception stack (IST2). #DB runs on a stack of its
+/// own, as on Linux: `pop ss` or `mov ss` with TF set delays the trap past
+/// a following SYSCALL, into ring 0 at LSTAR while RSP is still the
+/// program's; a stack switch keeps the CPU from pushing there.
+pub const DB_STACK_SIZE: u64 = 0x1000;
+/// Guest-physical bottom of the debug-exception stack (a guard page lies
+/// below).
+pub const DB_STACK_BOTTOM: u64 = DF_STACK_TOP + PAGE_SIZE;
+/// Guest-physical top of the debug-exception stack.
+pub const DB_STACK_TOP: u64 = DB_STACK_BOTTOM + DB_STACK_SIZE;
+
 /// First guest-physical byte handed out for user pages.
 pub const USER_FRAMES_START: u64 = 0x50_0000;
 
@@ -101,7 +112,7 @@ pub const fn kernel_virt(phys: u64) -> u64 {
     KERNEL_BASE + phys
 }
 
-const _: () = assert!(DF_STACK_TOP <= USER_FRAMES_START);
+const _: () = assert!(DB_STACK_TOP <= USER_FRAMES_START);
 const _: () = assert!(TSS >= GDT + 8 * crate::selector::GDT_ENTRIES as u64);
 const _: () = assert!(IDT >= TSS + 104 && IDT + 32 * 16 <= BOOT_INFO);
 const _: () =

@@ -51,6 +51,8 @@ pub struct Vector {
     pub signal: Signal,
 }
 
+/// The #DB vector.
+pub const DB_VECTOR: u64 = 1;
 /// The #GP vector.
 pub const GP_VECTOR: u64 = 13;
 

@@ -21,9 +21,9 @@ use crate::usermem::UserMemory;
 use kvm_bindings::{CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 use microvm_abi::layout::{
-    kernel_virt, BOOT_INFO, COMPAT_ENTRY_ALIAS, CPU_TABLES, DF_STACK_BOTTOM, DF_STACK_TOP, GDT,
-    IDT, KERNEL_BASE, KERNEL_END, KERNEL_LOAD, KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP, PAGE_SIZE,
-    PF_USER_RSP, SHARED_PAGE, TSS,
+    kernel_virt, BOOT_INFO, COMPAT_ENTRY_ALIAS, CPU_TABLES, DB_STACK_BOTTOM, DB_STACK_TOP,
+    DF_STACK_BOTTOM, DF_STACK_TOP, GDT, IDT, KERNEL_BASE, KERNEL_END, KERNEL_LOAD,
+    KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP, PAGE_SIZE, PF_USER_RSP, SHARED_PAGE, TSS,
 };
 use microvm_abi::{
     selector, BenchMode, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION,
@@ -491,14 +491,10 @@ impl Vm {
             Ok(Hypercall::UserException) => Ok(Some(self.user_exception(&frame, tracer))),
             Ok(Hypercall::ForeignEntry) => self.foreign_entry(frame, tracer).map(Some),
             Ok(Hypercall::KernelFault) => {
-                if let Some(kind) = self.entered_by_ring3(&frame) {
-                    // The CPU faulted on the first instruction of a door
-                    // ring 3 opened (SYSENTER keeps TF): the program's doing.
-                    let user = TrapFrame {
-                        kind: kind as u64,
-                        ..frame
-                    };
-                    return self.foreign_entry(user, tracer).map(Some);
+                if frame.vector == exception::DB_VECTOR {
+                    if let Some(outcome) = self.ring3_debug_trap(frame, tracer) {
+                        return outcome.map(Some);
+                    }
                 }
                 let v = exception::vector(frame.vector);
                 let mut regs = Vec::new();
@@ -531,6 +527,8 @@ impl Vm {
     /// which hardware refuses with #GP): that is the #GP, SIGSEGV.
     fn user_exception(&mut self, frame: &TrapFrame, tracer: &mut Tracer) -> Outcome {
         self.stats.exceptions += 1;
+        let hardware = self.int_n_as_hardware_sees_it(frame);
+        let frame = hardware.as_ref().unwrap_or(frame);
         let (signal, reason) = if frame.cs == u64::from(selector::USER_CS) {
             (
                 exception::vector(frame.vector).signal,
@@ -545,6 +543,27 @@ impl Vm {
         tracer.exception(frame, Some(signal));
         tracer.end(None, Some(signal));
         Outcome::Killed { signal, reason }
+    }
+
+    /// KVM-PVM turns `int n` from ring 3 into #UD; hardware raises
+    /// #GP(n * 8 + 2) (IDT vector n, past the limit or a DPL-0 gate), and
+    /// Linux sends SIGSEGV. A #UD at an `int n` instruction is that #GP
+    /// (`int n` itself is never undefined in 64-bit mode).
+    fn int_n_as_hardware_sees_it(&self, frame: &TrapFrame) -> Option<TrapFrame> {
+        const INT_IMM8: u8 = 0xcd;
+        const UD_VECTOR: u64 = 6;
+        if frame.vector != UD_VECTOR {
+            return None;
+        }
+        let mut insn = [0u8; 2];
+        UserMemory::new(&self.ram, self.cr3)
+            .read(frame.rip, &mut insn)
+            .ok()?;
+        (insn[0] == INT_IMM8).then(|| TrapFrame {
+            vector: exception::GP_VECTOR,
+            error_code: u64::from(insn[1]) << 3 | 2,
+            ..*frame
+        })
     }
 
     /// SYSCALL from compatibility mode or SYSENTER reached the kernel's
@@ -588,21 +607,53 @@ impl Vm {
         })
     }
 
-    /// For a fault the kernel took in ring 0: the door ring 3 opened, if
-    /// the fault is at the first instruction of the CSTAR or SYSENTER stub
-    /// (a debug trap SYSENTER carried in with TF).
-    fn entered_by_ring3(&self, frame: &TrapFrame) -> Option<EntryKind> {
-        let h = &self.kernel.header;
+    /// A debug trap the kernel took in ring 0 at the first instruction of
+    /// one of its entries from ring 3 is the program's: TF survives
+    /// SYSENTER, and `mov ss`/`pop ss` with TF set delays the trap past a
+    /// SYSCALL. At LSTAR it ends the program as the single step it is
+    /// (SIGTRAP, registers as the SYSCALL left them); at the CSTAR or
+    /// SYSENTER stub as the foreign entry it is. `None` for any other.
+    fn ring3_debug_trap(
+        &mut self,
+        frame: TrapFrame,
+        tracer: &mut Tracer,
+    ) -> Option<Result<Outcome>> {
+        let h = self.kernel.header;
         if frame.cs & 3 != 0 {
             return None;
         }
-        if frame.rip == h.compat_syscall_entry || frame.rip == compat_entry(&self.kernel) {
-            Some(EntryKind::CompatSyscall)
-        } else if frame.rip == h.sysenter_entry {
-            Some(EntryKind::Sysenter)
-        } else {
-            None
-        }
+        let foreign =
+            if frame.rip == h.compat_syscall_entry || frame.rip == compat_entry(&self.kernel) {
+                EntryKind::CompatSyscall
+            } else if frame.rip == h.sysenter_entry {
+                EntryKind::Sysenter
+            } else if frame.rip == h.syscall_entry {
+                self.stats.exceptions += 1;
+                let user = TrapFrame {
+                    rip: frame.rcx,
+                    rflags: frame.r11,
+                    cs: u64::from(selector::USER_CS),
+                    ss: u64::from(selector::USER_DS),
+                    ..frame
+                };
+                let signal = Signal::Sigtrap;
+                tracer.exception(&user, Some(signal));
+                tracer.end(None, Some(signal));
+                return Some(Ok(Outcome::Killed {
+                    signal,
+                    reason: format!(
+                        "#DB debug: a single-step trap carried into SYSCALL at rip {:#x}",
+                        user.rip
+                    ),
+                }));
+            } else {
+                return None;
+            };
+        let user = TrapFrame {
+            kind: foreign as u64,
+            ..frame
+        };
+        Some(self.foreign_entry(user, tracer))
     }
 
     /// An I/O port access the kernel did not make as a hypercall. From ring
@@ -719,6 +770,7 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables, kernel: &LoadedKerne
     for (bottom, top) in [
         (KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP),
         (DF_STACK_BOTTOM, DF_STACK_TOP),
+        (DB_STACK_BOTTOM, DB_STACK_TOP),
     ] {
         let mut page = bottom;
         while page < top {

@@ -17,7 +17,9 @@
 //! * `port in|out b|w|d PORT`: one port access (PORT in hex).
 //! * `load SEG SEL`: load selector SEL (hex) into ds, es, fs, gs or ss.
 //! * `jump ADDR`: jump to ADDR (hex).
-//! * `tf-syscall`: set TF, then getppid.
+//! * `tf-syscall`: set TF, then getppid. `tf-movss-syscall`: the same with
+//!   `mov ss` just before the SYSCALL, which holds the trap past it.
+//!   `compat-tf-syscall`: that in compatibility mode.
 //! * `ac-syscall`: set AC, write "ac\n", clear AC, exit 0.
 //! * `recurse`: unbounded recursion.
 //! * `syscall-flood N`: N unknown syscalls (number 1000), then exit 0.
@@ -34,6 +36,9 @@
 use core::arch::{asm, global_asm};
 use microvm_abi::{frame_offset, layout, selector, Hypercall, Port};
 use microvm_user::{fmt_hex, nr, syscall, syscall1, write, Args};
+
+/// RFLAGS.TF.
+const RFLAGS_TF: u64 = 0x100;
 
 /// Exit status of an attempt that did not fault.
 const SURVIVED: i32 = 100;
@@ -147,6 +152,11 @@ global_asm!(
     "compat_sysenter:",
     "    sysenter",
     "    ud2",
+    // Entered with TF set: `mov ss` holds the trap past the SYSCALL.
+    "compat_movss_syscall:",
+    "    mov ss, eax",
+    "    syscall",
+    "    ud2",
     ".code64",
 
     // ---- the ring-0 payload the page-0 variant copies to address 0 ----
@@ -187,6 +197,7 @@ extern "C" {
     static compat_syscall: u8;
     static compat_ud: u8;
     static compat_sysenter: u8;
+    static compat_movss_syscall: u8;
     static payload_start: u8;
     static payload_end: u8;
 }
@@ -239,18 +250,31 @@ fn mmap_fixed(addr: u64, prot: u64) -> i64 {
 /// the mode `cs` selects.
 unsafe fn iret_to(cs: u64, target: u64) -> ! {
     // SAFETY: the caller's contract.
+    unsafe { iret_with_flags(cs, target, 0) }
+}
+
+/// [`iret_to`] with `flags` or-ed into RFLAGS and RAX = the user data
+/// selector (for a `mov ss, eax` at `target`).
+///
+/// # Safety
+/// As for [`iret_to`].
+unsafe fn iret_with_flags(cs: u64, target: u64, flags: u64) -> ! {
+    // SAFETY: the caller's contract.
     unsafe {
         asm!(
             "mov r8, rsp",
             "push {ss}",
             "push r8",
             "pushfq",
+            "or [rsp], r9",
             "push rcx",
             "push rdx",
             "iretq",
             ss = const selector::USER_DS,
             in("rcx") cs,
             in("rdx") target,
+            in("r9") flags,
+            in("rax") u64::from(selector::USER_DS),
             options(noreturn),
         )
     }
@@ -353,6 +377,11 @@ fn program_main(args: Args) -> i32 {
             b"compat-sysenter" => {
                 iret_to(u64::from(selector::USER_DS), &raw const compat_sysenter as u64)
             }
+            b"compat-tf-syscall" => iret_with_flags(
+                u64::from(selector::USER_DS),
+                &raw const compat_movss_syscall as u64,
+                RFLAGS_TF,
+            ),
             b"far-jmp" | b"far-call" | b"retf" => {
                 // m16:32 far pointer: offset, then selector.
                 let target = &raw const compat_syscall as u64;
@@ -411,6 +440,21 @@ fn program_main(args: Args) -> i32 {
                     "popfq",
                     "syscall",
                     "nop",
+                    inout("rax") nr::GETPPID => _,
+                    out("rcx") _,
+                    out("r11") _,
+                );
+                survived(0)
+            }
+            b"tf-movss-syscall" => {
+                asm!(
+                    "pushfq",
+                    "or qword ptr [rsp], 0x100",
+                    "popfq",
+                    "mov ss, {ss:e}",
+                    "syscall",
+                    "nop",
+                    ss = in(reg) u32::from(selector::USER_DS),
                     inout("rax") nr::GETPPID => _,
                     out("rcx") _,
                     out("r11") _,

@@ -491,10 +491,8 @@ impl Vm {
             Ok(Hypercall::UserException) => Ok(Some(self.user_exception(&frame, tracer))),
             Ok(Hypercall::ForeignEntry) => self.foreign_entry(frame, tracer).map(Some),
             Ok(Hypercall::KernelFault) => {
-                if frame.vector == exception::DB_VECTOR {
-                    if let Some(outcome) = self.ring3_debug_trap(frame, tracer) {
-                        return outcome.map(Some);
-                    }
+                if let Some(outcome) = self.fault_at_a_door(frame, tracer) {
+                    return outcome.map(Some);
                 }
                 let v = exception::vector(frame.vector);
                 let mut regs = Vec::new();
@@ -607,13 +605,15 @@ impl Vm {
         })
     }
 
-    /// A debug trap the kernel took in ring 0 at the first instruction of
-    /// one of its entries from ring 3 is the program's: TF survives
-    /// SYSENTER, and `mov ss`/`pop ss` with TF set delays the trap past a
-    /// SYSCALL. At LSTAR it ends the program as the single step it is
-    /// (SIGTRAP, registers as the SYSCALL left them); at the CSTAR or
-    /// SYSENTER stub as the foreign entry it is. `None` for any other.
-    fn ring3_debug_trap(
+    /// A fault the kernel took in ring 0 at the first instruction of one
+    /// of its entries from ring 3 is the program's doing. At the CSTAR or
+    /// SYSENTER stub it ends the program as the foreign entry it is,
+    /// whatever the vector: a debug trap (TF survives SYSENTER; `mov ss`
+    /// with TF set carries it past a SYSCALL), or a fetch fault if a user
+    /// mapping had taken the CSTAR alias's place (SMEP refuses it). At LSTAR
+    /// a debug trap is the program's single step (SIGTRAP, registers as the
+    /// SYSCALL left them). `None` for anything else: a kernel failure.
+    fn fault_at_a_door(
         &mut self,
         frame: TrapFrame,
         tracer: &mut Tracer,

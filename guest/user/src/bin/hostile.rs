@@ -2,11 +2,13 @@
 //! argv[1], so that tests/hostile.rs can check that each one ends as the
 //! fault Linux would make of it and never reaches ring 0.
 //!
-//! * `compat-syscall [page0]`: IRETQ to CS = the user *data* selector
-//!   (hardware refuses it with #GP; KVM-PVM resumes in 32-bit
+//! * `compat-syscall [page0 | alias ENTRY]`: IRETQ to CS = the user *data*
+//!   selector (hardware refuses it with #GP; KVM-PVM resumes in 32-bit
 //!   compatibility mode), then SYSCALL from there, which enters CSTAR. With
 //!   `page0` it first maps page 0 and puts a ring-0 payload there that
-//!   forges a kernel panic whose text paints a fake end of run.
+//!   forges a kernel panic whose text paints a fake end of run (CSTAR was
+//!   0); with `alias ENTRY` it tries the same on the page where the VMM
+//!   maps the kernel's CSTAR stub, at ENTRY's offset in its page.
 //! * `compat-ud`, `compat-sysenter`: the same mode switch, then `ud2` or
 //!   `sysenter`. `far-jmp`, `far-call`, `retf`: reach the same mode by a
 //!   far transfer instead, then SYSCALL.
@@ -22,7 +24,8 @@
 //!   `compat-tf-syscall`: that in compatibility mode.
 //! * `ac-syscall`: set AC, write "ac\n", clear AC, exit 0.
 //! * `recurse`: unbounded recursion.
-//! * `syscall-flood N`: N unknown syscalls (number 1000), then exit 0.
+//! * `syscall-flood N`: N times a write of "flood\n" to stdout and an
+//!   unknown syscall (2N transitions), then exit 0.
 //! * `mmap-fixed ADDR`: mmap(ADDR, 4096, RW, MAP_FIXED|MAP_PRIVATE|
 //!   MAP_ANONYMOUS); exits 0 if it returned ADDR, else with -errno.
 //! * `mmap-stack`: the same over a page of its own stack below the one in
@@ -36,6 +39,9 @@
 use core::arch::{asm, global_asm};
 use microvm_abi::{frame_offset, layout, selector, Hypercall, Port};
 use microvm_user::{fmt_hex, nr, syscall, syscall1, write, Args};
+
+/// A syscall number Linux does not have (ENOSYS).
+const UNKNOWN_SYSCALL: u64 = 1000;
 
 /// RFLAGS.TF.
 const RFLAGS_TF: u64 = 0x100;
@@ -135,6 +141,12 @@ global_asm!(
     ".set n, n + 1",
     ".endr",
 
+    // ---- SYSENTER in 64-bit mode ----
+    ".global sysenter_64",
+    "sysenter_64:",
+    "    sysenter",
+    "    jmp survived",
+
     // ---- an attempt survived: report rax and exit 100 ----
     "survived:",
     "    mov rdi, rax",
@@ -198,6 +210,7 @@ extern "C" {
     static compat_ud: u8;
     static compat_sysenter: u8;
     static compat_movss_syscall: u8;
+    static sysenter_64: u8;
     static payload_start: u8;
     static payload_end: u8;
 }
@@ -280,12 +293,12 @@ unsafe fn iret_with_flags(cs: u64, target: u64, flags: u64) -> ! {
     }
 }
 
-/// Copy the payload to page 0 (mapped RWX first).
-fn plant_payload() {
+/// Copy the payload to `page` (mapped RWX first), at `offset` into it.
+fn plant_payload(page: u64, offset: u64) {
     const RWX: u64 = 7;
-    let r = mmap_fixed(0, RWX);
-    if r != 0 {
-        write(2, b"hostile: page 0 was refused\n");
+    let r = mmap_fixed(page, RWX);
+    if r != page as i64 {
+        write(2, b"hostile: the mapping was refused\n");
         return;
     }
     // SAFETY: page 0 is mapped writable above; the payload lies between
@@ -296,7 +309,7 @@ fn plant_payload() {
         asm!(
             "rep movsb",
             inout("rsi") start => _,
-            inout("rdi") 0u64 => _,
+            inout("rdi") page + offset => _,
             inout("rcx") len => _,
         );
     }
@@ -368,8 +381,13 @@ fn program_main(args: Args) -> i32 {
     unsafe {
         match what {
             b"compat-syscall" => {
-                if arg == b"page0" {
-                    plant_payload();
+                match arg {
+                    b"page0" => plant_payload(0, 0),
+                    b"alias" => plant_payload(
+                        layout::COMPAT_ENTRY_ALIAS,
+                        parse_hex(args.get(3).unwrap_or(b"0")) & 0xfff,
+                    ),
+                    _ => {}
                 }
                 iret_to(u64::from(selector::USER_DS), &raw const compat_syscall as u64)
             }
@@ -400,10 +418,7 @@ fn program_main(args: Args) -> i32 {
                 survived(0)
             }
             b"iret" => iret_to(parse_hex(arg), survived as *const () as u64),
-            b"sysenter" => {
-                asm!("sysenter");
-                survived(0)
-            }
+            b"sysenter" => asm!("jmp {}", in(reg) &raw const sysenter_64, options(noreturn)),
             b"priv" => {
                 let Some(i) = PRIVILEGED.iter().position(|n| *n == arg) else {
                     write(2, b"hostile: unknown privileged instruction\n");
@@ -482,7 +497,8 @@ fn program_main(args: Args) -> i32 {
             b"recurse" => recurse(0, core::hint::black_box(u64::MAX)) as i32,
             b"syscall-flood" => {
                 for _ in 0..parse_dec(arg) {
-                    syscall1(1000, 0);
+                    write(1, b"flood\n");
+                    syscall1(UNKNOWN_SYSCALL, 0);
                 }
                 0
             }

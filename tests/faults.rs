@@ -402,6 +402,10 @@ fn a_closed_stdout_ends_microvm_quietly() {
 /// one huge page at any moment, adding up to 2 MiB to the RSS of a correct
 /// build, more likely the longer it runs. That, not a leak, is what made a
 /// 1 s and a 2 s flood differ by 2052 KiB once.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also gives its rusage"
+)]
 fn flood_peak_rss(iterations: u64) -> (u64, Option<i32>) {
     use std::os::unix::process::CommandExt;
     let mut cmd = microvm();

@@ -55,12 +55,50 @@ const FORGED: &[u8] = b"\x1b[2K\r+++ exited with 0 +++\n";
 /// Names of the privileged instructions in the `privileged_table`, in its
 /// order (32 bytes a slot).
 const PRIVILEGED: [&[u8]; 44] = [
-    b"hlt", b"cli", b"sti", b"lgdt", b"lidt", b"lldt", b"ltr", b"mov-cr0", b"mov-to-cr0",
-    b"mov-cr2", b"mov-to-cr2", b"mov-cr3", b"mov-to-cr3", b"mov-cr4", b"mov-to-cr4", b"mov-cr8",
-    b"mov-to-cr8", b"mov-dr0", b"mov-to-dr0", b"mov-dr1", b"mov-dr2", b"mov-dr3", b"mov-dr6",
-    b"mov-dr7", b"mov-to-dr7", b"wrmsr", b"rdmsr", b"invlpg", b"wbinvd", b"invd", b"in", b"out",
-    b"swapgs", b"sysret", b"sysretq", b"vmcall", b"vmmcall", b"clts", b"lmsw", b"xsetbv",
-    b"iretq-ring0", b"rdpmc", b"monitor", b"mwait",
+    b"hlt",
+    b"cli",
+    b"sti",
+    b"lgdt",
+    b"lidt",
+    b"lldt",
+    b"ltr",
+    b"mov-cr0",
+    b"mov-to-cr0",
+    b"mov-cr2",
+    b"mov-to-cr2",
+    b"mov-cr3",
+    b"mov-to-cr3",
+    b"mov-cr4",
+    b"mov-to-cr4",
+    b"mov-cr8",
+    b"mov-to-cr8",
+    b"mov-dr0",
+    b"mov-to-dr0",
+    b"mov-dr1",
+    b"mov-dr2",
+    b"mov-dr3",
+    b"mov-dr6",
+    b"mov-dr7",
+    b"mov-to-dr7",
+    b"wrmsr",
+    b"rdmsr",
+    b"invlpg",
+    b"wbinvd",
+    b"invd",
+    b"in",
+    b"out",
+    b"swapgs",
+    b"sysret",
+    b"sysretq",
+    b"vmcall",
+    b"vmmcall",
+    b"clts",
+    b"lmsw",
+    b"xsetbv",
+    b"iretq-ring0",
+    b"rdpmc",
+    b"monitor",
+    b"mwait",
 ];
 
 global_asm!(
@@ -237,8 +275,10 @@ fn parse_hex(s: &[u8]) -> u64 {
 }
 
 fn parse_dec(s: &[u8]) -> u64 {
-    s.iter()
-        .fold(0, |v: u64, &c| v.wrapping_mul(10).wrapping_add(u64::from(c.wrapping_sub(b'0'))))
+    s.iter().fold(0, |v: u64, &c| {
+        v.wrapping_mul(10)
+            .wrapping_add(u64::from(c.wrapping_sub(b'0')))
+    })
 }
 
 /// mmap(addr, 4096, prot, MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS, -1, 0).
@@ -250,7 +290,14 @@ fn mmap_fixed(addr: u64, prot: u64) -> i64 {
     unsafe {
         syscall(
             nr::MMAP,
-            [addr, 4096, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, u64::MAX, 0],
+            [
+                addr,
+                4096,
+                prot,
+                MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+                u64::MAX,
+                0,
+            ],
         )
     }
 }
@@ -389,12 +436,16 @@ fn program_main(args: Args) -> i32 {
                     ),
                     _ => {}
                 }
-                iret_to(u64::from(selector::USER_DS), &raw const compat_syscall as u64)
+                iret_to(
+                    u64::from(selector::USER_DS),
+                    &raw const compat_syscall as u64,
+                )
             }
             b"compat-ud" => iret_to(u64::from(selector::USER_DS), &raw const compat_ud as u64),
-            b"compat-sysenter" => {
-                iret_to(u64::from(selector::USER_DS), &raw const compat_sysenter as u64)
-            }
+            b"compat-sysenter" => iret_to(
+                u64::from(selector::USER_DS),
+                &raw const compat_sysenter as u64,
+            ),
             b"compat-tf-syscall" => iret_with_flags(
                 u64::from(selector::USER_DS),
                 &raw const compat_movss_syscall as u64,

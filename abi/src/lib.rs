@@ -470,6 +470,16 @@ mod tests {
             assert_eq!(Hypercall::try_from(h as u32), Ok(h));
         }
         assert_eq!(Hypercall::try_from(0), Err(0));
+        for k in [
+            EntryKind::SyscallLstar,
+            EntryKind::SyscallPageFault,
+            EntryKind::Exception,
+            EntryKind::CompatSyscall,
+            EntryKind::Sysenter,
+        ] {
+            assert_eq!(EntryKind::try_from(k as u64), Ok(k));
+        }
+        assert_eq!(EntryKind::try_from(6), Err(6));
     }
 
     #[test]

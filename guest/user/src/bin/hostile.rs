@@ -25,7 +25,8 @@
 //! * `ac-syscall`: set AC, write "ac\n", clear AC, exit 0.
 //! * `recurse`: unbounded recursion.
 //! * `syscall-flood N`: N times a write of "flood\n" to stdout and an
-//!   unknown syscall (2N transitions), then exit 0.
+//!   unknown syscall (2N transitions), then "flooded\n" on stderr, a read
+//!   of one byte from stdin (it waits for the end of a pipe), exit 0.
 //! * `mmap-fixed ADDR`: mmap(ADDR, 4096, RW, MAP_FIXED|MAP_PRIVATE|
 //!   MAP_ANONYMOUS); exits 0 if it returned ADDR, else with -errno.
 //! * `mmap-stack`: the same over a page of its own stack below the one in
@@ -551,6 +552,11 @@ fn program_main(args: Args) -> i32 {
                     write(1, b"flood\n");
                     syscall1(UNKNOWN_SYSCALL, 0);
                 }
+                // Say so, and wait for the end of stdin: a test measures
+                // microvm's memory now.
+                write(2, b"flooded\n");
+                let mut byte = 0u8;
+                syscall(nr::READ, [0, &raw mut byte as u64, 1, 0, 0, 0]);
                 0
             }
             b"mmap-fixed" => {

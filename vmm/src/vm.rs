@@ -627,7 +627,7 @@ impl Vm {
                 EntryKind::CompatSyscall
             } else if frame.rip == h.sysenter_entry {
                 EntryKind::Sysenter
-            } else if frame.rip == h.syscall_entry {
+            } else if frame.rip == h.syscall_entry && frame.vector == exception::DB_VECTOR {
                 self.stats.exceptions += 1;
                 let user = TrapFrame {
                     rip: frame.rcx,

@@ -114,6 +114,33 @@ fn hostile(args: &[&str]) -> Run {
     }
 }
 
+/// Run `hostile` once with each argument list, a few runs at a time (each
+/// is a process that mostly waits on KVM); the runs in the same order.
+fn hostile_each(runs: &[Vec<String>]) -> Vec<Run> {
+    const AT_ONCE: usize = 4;
+    let mut out = Vec::with_capacity(runs.len());
+    for chunk in runs.chunks(AT_ONCE) {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|args| {
+                    s.spawn(move || {
+                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                        hostile(&args)
+                    })
+                })
+                .collect();
+            out.extend(handles.into_iter().map(|h| h.join().unwrap()));
+        });
+    }
+    out
+}
+
+/// An argument list from string slices.
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
 fn is_pvm() -> bool {
     microvm::info::kvm_module().1 == "pvm"
 }
@@ -300,9 +327,9 @@ const PRIVILEGED: [&str; 44] = [
 fn every_privileged_instruction_is_refused() {
     require_kvm!();
     let table = symbol("privileged_table");
-    for (i, name) in PRIVILEGED.iter().enumerate() {
+    let runs: Vec<_> = PRIVILEGED.iter().map(|n| args(&["priv", n])).collect();
+    for (i, (name, r)) in PRIVILEGED.iter().zip(hostile_each(&runs)).enumerate() {
         let slot = table + 32 * i as u64;
-        let r = hostile(&["priv", name]);
         match *name {
             // KVM answers VMCALL/VMMCALL from ring 3 itself, with
             // -KVM_EPERM in rax (its hypercall ABI), and the program goes
@@ -358,9 +385,11 @@ fn every_privileged_instruction_is_refused() {
 fn every_int_n() {
     require_kvm!();
     let table = symbol("int_table");
-    for n in 0..=255u64 {
+    let runs: Vec<_> = (0..=255u64)
+        .map(|n| args(&["int", &n.to_string()]))
+        .collect();
+    for (n, r) in (0..=255u64).zip(hostile_each(&runs)) {
         let slot = table + 8 * n;
-        let r = hostile(&["int", &n.to_string()]);
         match n {
             // The two gates ring 3 may use, as on Linux.
             3 => assert_eq!(rip(r.killed("SIGTRAP", 133, 3)), slot + 2, "int3 traps"),
@@ -409,9 +438,8 @@ const ACCESSES: [(&str, &str); 6] = [
     ("out", "d"),
 ];
 
-/// One knock: killed with #GP, nothing served, nothing written.
-fn knock(dir: &str, width: &str, port: u16) {
-    let r = hostile(&["port", dir, width, &format!("{port:x}")]);
+/// One knock was killed with #GP, nothing served, nothing written.
+fn knocked(r: &Run, dir: &str, width: &str, port: u16) {
     let e = r.killed("SIGSEGV", 139, 13);
     assert_eq!(
         e["regs"]["rdx"].as_u64().unwrap() & 0xffff,
@@ -436,15 +464,23 @@ fn knocks_on_io_ports_are_gp() {
     // apart only by the four it serves: those and their neighbours in every
     // direction and width; the ports a PC uses; and 64 ports spread over
     // the whole range. The kinds of access rotate over the last two sets.
+    let mut knocks = Vec::new();
     for port in SERVED_PORTS {
         for (dir, width) in ACCESSES {
-            knock(dir, width, port);
+            knocks.push((dir, width, port));
         }
     }
     let spread = (0..64u32).map(|k| (k * 1021 % 65536) as u16);
     for (i, port) in PC_PORTS.into_iter().chain(spread).enumerate() {
         let (dir, width) = ACCESSES[i % ACCESSES.len()];
-        knock(dir, width, port);
+        knocks.push((dir, width, port));
+    }
+    let runs: Vec<_> = knocks
+        .iter()
+        .map(|(dir, width, port)| args(&["port", dir, width, &format!("{port:x}")]))
+        .collect();
+    for ((dir, width, port), r) in knocks.into_iter().zip(hostile_each(&runs)) {
+        knocked(&r, dir, width, port);
     }
 }
 

@@ -817,6 +817,9 @@ fn map_compat_entry_alias(
     Ok(())
 }
 
+// No user mapping can replace the alias: it lies below mmap_min_addr.
+const _: () = assert!(COMPAT_ENTRY_ALIAS + PAGE_SIZE <= crate::space::MMAP_MIN_ADDR);
+
 /// CSTAR: the compatibility-mode SYSCALL stub at its alias below 4 GiB.
 fn compat_entry(kernel: &LoadedKernel) -> u64 {
     COMPAT_ENTRY_ALIAS + (kernel.header.compat_syscall_entry & (PAGE_SIZE - 1))

@@ -220,7 +220,7 @@ fn any_exception_outside_the_64_bit_code_segment_is_sigsegv() {
     // the vector. On hardware the IRETQ there already fails (#GP 0x18).
     for kind in ["compat-ud", "compat-sysenter", "compat-tf-syscall"] {
         let r = hostile(&[kind]);
-        let e = r.killed("SIGSEGV", 139, if is_pvm() { e_vector(kind) } else { 13 });
+        let e = r.killed("SIGSEGV", 139, if is_pvm() { pvm_vector(kind) } else { 13 });
         if is_pvm() {
             assert_eq!(e["regs"]["cs"], 0x1b, "{kind}");
             assert!(
@@ -241,7 +241,7 @@ fn any_exception_outside_the_64_bit_code_segment_is_sigsegv() {
 }
 
 /// The vector KVM-PVM delivers for each compatibility-mode attempt.
-fn e_vector(kind: &str) -> u64 {
+fn pvm_vector(kind: &str) -> u64 {
     match kind {
         "compat-tf-syscall" => 1,
         _ => 6,

@@ -71,6 +71,17 @@ pub const DF_STACK_BOTTOM: u64 = KERNEL_STACK_TOP + PAGE_SIZE;
 /// Guest-physical top of the double-fault stack.
 pub const DF_STACK_TOP: u64 = DF_STACK_BOTTOM + DF_STACK_SIZE;
 
+/// Size of the debug-exception stack (IST2). #DB runs on a stack of its
+/// own, as on Linux: `pop ss` or `mov ss` with TF set delays the trap past
+/// a following SYSCALL, into ring 0 at LSTAR while RSP is still the
+/// program's; a stack switch keeps the CPU from pushing there.
+pub const DB_STACK_SIZE: u64 = 0x1000;
+/// Guest-physical bottom of the debug-exception stack (a guard page lies
+/// below).
+pub const DB_STACK_BOTTOM: u64 = DF_STACK_TOP + PAGE_SIZE;
+/// Guest-physical top of the debug-exception stack.
+pub const DB_STACK_TOP: u64 = DB_STACK_BOTTOM + DB_STACK_SIZE;
+
 /// First guest-physical byte handed out for user pages.
 pub const USER_FRAMES_START: u64 = 0x50_0000;
 
@@ -83,6 +94,12 @@ pub const USER_STACK_SIZE: u64 = 0x2_0000;
 /// Highest user address + 1: the end of the canonical lower half.
 pub const USER_END: u64 = 0x8000_0000_0000;
 
+/// Virtual page at which the VMM maps, kernel-only and executable, an alias
+/// of the kernel page holding its compatibility-mode SYSCALL stub: CSTAR
+/// points here, because KVM-PVM enters CSTAR truncated to 32 bits. Below
+/// [`MMAP_MIN_ADDR`], so no user mapping can take its place.
+pub const COMPAT_ENTRY_ALIAS: u64 = 0xf000;
+
 /// Smallest guest memory that leaves room for a program.
 pub const MIN_MEMORY: u64 = 8 << 20;
 
@@ -92,9 +109,10 @@ pub const fn kernel_virt(phys: u64) -> u64 {
     KERNEL_BASE + phys
 }
 
-const _: () = assert!(DF_STACK_TOP <= USER_FRAMES_START);
+const _: () = assert!(DB_STACK_TOP <= USER_FRAMES_START);
 const _: () = assert!(TSS >= GDT + 8 * crate::selector::GDT_ENTRIES as u64);
 const _: () = assert!(IDT >= TSS + 104 && IDT + 32 * 16 <= BOOT_INFO);
 const _: () =
     assert!(BOOT_INFO + core::mem::size_of::<crate::BootInfo>() as u64 <= CPU_TABLES + PAGE_SIZE);
 const _: () = assert!(USER_BASE < USER_STACK_TOP - USER_STACK_SIZE);
+const _: () = assert!(COMPAT_ENTRY_ALIAS >= PAGE_SIZE);

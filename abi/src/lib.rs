@@ -18,7 +18,7 @@ pub mod linux;
 use core::mem::size_of;
 
 /// Version of this contract. Bump it on any change to a layout below.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// `b"MICROVMK"` read as a little-endian u64: first word of a kernel image.
 pub const KERNEL_MAGIC: u64 = u64::from_le_bytes(*b"MICROVMK");
@@ -108,6 +108,11 @@ pub enum Hypercall {
     KernelFault = 3,
     /// The kernel panicked: `SharedPage::message` holds the message.
     Panic = 4,
+    /// Ring 3 reached ring 0 by a door the program has no business using:
+    /// SYSCALL from 32-bit compatibility mode (CSTAR) or SYSENTER. `frame`
+    /// holds its registers and `kind` says which ([`EntryKind`]); the host
+    /// ends the program as the #GP it is, and the kernel halts.
+    ForeignEntry = 5,
 }
 
 impl TryFrom<u32> for Hypercall {
@@ -117,6 +122,7 @@ impl TryFrom<u32> for Hypercall {
             2 => Ok(Hypercall::UserException),
             3 => Ok(Hypercall::KernelFault),
             4 => Ok(Hypercall::Panic),
+            5 => Ok(Hypercall::ForeignEntry),
             other => Err(other),
         }
     }
@@ -134,6 +140,11 @@ pub enum EntryKind {
     SyscallPageFault = 2,
     /// An exception; `vector`, `error_code` and `cr2` say which.
     Exception = 3,
+    /// SYSCALL from compatibility mode entered CSTAR in ring 0: `rcx` and
+    /// `r11` hold the return RIP and RFLAGS, `rsp` the program's.
+    CompatSyscall = 4,
+    /// SYSENTER entered SYSENTER_EIP in ring 0 (no return RIP is kept).
+    Sysenter = 5,
 }
 
 impl TryFrom<u64> for EntryKind {
@@ -143,6 +154,8 @@ impl TryFrom<u64> for EntryKind {
             1 => Ok(EntryKind::SyscallLstar),
             2 => Ok(EntryKind::SyscallPageFault),
             3 => Ok(EntryKind::Exception),
+            4 => Ok(EntryKind::CompatSyscall),
+            5 => Ok(EntryKind::Sysenter),
             other => Err(other),
         }
     }
@@ -394,6 +407,11 @@ pub struct KernelHeader {
     pub exception_stubs: u64,
     /// The #PF handler (it also takes the KVM-PVM SYSCALL path).
     pub page_fault_entry: u64,
+    /// Where SYSCALL from compatibility mode lands (the VMM writes it to
+    /// CSTAR): a stub that hands the program to the host as a fault.
+    pub compat_syscall_entry: u64,
+    /// Where SYSENTER lands (SYSENTER_EIP): the same, for SYSENTER.
+    pub sysenter_entry: u64,
 }
 
 /// Distance between two exception stubs in the kernel image.
@@ -447,10 +465,21 @@ mod tests {
             Hypercall::UserException,
             Hypercall::KernelFault,
             Hypercall::Panic,
+            Hypercall::ForeignEntry,
         ] {
             assert_eq!(Hypercall::try_from(h as u32), Ok(h));
         }
         assert_eq!(Hypercall::try_from(0), Err(0));
+        for k in [
+            EntryKind::SyscallLstar,
+            EntryKind::SyscallPageFault,
+            EntryKind::Exception,
+            EntryKind::CompatSyscall,
+            EntryKind::Sysenter,
+        ] {
+            assert_eq!(EntryKind::try_from(k as u64), Ok(k));
+        }
+        assert_eq!(EntryKind::try_from(6), Err(6));
     }
 
     #[test]

@@ -120,3 +120,47 @@ pub fn build(compiler: &str, name: &str, flags: &[&str]) -> Option<PathBuf> {
         }
     }
 }
+
+/// The address of symbol `name` in the ELF file at `path`.
+pub fn elf_symbol(path: &Path, name: &str) -> u64 {
+    let file = std::fs::read(path).unwrap();
+    let elf = goblin::elf::Elf::parse(&file).unwrap();
+    elf.syms
+        .iter()
+        .find(|s| elf.strtab.get_at(s.st_name) == Some(name))
+        .unwrap_or_else(|| panic!("no symbol {name} in {}", path.display()))
+        .st_value
+}
+
+/// The address of symbol `name` in the built-in kernel.
+pub fn kernel_symbol(name: &str) -> u64 {
+    elf_symbol(Path::new(env!("MICROVM_KERNEL_PATH")), name)
+}
+
+/// The file offset of virtual address `vaddr` in the ELF image `bytes`.
+pub fn elf_offset(bytes: &[u8], vaddr: u64) -> usize {
+    let elf = goblin::elf::Elf::parse(bytes).unwrap();
+    let ph = elf
+        .program_headers
+        .iter()
+        .find(|p| (p.p_vaddr..p.p_vaddr + p.p_filesz).contains(&vaddr))
+        .unwrap_or_else(|| panic!("{vaddr:#x} is in no segment"));
+    (vaddr - ph.p_vaddr + ph.p_offset) as usize
+}
+
+/// A copy of the built-in kernel with `patch` written at symbol `name`.
+pub fn patched_kernel(file_name: &str, name: &str, patch: &[u8]) -> PathBuf {
+    let mut bytes = std::fs::read(env!("MICROVM_KERNEL_PATH")).unwrap();
+    let off = elf_offset(&bytes, kernel_symbol(name));
+    bytes[off..off + patch.len()].copy_from_slice(patch);
+    let path = tempdir("kernels").join(file_name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A scratch directory for this test process.
+pub fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("microvm-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

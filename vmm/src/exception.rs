@@ -51,6 +51,11 @@ pub struct Vector {
     pub signal: Signal,
 }
 
+/// The #DB vector.
+pub const DB_VECTOR: u64 = 1;
+/// The #GP vector.
+pub const GP_VECTOR: u64 = 13;
+
 /// Page-fault error code: the page was present (protection violation).
 pub const PF_PRESENT: u64 = 1 << 0;
 /// Page-fault error code: the access was a write.
@@ -137,6 +142,38 @@ pub fn kill_reason(vector_nr: u64, err: u64, cr2: u64, rip: u64) -> String {
     }
 }
 
+/// Why a program was killed for an exception taken while it ran with code
+/// selector `cs` instead of the 64-bit user one: it had left 64-bit mode.
+pub fn foreign_cs_reason(cs: u64, vector_nr: u64, rip: u64) -> String {
+    let v = vector(vector_nr);
+    format!(
+        "#GP general protection: ring 3 ran with code selector {cs:#x}, not the 64-bit user \
+         code segment ({} {} at rip {rip:#x})",
+        v.mnemonic, v.name
+    )
+}
+
+/// Why a program was killed for reaching the kernel by `kind` (SYSCALL
+/// from compatibility mode or SYSENTER); `rip` is its return address, 0
+/// where the CPU keeps none.
+pub fn foreign_entry_reason(kind: microvm_abi::EntryKind, rip: u64) -> String {
+    match kind {
+        microvm_abi::EntryKind::CompatSyscall => format!(
+            "#GP general protection: SYSCALL from 32-bit compatibility mode near rip {rip:#x}"
+        ),
+        _ => "#GP general protection: SYSENTER from ring 3".to_string(),
+    }
+}
+
+/// Text the guest supplied, safe for a terminal: a quoted C string with
+/// every byte outside printable ASCII escaped, as strace shows buffers.
+pub fn escaped(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len() + 2);
+    // Writing to a Vec cannot fail.
+    let _ = crate::trace::format::quoted(&mut out, bytes, false);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +188,23 @@ mod tests {
         assert_eq!(vector(3).signal, Signal::Sigtrap);
         assert_eq!(vector(17).signal, Signal::Sigbus);
         assert_eq!(Signal::Sigsegv.exit_status(), 139);
+    }
+
+    #[test]
+    fn guest_text_is_escaped() {
+        let forged = b"\x1b[2K\r+++ exited with 0 +++\n\xff";
+        let e = escaped(forged);
+        assert_eq!(e, "\"\\33[2K\\r+++ exited with 0 +++\\n\\377\"");
+        assert!(e.bytes().all(|b| (0x20..0x7f).contains(&b)), "{e}");
+    }
+
+    #[test]
+    fn foreign_reasons() {
+        assert_eq!(
+            foreign_entry_reason(microvm_abi::EntryKind::CompatSyscall, 0x400dac),
+            "#GP general protection: SYSCALL from 32-bit compatibility mode near rip 0x400dac"
+        );
+        assert!(foreign_cs_reason(0x1b, 6, 0x400dae).contains("code selector 0x1b"));
     }
 
     #[test]

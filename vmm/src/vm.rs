@@ -21,7 +21,8 @@ use crate::usermem::UserMemory;
 use kvm_bindings::{CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 use microvm_abi::layout::{
-    kernel_virt, BOOT_INFO, CPU_TABLES, DF_STACK_BOTTOM, DF_STACK_TOP, GDT, IDT,
+    kernel_virt, BOOT_INFO, COMPAT_ENTRY_ALIAS, CPU_TABLES, DB_STACK_BOTTOM, DB_STACK_TOP,
+    DF_STACK_BOTTOM, DF_STACK_TOP, GDT, IDT, KERNEL_BASE, KERNEL_END, KERNEL_LOAD,
     KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP, PAGE_SIZE, PF_USER_RSP, SHARED_PAGE, TSS,
 };
 use microvm_abi::{
@@ -487,22 +488,12 @@ impl Vm {
         }
         self.ticket = frame.ticket;
         match Hypercall::try_from(value) {
-            Ok(Hypercall::UserException) => {
-                self.stats.exceptions += 1;
-                let signal = exception::vector(frame.vector).signal;
-                tracer.exception(&frame, Some(signal));
-                tracer.end(None, Some(signal));
-                Ok(Some(Outcome::Killed {
-                    signal,
-                    reason: exception::kill_reason(
-                        frame.vector,
-                        frame.error_code,
-                        frame.cr2,
-                        frame.rip,
-                    ),
-                }))
-            }
+            Ok(Hypercall::UserException) => Ok(Some(self.user_exception(&frame, tracer))),
+            Ok(Hypercall::ForeignEntry) => self.foreign_entry(frame, tracer).map(Some),
             Ok(Hypercall::KernelFault) => {
+                if let Some(outcome) = self.fault_at_a_door(frame, tracer) {
+                    return outcome.map(Some);
+                }
                 let v = exception::vector(frame.vector);
                 let mut regs = Vec::new();
                 let _ = crate::trace::format::regs(&mut regs, &frame);
@@ -519,11 +510,150 @@ impl Vm {
             Ok(Hypercall::Panic) => {
                 let page: microvm_abi::SharedPage = self.ram.read_obj(SHARED_PAGE)?;
                 let len = (page.message_len as usize).min(page.message.len());
-                let msg = String::from_utf8_lossy(&page.message[..len]);
-                Err(Error::Kernel(format!("the guest kernel panicked: {msg}")))
+                Err(Error::Kernel(format!(
+                    "the guest kernel panicked: {}",
+                    exception::escaped(&page.message[..len])
+                )))
             }
             Err(nr) => Err(Error::Kernel(format!("unknown hypercall {nr}"))),
         }
+    }
+
+    /// An exception in ring 3 ends the program with the signal Linux sends
+    /// for it — unless ring 3 was not running the 64-bit user code segment
+    /// (KVM-PVM lets IRETQ and far transfers load a data selector into CS,
+    /// which hardware refuses with #GP): that is the #GP, SIGSEGV.
+    fn user_exception(&mut self, frame: &TrapFrame, tracer: &mut Tracer) -> Outcome {
+        self.stats.exceptions += 1;
+        let hardware = self.int_n_as_hardware_sees_it(frame);
+        let frame = hardware.as_ref().unwrap_or(frame);
+        let (signal, reason) = if frame.cs == u64::from(selector::USER_CS) {
+            (
+                exception::vector(frame.vector).signal,
+                exception::kill_reason(frame.vector, frame.error_code, frame.cr2, frame.rip),
+            )
+        } else {
+            (
+                Signal::Sigsegv,
+                exception::foreign_cs_reason(frame.cs, frame.vector, frame.rip),
+            )
+        };
+        tracer.exception(frame, Some(signal));
+        tracer.end(None, Some(signal));
+        Outcome::Killed { signal, reason }
+    }
+
+    /// KVM-PVM turns `int n` from ring 3 into #UD; hardware raises
+    /// #GP(n * 8 + 2) (IDT vector n, past the limit or a DPL-0 gate), and
+    /// Linux sends SIGSEGV. A #UD at an `int n` instruction is that #GP
+    /// (`int n` itself is never undefined in 64-bit mode).
+    fn int_n_as_hardware_sees_it(&self, frame: &TrapFrame) -> Option<TrapFrame> {
+        const INT_IMM8: u8 = 0xcd;
+        const UD_VECTOR: u64 = 6;
+        if frame.vector != UD_VECTOR {
+            return None;
+        }
+        let mut insn = [0u8; 2];
+        UserMemory::new(&self.ram, self.cr3)
+            .read(frame.rip, &mut insn)
+            .ok()?;
+        (insn[0] == INT_IMM8).then(|| TrapFrame {
+            vector: exception::GP_VECTOR,
+            error_code: u64::from(insn[1]) << 3 | 2,
+            ..*frame
+        })
+    }
+
+    /// SYSCALL from compatibility mode or SYSENTER reached the kernel's
+    /// stub for it (`frame.kind` says which): the program is killed as by
+    /// the #GP these are on a kernel without 32-bit support, and the
+    /// transition is logged as one.
+    fn foreign_entry(&mut self, frame: TrapFrame, tracer: &mut Tracer) -> Result<Outcome> {
+        let kind = match EntryKind::try_from(frame.kind) {
+            Ok(k @ (EntryKind::CompatSyscall | EntryKind::Sysenter)) => k,
+            _ => {
+                return Err(Error::Kernel(format!(
+                    "foreign-entry hypercall with entry kind {:#x}",
+                    frame.kind
+                )))
+            }
+        };
+        self.stats.exceptions += 1;
+        // After a compat SYSCALL rcx/r11 are the return RIP and RFLAGS;
+        // SYSENTER keeps neither. The selectors ring 3 ran with are lost.
+        let (rip, rflags) = match kind {
+            EntryKind::CompatSyscall => (frame.rcx, frame.r11),
+            _ => (0, 0),
+        };
+        let logged = TrapFrame {
+            rip,
+            rflags,
+            cs: 0,
+            ss: 0,
+            kind: EntryKind::Exception as u64,
+            vector: exception::GP_VECTOR,
+            error_code: 0,
+            cr2: 0,
+            ..frame
+        };
+        let signal = Signal::Sigsegv;
+        tracer.exception(&logged, Some(signal));
+        tracer.end(None, Some(signal));
+        Ok(Outcome::Killed {
+            signal,
+            reason: exception::foreign_entry_reason(kind, rip),
+        })
+    }
+
+    /// A fault the kernel took in ring 0 at the first instruction of one
+    /// of its entries from ring 3 is the program's doing. At the CSTAR or
+    /// SYSENTER stub it ends the program as the foreign entry it is,
+    /// whatever the vector: a debug trap (TF survives SYSENTER; `mov ss`
+    /// with TF set carries it past a SYSCALL), or a fetch fault if a user
+    /// mapping had taken the CSTAR alias's place (SMEP refuses it). At LSTAR
+    /// a debug trap is the program's single step (SIGTRAP, registers as the
+    /// SYSCALL left them). `None` for anything else: a kernel failure.
+    fn fault_at_a_door(
+        &mut self,
+        frame: TrapFrame,
+        tracer: &mut Tracer,
+    ) -> Option<Result<Outcome>> {
+        let h = self.kernel.header;
+        if frame.cs & 3 != 0 {
+            return None;
+        }
+        let foreign =
+            if frame.rip == h.compat_syscall_entry || frame.rip == compat_entry(&self.kernel) {
+                EntryKind::CompatSyscall
+            } else if frame.rip == h.sysenter_entry {
+                EntryKind::Sysenter
+            } else if frame.rip == h.syscall_entry && frame.vector == exception::DB_VECTOR {
+                self.stats.exceptions += 1;
+                let user = TrapFrame {
+                    rip: frame.rcx,
+                    rflags: frame.r11,
+                    cs: u64::from(selector::USER_CS),
+                    ss: u64::from(selector::USER_DS),
+                    ..frame
+                };
+                let signal = Signal::Sigtrap;
+                tracer.exception(&user, Some(signal));
+                tracer.end(None, Some(signal));
+                return Some(Ok(Outcome::Killed {
+                    signal,
+                    reason: format!(
+                        "#DB debug: a single-step trap carried into SYSCALL at rip {:#x}",
+                        user.rip
+                    ),
+                }));
+            } else {
+                return None;
+            };
+        let user = TrapFrame {
+            kind: foreign as u64,
+            ..frame
+        };
+        Some(self.foreign_entry(user, tracer))
     }
 
     /// An I/O port access the kernel did not make as a hypercall. From ring
@@ -640,6 +770,7 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables, kernel: &LoadedKerne
     for (bottom, top) in [
         (KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP),
         (DF_STACK_BOTTOM, DF_STACK_TOP),
+        (DB_STACK_BOTTOM, DB_STACK_TOP),
     ] {
         let mut page = bottom;
         while page < top {
@@ -647,6 +778,7 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables, kernel: &LoadedKerne
             page += PAGE_SIZE;
         }
     }
+    map_compat_entry_alias(ram, tables, kernel)?;
     let quadwords = |q: &[u64]| q.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
     ram.write(GDT, &quadwords(&gdt::gdt()))?;
     ram.write_obj(TSS, gdt::tss())?;
@@ -658,6 +790,39 @@ fn map_kernel_data(ram: &GuestRam, tables: &mut PageTables, kernel: &LoadedKerne
         )),
     )?;
     Ok(())
+}
+
+/// Map the kernel page holding the compatibility-mode SYSCALL stub again at
+/// [`COMPAT_ENTRY_ALIAS`], kernel-only and executable: KVM-PVM enters CSTAR
+/// with its upper 32 bits cut off, so CSTAR must lie below 4 GiB (see
+/// [`compat_entry`]).
+fn map_compat_entry_alias(
+    ram: &GuestRam,
+    tables: &mut PageTables,
+    kernel: &LoadedKernel,
+) -> Result<()> {
+    let entry = kernel.header.compat_syscall_entry;
+    let phys = entry.wrapping_sub(KERNEL_BASE) & !(PAGE_SIZE - 1);
+    if !(KERNEL_LOAD..KERNEL_END).contains(&phys) {
+        return Err(Error::Kernel(format!(
+            "its compatibility-mode SYSCALL entry ({entry:#x}) lies outside its image"
+        )));
+    }
+    let flags = PageFlags {
+        write: false,
+        exec: true,
+        user: false,
+    };
+    tables.map(ram, COMPAT_ENTRY_ALIAS, phys, flags)?;
+    Ok(())
+}
+
+// No user mapping can replace the alias: it lies below mmap_min_addr.
+const _: () = assert!(COMPAT_ENTRY_ALIAS + PAGE_SIZE <= crate::space::MMAP_MIN_ADDR);
+
+/// CSTAR: the compatibility-mode SYSCALL stub at its alias below 4 GiB.
+fn compat_entry(kernel: &LoadedKernel) -> u64 {
+    COMPAT_ENTRY_ALIAS + (kernel.header.compat_syscall_entry & (PAGE_SIZE - 1))
 }
 
 /// What CPUID KVM supports: asked once per process (it costs tens of
@@ -685,23 +850,61 @@ fn cpuid_entry(cpuid: &CpuId, function: u32) -> Option<kvm_bindings::kvm_cpuid_e
 /// XCR0 bits: x87, SSE, AVX.
 const XCR0_X87_SSE_AVX: u64 = 0b111;
 
+/// CPUID.(EAX=7, ECX=0):EBX.SMEP.
+const CPUID7_EBX_SMEP: u32 = 1 << 7;
+/// CPUID.(EAX=7, ECX=0):EBX.SMAP.
+const CPUID7_EBX_SMAP: u32 = 1 << 20;
+
+/// The SMEP and SMAP bits of CPUID leaf 7 of the host CPU itself.
+fn host_smep_smap() -> u32 {
+    // CPUID exists on every x86-64 CPU and only reads.
+    let max = std::arch::x86_64::__cpuid(0).eax;
+    if max < 7 {
+        return 0;
+    }
+    let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
+    leaf7.ebx & (CPUID7_EBX_SMEP | CPUID7_EBX_SMAP)
+}
+
 /// CPUID, special and general registers, FPU, XCR0 and MSRs for the kernel
 /// entry.
 fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> Result<()> {
-    let leaf7 = cpuid_entry(cpuid, 7).map_or(0, |e| e.ebx);
-    let (smep, smap) = (leaf7 & (1 << 7) != 0, leaf7 & (1 << 20) != 0);
+    let offered = cpuid_entry(cpuid, 7).map_or(0, |e| e.ebx) & (CPUID7_EBX_SMEP | CPUID7_EBX_SMAP);
     let xsave = cpuid_entry(cpuid, 1).is_some_and(|e| e.ecx & (1 << 26) != 0);
     vcpu.set_cpuid2(cpuid)
         .map_err(Error::kvm("setting CPUID"))?;
     let base = vcpu
         .get_sregs()
         .map_err(Error::kvm("reading special registers"))?;
-    let mut sregs = regs::sregs(base, cr3, smep, smap);
-    if xsave {
-        sregs.cr4 |= regs::CR4_OSXSAVE;
+    let sregs = |bits: u32| {
+        let mut sregs = regs::sregs(
+            base,
+            cr3,
+            bits & CPUID7_EBX_SMEP != 0,
+            bits & CPUID7_EBX_SMAP != 0,
+        );
+        if xsave {
+            sregs.cr4 |= regs::CR4_OSXSAVE;
+        }
+        sregs
+    };
+    // SMEP and SMAP keep ring 0 from running or reading user pages. KVM-PVM
+    // leaves them out of its CPUID yet honours them in CR4 (its emulator
+    // runs all of ring 0), so ask for what the host CPU has, and settle for
+    // what KVM's CPUID offers if KVM refuses that.
+    let wanted = offered | host_smep_smap();
+    match vcpu.set_sregs(&sregs(wanted)) {
+        Ok(()) => {}
+        Err(e) if e.errno() == libc::EINVAL && wanted != offered => vcpu
+            .set_sregs(&sregs(offered))
+            .map_err(Error::kvm("setting special registers"))?,
+        Err(source) => {
+            return Err(Error::Kvm {
+                what: "setting special registers",
+                source,
+            })
+        }
     }
-    vcpu.set_sregs(&sregs)
-        .map_err(Error::kvm("setting special registers"))?;
     if xsave {
         // What the CPU can save, limited to x87, SSE and AVX.
         let supported = cpuid_entry(cpuid, 0xd).map_or(0b11, |e| u64::from(e.eax));
@@ -717,12 +920,17 @@ fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> R
         .map_err(Error::kvm("setting registers"))?;
     vcpu.set_fpu(&regs::fpu())
         .map_err(Error::kvm("setting FPU state"))?;
-    let msrs = Msrs::from_entries(&regs::syscall_msrs(kernel.header.syscall_entry))
+    let entries = regs::SyscallEntries {
+        lstar: kernel.header.syscall_entry,
+        cstar: compat_entry(&kernel),
+        sysenter: kernel.header.sysenter_entry,
+    };
+    let msrs = Msrs::from_entries(&regs::syscall_msrs(entries))
         .map_err(|_| Error::Kernel("too many MSRs".into()))?;
     let written = vcpu.set_msrs(&msrs).map_err(Error::kvm("setting MSRs"))?;
     if written != msrs.as_slice().len() {
         return Err(Error::Kernel(format!(
-            "KVM accepted only {written} of {} SYSCALL MSRs",
+            "KVM accepted only {written} of {} SYSCALL and SYSENTER MSRs",
             msrs.as_slice().len()
         )));
     }

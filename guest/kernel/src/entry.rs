@@ -22,6 +22,13 @@
 //!   error code where the CPU pushes none, then the vector. From ring 3 the
 //!   host hears `UserException` and may resume (IRETQ); from ring 0 it hears
 //!   `KernelFault` and the kernel halts.
+//! * `compat_syscall_entry` (CSTAR) and `sysenter_entry` (SYSENTER_EIP):
+//!   doors a 64-bit program has no business using. SYSCALL from 32-bit
+//!   compatibility mode (which KVM-PVM lets ring 3 reach by loading a data
+//!   selector into CS) and SYSENTER enter here in ring 0. Nothing of the
+//!   program's runs in ring 0: the stub saves its registers without touching
+//!   the stack (RSP is still the program's after a SYSCALL), hands the host
+//!   a `ForeignEntry`, which ends the program, and halts. Not a hot path.
 
 use core::mem::offset_of;
 use microvm_abi::{frame_offset as f, layout, selector, BootInfo, EntryKind, Hypercall, Port};
@@ -48,6 +55,8 @@ core::arch::global_asm!(
     ".quad syscall_requests",
     ".quad exception_stubs_start",
     ".quad page_fault_entry",
+    ".quad compat_syscall_entry",
+    ".quad sysenter_entry",
     ".popsection",
 
     // ---- boot: RSP = the kernel stack, every other register zero ----
@@ -253,6 +262,51 @@ core::arch::global_asm!(
     "    hlt",
     "    jmp 4b",
 
+    // ---- SYSCALL from compatibility mode, and SYSENTER ----
+    // Ring 0, CS = the kernel's. After a compat SYSCALL RSP is the
+    // program's and rcx/r11 hold its return RIP/RFLAGS; after SYSENTER RSP
+    // is SYSENTER_ESP (the kernel stack). Only absolute addresses here: the
+    // VMM points CSTAR at an alias of this page below 4 GiB (KVM-PVM
+    // truncates CSTAR to 32 bits), so the stubs leave it by an absolute
+    // indirect jump, which touches no register.
+    ".balign 64",
+    ".global compat_syscall_entry",
+    "compat_syscall_entry:",
+    "    mov qword ptr [{frame} + {kind}], {kind_compat}",
+    "    jmp qword ptr [foreign_entry_target]",
+    ".balign 32",
+    ".global sysenter_entry",
+    "sysenter_entry:",
+    "    mov qword ptr [{frame} + {kind}], {kind_sysenter}",
+    "    jmp qword ptr [foreign_entry_target]",
+    "foreign_entry:",
+    "    mov [{frame} + {rax}], rax",
+    "    mov [{frame} + {rbx}], rbx",
+    "    mov [{frame} + {rcx}], rcx",
+    "    mov [{frame} + {rdx}], rdx",
+    "    mov [{frame} + {rsi}], rsi",
+    "    mov [{frame} + {rdi}], rdi",
+    "    mov [{frame} + {rbp}], rbp",
+    "    mov [{frame} + {rsp}], rsp",
+    "    mov [{frame} + {r8}], r8",
+    "    mov [{frame} + {r9}], r9",
+    "    mov [{frame} + {r10}], r10",
+    "    mov [{frame} + {r11}], r11",
+    "    mov [{frame} + {r12}], r12",
+    "    mov [{frame} + {r13}], r13",
+    "    mov [{frame} + {r14}], r14",
+    "    mov [{frame} + {r15}], r15",
+    "    inc qword ptr [{frame} + {ticket}]",
+    "    mov dx, {port}",
+    "    mov eax, {hc_foreign_entry}",
+    "    out dx, eax",
+    "    jmp 4b",
+    ".pushsection .rodata.foreign_entry, \"a\"",
+    ".balign 8",
+    "foreign_entry_target:",
+    ".quad foreign_entry",
+    ".popsection",
+
     magic = const microvm_abi::KERNEL_MAGIC,
     abi_version = const microvm_abi::ABI_VERSION,
     boot_bench_mode = const boot_field(offset_of!(BootInfo, bench_mode)),
@@ -268,6 +322,9 @@ core::arch::global_asm!(
     hc_user_exception = const Hypercall::UserException as u32,
     hc_kernel_fault = const Hypercall::KernelFault as u32,
     kind_exception = const EntryKind::Exception as u64,
+    kind_compat = const EntryKind::CompatSyscall as u64,
+    kind_sysenter = const EntryKind::Sysenter as u64,
+    hc_foreign_entry = const Hypercall::ForeignEntry as u32,
     pf_user_fetch = const PF_USER_FETCH_PRESENT,
     rflags_if = const RFLAGS_IF,
     requests = const microvm_abi::SHARED_REQUESTS_OFFSET,

@@ -4,7 +4,7 @@
 //! data, user code, TSS — the order SYSCALL/SYSRET derive selectors in.
 
 use kvm_bindings::kvm_segment;
-use microvm_abi::layout::{kernel_virt, DF_STACK_TOP, KERNEL_STACK_TOP, TSS};
+use microvm_abi::layout::{kernel_virt, DB_STACK_TOP, DF_STACK_TOP, KERNEL_STACK_TOP, TSS};
 use microvm_abi::selector::{
     GDT_ENTRIES, KERNEL_CODE_INDEX, KERNEL_DATA_INDEX, TSS_INDEX, USER_CODE_INDEX, USER_DATA_INDEX,
 };
@@ -75,11 +75,19 @@ unsafe impl vm_memory::ByteValued for Tss64 {}
 pub const TSS_SIZE: u32 = std::mem::size_of::<Tss64>() as u32;
 
 /// microvm's TSS: RSP0 = the kernel stack, IST1 = the double-fault stack,
-/// and no I/O bitmap, so ring 3 has no port access (on hardware).
+/// IST2 = the debug-exception stack, and no I/O bitmap, so ring 3 has no port access (on hardware).
 pub fn tss() -> Tss64 {
     Tss64 {
         rsp0: kernel_virt(KERNEL_STACK_TOP),
-        ist: [kernel_virt(DF_STACK_TOP), 0, 0, 0, 0, 0, 0],
+        ist: [
+            kernel_virt(DF_STACK_TOP),
+            kernel_virt(DB_STACK_TOP),
+            0,
+            0,
+            0,
+            0,
+            0,
+        ],
         iomap_base: TSS_SIZE as u16,
         ..Default::default()
     }
@@ -156,6 +164,8 @@ mod tests {
         let t = tss();
         let rsp0 = t.rsp0;
         let ist1 = t.ist[0];
+        let ist2 = t.ist[1];
+        assert_eq!(ist2, kernel_virt(DB_STACK_TOP));
         assert_eq!(rsp0, kernel_virt(KERNEL_STACK_TOP));
         assert_eq!(ist1, kernel_virt(DF_STACK_TOP));
         assert_eq!({ t.iomap_base }, 104);

@@ -2,7 +2,8 @@
 //! kernel exports in its header: the 32 exception vectors, #PF on its own
 //! stub (it also takes the KVM-PVM SYSCALL path), #BP and #OF callable from
 //! ring 3 (DPL 3, as on Linux, so `int3` is a breakpoint and not a #GP),
-//! #DF on IST1.
+//! #DF on IST1, #DB on IST2 (so that a debug trap delivered in ring 0
+//! before the kernel has left the program's stack never pushes onto it).
 
 use microvm_abi::selector::KERNEL_CS;
 use microvm_abi::EXCEPTION_STUB_SIZE;
@@ -39,9 +40,14 @@ pub fn dpl(vector: usize) -> u8 {
     }
 }
 
-/// The IST slot a vector runs on: 1 for #DF, else the current stack.
+/// The IST slot a vector runs on: 1 for #DF, 2 for #DB, else the current
+/// stack.
 pub fn ist(vector: usize) -> u8 {
-    u8::from(vector == 8)
+    match vector {
+        8 => 1,
+        1 => 2,
+        _ => 0,
+    }
 }
 
 /// The whole IDT, as quadwords, for stubs at `stubs` and the #PF handler at
@@ -86,6 +92,8 @@ mod tests {
         assert_eq!((t[2 * 3] >> 45) & 3, 3, "#BP callable from ring 3");
         assert_eq!((t[2 * 13] >> 45) & 3, 0, "#GP not");
         assert_eq!((t[2 * 8] >> 32) & 7, 1, "#DF on IST1");
+        assert_eq!((t[2] >> 32) & 7, 2, "#DB on IST2");
+        assert_eq!((t[2 * 13] >> 32) & 7, 0, "#GP on the current stack");
         assert_eq!(t.len(), 2 * GATES);
     }
 }

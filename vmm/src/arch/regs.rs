@@ -47,10 +47,18 @@ pub const EFER_NXE: u64 = 1 << 11;
 pub const MSR_STAR: u32 = 0xc000_0081;
 /// IA32_LSTAR: 64-bit SYSCALL entry point.
 pub const MSR_LSTAR: u32 = 0xc000_0082;
-/// IA32_CSTAR: compatibility-mode SYSCALL entry (unused: no 32-bit code).
+/// IA32_CSTAR: compatibility-mode SYSCALL entry. microvm runs no 32-bit
+/// code: it points at a kernel stub that reports the program's fault.
 pub const MSR_CSTAR: u32 = 0xc000_0083;
 /// IA32_FMASK: RFLAGS bits SYSCALL clears.
 pub const MSR_SFMASK: u32 = 0xc000_0084;
+
+/// IA32_SYSENTER_CS: SYSENTER's code selector (SS is this + 8).
+pub const MSR_SYSENTER_CS: u32 = 0x174;
+/// IA32_SYSENTER_ESP: SYSENTER's stack pointer.
+pub const MSR_SYSENTER_ESP: u32 = 0x175;
+/// IA32_SYSENTER_EIP: SYSENTER's entry point.
+pub const MSR_SYSENTER_EIP: u32 = 0x176;
 
 /// RFLAGS bits SYSCALL clears on entry, as Linux does: TF, IF, DF, IOPL,
 /// NT, AC.
@@ -87,8 +95,21 @@ pub fn star() -> u64 {
     ((SYSRET_BASE as u64) << 48) | ((KERNEL_CS as u64) << 32)
 }
 
-/// The MSRs to load: STAR, LSTAR (the kernel's SYSCALL entry), CSTAR, SFMASK.
-pub fn syscall_msrs(lstar: u64) -> [kvm_msr_entry; 4] {
+/// Where each way into ring 0 by instruction lands in the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyscallEntries {
+    /// 64-bit SYSCALL (LSTAR).
+    pub lstar: u64,
+    /// SYSCALL from compatibility mode (CSTAR).
+    pub cstar: u64,
+    /// SYSENTER (SYSENTER_EIP).
+    pub sysenter: u64,
+}
+
+/// The MSRs to load: STAR, LSTAR, CSTAR and SFMASK for SYSCALL, and
+/// SYSENTER's CS, ESP and EIP. Every entry leads to the kernel: an MSR left
+/// at 0 would send ring 3 to address 0 in ring 0.
+pub fn syscall_msrs(entries: SyscallEntries) -> [kvm_msr_entry; 7] {
     let entry = |index, data| kvm_msr_entry {
         index,
         data,
@@ -96,9 +117,12 @@ pub fn syscall_msrs(lstar: u64) -> [kvm_msr_entry; 4] {
     };
     [
         entry(MSR_STAR, star()),
-        entry(MSR_LSTAR, lstar),
-        entry(MSR_CSTAR, 0),
+        entry(MSR_LSTAR, entries.lstar),
+        entry(MSR_CSTAR, entries.cstar),
         entry(MSR_SFMASK, SYSCALL_RFLAGS_MASK),
+        entry(MSR_SYSENTER_CS, u64::from(KERNEL_CS)),
+        entry(MSR_SYSENTER_ESP, kernel_virt(KERNEL_STACK_TOP)),
+        entry(MSR_SYSENTER_EIP, entries.sysenter),
     ]
 }
 
@@ -188,9 +212,28 @@ mod tests {
     #[test]
     fn sfmask_clears_if_tf_df_ac() {
         assert_eq!(SYSCALL_RFLAGS_MASK, 0x47700);
-        let msrs = syscall_msrs(0xffff_ffff_8020_0070);
+        let msrs = syscall_msrs(SyscallEntries {
+            lstar: 0xffff_ffff_8020_0070,
+            cstar: 0xffff_ffff_8020_0400,
+            sysenter: 0xffff_ffff_8020_0410,
+        });
         assert_eq!(msrs[1].index, 0xc000_0082);
         assert_eq!(msrs[1].data, 0xffff_ffff_8020_0070);
+        assert_eq!(msrs[3].data, SYSCALL_RFLAGS_MASK);
+    }
+
+    #[test]
+    fn no_entry_msr_points_outside_the_kernel() {
+        let msrs = syscall_msrs(SyscallEntries {
+            lstar: 0xffff_ffff_8020_0070,
+            cstar: 0xffff_ffff_8020_0400,
+            sysenter: 0xffff_ffff_8020_0410,
+        });
+        let data = |index: u32| msrs.iter().find(|m| m.index == index).unwrap().data;
+        assert_eq!(data(0xc000_0083), 0xffff_ffff_8020_0400, "CSTAR");
+        assert_eq!(data(0x174), 0x08, "SYSENTER_CS = the kernel's");
+        assert_eq!(data(0x175), kernel_virt(KERNEL_STACK_TOP), "SYSENTER_ESP");
+        assert_eq!(data(0x176), 0xffff_ffff_8020_0410, "SYSENTER_EIP");
     }
 
     #[test]

@@ -134,6 +134,8 @@ pub fn entry_name(kind: u64) -> &'static str {
         Ok(microvm_abi::EntryKind::SyscallLstar) => "lstar",
         Ok(microvm_abi::EntryKind::SyscallPageFault) => "page-fault",
         Ok(microvm_abi::EntryKind::Exception) => "exception",
+        Ok(microvm_abi::EntryKind::CompatSyscall) => "compat-syscall",
+        Ok(microvm_abi::EntryKind::Sysenter) => "sysenter",
         Err(_) => "unknown",
     }
 }

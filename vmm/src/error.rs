@@ -93,6 +93,14 @@ pub enum Error {
     /// The supervisor (signals, timeout, vCPU thread) failed.
     #[error("{0}: {1}")]
     Supervisor(&'static str, #[source] std::io::Error),
+    /// Confining the process (seccomp filters, limits) failed.
+    #[error("seccomp: {what}: {reason}")]
+    Seccomp {
+        /// The step.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// The guest kernel stopped in a way a working kernel never does.
     #[error("guest kernel failure: {0}")]
     Kernel(String),

@@ -6,7 +6,8 @@
 //! [`memory`] (guest RAM), [`arch`] (page tables, GDT/TSS, control
 //! registers and MSRs), [`loader`] (kernel and program images), [`vm`] (the
 //! KVM VM, the vCPU and its run loop, which dispatches hypercalls),
-//! [`syscall`] (the host syscall service), [`usermem`] (checked access to
+//! [`syscall`] (the host syscall service), [`seccomp`] (the confinement
+//! of the run), [`usermem`] (checked access to
 //! guest pointers), [`trace`] (the trace writer) and [`exception`].
 
 pub mod arch;
@@ -16,6 +17,7 @@ pub mod exception;
 pub mod info;
 pub mod loader;
 pub mod memory;
+pub mod seccomp;
 pub mod space;
 pub mod stop;
 pub mod supervisor;

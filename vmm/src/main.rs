@@ -3,11 +3,13 @@
 use clap::{Parser, Subcommand};
 use microvm::exception::Signal;
 use microvm::memory::DEFAULT_MEMORY;
+use microvm::seccomp::{Confinement, Mode as SeccompMode};
 use microvm::stop::StopReason;
 use microvm::syscall::SyscallService;
 use microvm::trace::{TraceFormat, Tracer};
 use microvm::vm::{Outcome, Vm, VmConfig};
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -88,6 +90,12 @@ struct RunArgs {
     /// fails with ENOENT.
     #[arg(long, value_name = "DIR")]
     fs_root: Option<PathBuf>,
+    /// What a host syscall outside microvm's seccomp allow-lists does:
+    /// `kill` ends microvm with a line naming it; `log` lets it through and
+    /// the kernel logs it (dmesg, or the audit log); `unsafe-off` installs
+    /// no filter (unsafe with an untrusted program).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = SeccompMode::Kill)]
+    seccomp: SeccompMode,
     /// The program to run.
     program: PathBuf,
     /// Arguments passed to the program.
@@ -103,11 +111,12 @@ fn parse_env(s: &str) -> Result<String, String> {
     }
 }
 
-/// "2s", "500ms", or a plain number of seconds.
+/// "2s", "500ms", or a plain number of seconds. A duration too long to
+/// represent is the longest there is: no limit, in effect.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
+            return Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
         }
     }
     humantime::parse_duration(s)
@@ -132,7 +141,27 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{s}' is too large"))
 }
 
-fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
+/// How a run ended: the program's outcome, and the trace's write error if
+/// the trace was lost.
+struct Ended {
+    outcome: Outcome,
+    trace_lost: Option<(String, std::io::Error)>,
+}
+
+/// Say what `--seccomp` other than the default means for this run.
+fn announce(mode: SeccompMode) {
+    match mode {
+        SeccompMode::Kill => {}
+        SeccompMode::Log => say!(
+            "microvm: --seccomp log: host syscalls outside the allow-lists are allowed and logged by the kernel (dmesg, or the audit log)"
+        ),
+        SeccompMode::UnsafeOff => say!(
+            "microvm: warning: --seccomp unsafe-off: microvm's host syscalls are not confined; do not run an untrusted program like this"
+        ),
+    }
+}
+
+fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
     let config = VmConfig {
         memory: args.memory,
         kernel: args.kernel,
@@ -173,24 +202,35 @@ fn run(args: RunArgs) -> Result<Outcome, microvm::Error> {
         service = service.with_fs_root(dir)?;
     }
     let vm = Vm::new(&config)?;
-    let (outcome, mut tracer) = microvm::supervisor::run(vm, service, tracer, args.timeout)?;
+    let view_root = service.view_root().map(|fd| fd.as_raw_fd());
+    let confinement = Confinement::new(args.seccomp, view_root)?;
+    announce(args.seccomp);
+    let (outcome, mut tracer) =
+        microvm::supervisor::run(vm, service, tracer, args.timeout, &confinement)?;
     let flushed = tracer.finish();
     let outcome = outcome?;
-    match flushed {
+    let trace_lost = match flushed {
         // A reader that went away ends microvm quietly, like any writer.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        // A trace that could not be written is reported, but the program's
-        // own status still wins.
-        Err(source) => say!("microvm: trace output failed: {source}"),
-        Ok(()) => {}
-    }
-    Ok(outcome)
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => None,
+        Err(source) => {
+            let path = args
+                .output
+                .as_ref()
+                .map_or_else(|| "(stderr)".to_string(), |p| p.display().to_string());
+            Some((path, source))
+        }
+        Ok(()) => None,
+    };
+    Ok(Ended {
+        outcome,
+        trace_lost,
+    })
 }
 
 /// `run`, with SIGINT and SIGTERM held from the start: one that comes while
 /// the VM is being set up waits for the supervisor, which then stops the
 /// guest at once and flushes the trace.
-fn run_held(args: RunArgs) -> Result<Outcome, microvm::Error> {
+fn run_held(args: RunArgs) -> Result<Ended, microvm::Error> {
     microvm::supervisor::hold_stop_signals();
     run(args)
 }
@@ -202,7 +242,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => match run_held(args) {
-            Ok(outcome) => {
+            Ok(Ended {
+                outcome,
+                trace_lost,
+            }) => {
                 match &outcome {
                     Outcome::Exited(_) => {}
                     // Like any writer whose reader went away: quietly.
@@ -222,6 +265,14 @@ fn main() -> ExitCode {
                     Outcome::Stopped(StopReason::Terminate) => {
                         say!("microvm: terminated (SIGTERM): the guest was stopped")
                     }
+                }
+                if let Some((path, source)) = trace_lost {
+                    // A lost trace is a failure, whatever the program did.
+                    say!(
+                        "microvm: trace output {path} failed: {source}; the program's status was {}",
+                        outcome.exit_status()
+                    );
+                    return ExitCode::from(1);
                 }
                 ExitCode::from(outcome.exit_status() as u8)
             }

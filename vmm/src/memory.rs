@@ -50,12 +50,23 @@ impl GuestRam {
                     reason: e.to_string(),
                 }
             })?;
-        Ok(GuestRam {
+        let ram = GuestRam {
             mem,
             size,
             vm_fd: AtomicI32::new(-1),
             flushes: AtomicU64::new(0),
-        })
+        };
+        ram.dont_dump();
+        Ok(ram)
+    }
+
+    /// Keep guest RAM out of any core dump of microvm (`MADV_DONTDUMP`).
+    fn dont_dump(&self) {
+        if let Some(p) = self.host_pages(0, self.size) {
+            // SAFETY: the range is this struct's own mapping, whole;
+            // MADV_DONTDUMP changes only what a core dump includes.
+            unsafe { libc::madvise(p, self.size as usize, libc::MADV_DONTDUMP) };
+        }
     }
 
     /// The vm-memory view.

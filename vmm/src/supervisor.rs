@@ -2,8 +2,13 @@
 //! the calling thread waits — without polling — for the run to end, for
 //! SIGINT or SIGTERM, or for the timeout, and stops the vCPU through its
 //! [`StopHandle`](crate::stop::StopHandle) when one comes first.
+//!
+//! Once everything the run needs is open, the process is locked down and
+//! each thread confines itself with its seccomp filter before it does
+//! anything else (see [`crate::seccomp`]).
 
 use crate::error::{Error, Result};
+use crate::seccomp::{Confinement, Thread};
 use crate::stop::StopReason;
 use crate::syscall::SyscallService;
 use crate::trace::Tracer;
@@ -38,13 +43,16 @@ pub fn hold_stop_signals() {
     let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None);
 }
 
-/// Run `vm` to its end on a vCPU thread. SIGINT and SIGTERM, and `timeout`
-/// if given, stop it. Returns how it ended and the tracer (to be finished).
+/// Run `vm` to its end on a vCPU thread, each thread confined by
+/// `confinement`. SIGINT and SIGTERM, and `timeout` if given, stop it (a
+/// timeout too long to have a deadline is no limit). Returns how it ended
+/// and the tracer (to be finished).
 pub fn run(
     mut vm: Vm,
     mut service: SyscallService,
     mut tracer: Tracer,
     timeout: Option<Duration>,
+    confinement: &Confinement,
 ) -> Result<(Result<Outcome>, Tracer)> {
     let mut signals = SigSet::empty();
     signals.add(Signal::SIGINT);
@@ -54,7 +62,14 @@ pub fn run(
     let mut old = SigSet::empty();
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), Some(&mut old))
         .map_err(io_error("blocking SIGINT/SIGTERM"))?;
-    let result = supervise(&mut vm, &mut service, &mut tracer, timeout, &signals);
+    let result = supervise(
+        &mut vm,
+        &mut service,
+        &mut tracer,
+        timeout,
+        &signals,
+        confinement,
+    );
     let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     result.map(|outcome| (outcome, tracer))
 }
@@ -65,6 +80,7 @@ fn supervise(
     tracer: &mut Tracer,
     timeout: Option<Duration>,
     signals: &SigSet,
+    confinement: &Confinement,
 ) -> Result<Result<Outcome>> {
     let sigfd = SignalFd::with_flags(signals, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(io_error("creating a signalfd"))?;
@@ -75,15 +91,24 @@ fn supervise(
             .map_err(|e| Error::Supervisor("cloning an eventfd", e))?,
     );
     let stop = vm.stop_handle();
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A deadline too far away to represent is as good as none.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    // Every descriptor the run needs is open now.
+    confinement.lock_down(crate::syscall::fs::MAX_FDS)?;
     std::thread::scope(|scope| {
         let vcpu = std::thread::Builder::new()
             .name("vcpu0".into())
             .spawn_scoped(scope, move || {
                 let _done = done_writer;
+                confinement.enter(Thread::Vcpu)?;
                 vm.run(service, tracer)
             })
             .map_err(|e| Error::Supervisor("starting the vCPU thread", e))?;
+        if let Err(e) = confinement.enter(Thread::Supervisor) {
+            stop.stop(StopReason::Terminate);
+            let _ = vcpu.join();
+            return Err(e);
+        }
         let mut timed_out = false;
         loop {
             let wait = match deadline {

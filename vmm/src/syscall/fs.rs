@@ -245,6 +245,11 @@ impl Files {
         self.view = Some(view);
     }
 
+    /// The view's root descriptor, if there is a view.
+    pub fn view_root(&self) -> Option<BorrowedFd<'_>> {
+        self.view.as_ref().map(View::root)
+    }
+
     /// readlink("/proc/self/exe") answers `path` made absolute, with its
     /// symlinks resolved, as Linux names a running executable (glibc
     /// asserts that the answer starts with '/').

@@ -142,6 +142,12 @@ impl SyscallService {
         Ok(self)
     }
 
+    /// The descriptor every path lookup starts from: the root of the file
+    /// view, if there is one (`--fs-root`).
+    pub fn view_root(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.files.view_root()
+    }
+
     /// The program's path, which readlink("/proc/self/exe") tells (made
     /// absolute and resolved, as Linux does).
     pub fn with_exe_path(mut self, path: &Path) -> Self {

@@ -82,6 +82,12 @@ impl View {
         }
     }
 
+    /// The descriptor of the view's root (`O_PATH`), which every lookup
+    /// starts from.
+    pub fn root(&self) -> BorrowedFd<'_> {
+        self.root.as_fd()
+    }
+
     /// The absolute path in the view of `fd`, a descriptor opened through
     /// this view (for a directory used as a dirfd, or the new cwd).
     pub fn path_of(&self, fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {

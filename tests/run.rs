@@ -359,3 +359,53 @@ fn info_reports_the_kvm_and_the_syscall_entry_it_takes() {
     let text = stdout(&run(&["info"]));
     assert!(text.contains("ring-3 SYSCALL:"), "{text}");
 }
+
+#[test]
+fn a_timeout_too_long_to_reach_is_no_limit() {
+    require_kvm!();
+    let exit42 = program("exit42");
+    // Each of these panicked once (Duration::from_secs_f64, Instant + Duration).
+    for t in [
+        "1e20",
+        "1e19",
+        "1e308",
+        "18446744073709551615s",
+        "500000000000years",
+    ] {
+        let o = run(&["run", "--timeout", t, exit42.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(42), "--timeout {t}: {}", stderr(&o));
+        assert!(
+            stderr(&o).ends_with("exit_group(42) = ?\n+++ exited with 42 +++\n"),
+            "--timeout {t}: {}",
+            stderr(&o)
+        );
+    }
+    // What is no duration at all is refused before anything runs.
+    for t in ["inf", "NaN", "-1s", "5 fortnights"] {
+        let o = run(&["run", &format!("--timeout={t}"), exit42.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "--timeout {t}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("'{t}' is not a duration")),
+            "--timeout {t}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_trace_that_cannot_be_written_is_a_failure() {
+    require_kvm!();
+    let exit42 = program("exit42");
+    for extra in [&[][..], &["--trace", "off", "--summary"][..]] {
+        let mut args = vec!["run", "-o", "/dev/full"];
+        args.extend_from_slice(extra);
+        args.push(exit42.to_str().unwrap());
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            "microvm: trace output /dev/full failed: No space left on device (os error 28); the program's status was 42\n",
+            "{args:?}"
+        );
+    }
+}

@@ -450,3 +450,49 @@ fn a_guest_never_reaches_microvms_own_descriptors() {
         &text[text.len().saturating_sub(300)..]
     );
 }
+
+#[test]
+fn info_lists_what_each_thread_may_do_and_why() {
+    require_kvm!();
+    let o = run(&["info", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules = info["seccomp"].as_array().unwrap();
+    // KVM_RUN first, on the vCPU thread.
+    assert_eq!(rules[0]["thread"], "vcpu");
+    assert_eq!(rules[0]["syscall"], "ioctl");
+    assert_eq!(rules[0]["nr"], 16);
+    assert_eq!(rules[0]["args"], "request KVM_RUN");
+    for r in rules {
+        assert!(
+            ["vcpu", "supervisor", "both"].contains(&r["thread"].as_str().unwrap()),
+            "{r}"
+        );
+        assert!(!r["why"].as_str().unwrap().is_empty(), "{r}");
+    }
+    let find = |thread: &str, syscall: &str| {
+        rules
+            .iter()
+            .find(|r| r["thread"] == thread && r["syscall"] == syscall)
+            .map(|r| r["args"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        find("vcpu", "openat2").as_deref(),
+        Some("arg 0 is the view's root fd; only with --fs-root")
+    );
+    assert_eq!(
+        find("both", "mmap").as_deref(),
+        Some("MAP_ANONYMOUS, without PROT_EXEC")
+    );
+    assert_eq!(
+        find("supervisor", "tgkill").as_deref(),
+        Some("arg 2 is the kick signal (SIGRTMIN)")
+    );
+    assert_eq!(find("vcpu", "socket"), None);
+    assert_eq!(find("vcpu", "execve"), None);
+    let text = stdout(&run(&["info"]));
+    assert!(
+        text.contains("\n  vcpu thread:\n    ioctl            request KVM_RUN\n"),
+        "{text}"
+    );
+}

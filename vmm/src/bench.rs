@@ -7,10 +7,13 @@
 //! `Vm::run` by the iteration count. VM creation is not inside those
 //! figures; it has rows of its own. Iteration counts adapt so that each
 //! figure takes about the configured time; each figure is repeated and
-//! reported as the median, min and max of the repetitions.
+//! reported as the median, min and max of the repetitions. The guest runs
+//! on a thread confined by the vCPU's seccomp filter, as in `microvm run`
+//! (`--seccomp` chooses the mode; `unsafe-off` measures without it).
 
 use crate::error::{Error, Result};
 use crate::memory::{GuestRam, DEFAULT_MEMORY};
+use crate::seccomp::{Confinement, Mode as SeccompMode, Thread};
 use crate::syscall::SyscallService;
 use crate::trace::{TraceFormat, Tracer};
 use crate::vm::{Bench, Image, Outcome, Vm};
@@ -153,6 +156,8 @@ pub struct Bencher {
     pub microvm: PathBuf,
     /// A scratch copy of the bench program, for that figure.
     program_file: PathBuf,
+    /// The vCPU filter the guest rows run under.
+    confinement: Confinement,
 }
 
 fn bench_error(what: &'static str) -> impl Fn(std::io::Error) -> Error {
@@ -169,7 +174,14 @@ impl Bencher {
         Ok(Bencher {
             microvm: microvm.to_path_buf(),
             program_file,
+            confinement: Confinement::new(SeccompMode::Kill, None)?,
         })
+    }
+
+    /// Run the guest rows under the vCPU filter of `mode` (default: kill).
+    pub fn with_seccomp(mut self, mode: SeccompMode) -> Result<Bencher> {
+        self.confinement = Confinement::new(mode, None)?;
+        Ok(self)
     }
 
     /// Time `n` operations of `row` once. Guest rows are differential: a
@@ -192,12 +204,15 @@ impl Bencher {
             })
         };
         let plain = |t: Result<Duration>| t.map(|t| Timing { net: t, total: t });
+        let c = &self.confinement;
         match row {
-            Row::Forwarded => differential(&|n| guest_loop(BenchMode::Off, n, false)),
-            Row::ForwardedTraced => differential(&|n| guest_loop(BenchMode::Off, n, true)),
-            Row::NullForwarded => differential(&|n| guest_loop(BenchMode::NullForward, n, false)),
-            Row::InGuest => differential(&|n| guest_loop(BenchMode::InGuest, n, false)),
-            Row::BareExit => differential(&bare_exits),
+            Row::Forwarded => differential(&|n| guest_loop(c, BenchMode::Off, n, false)),
+            Row::ForwardedTraced => differential(&|n| guest_loop(c, BenchMode::Off, n, true)),
+            Row::NullForwarded => {
+                differential(&|n| guest_loop(c, BenchMode::NullForward, n, false))
+            }
+            Row::InGuest => differential(&|n| guest_loop(c, BenchMode::InGuest, n, false)),
+            Row::BareExit => differential(&|n| bare_exits(c, n)),
             Row::HostSyscall => plain(Ok(host_syscalls(n))),
             Row::Ptrace => plain(ptrace_syscalls(n)),
             Row::Startup => plain(repeat(n, startup)),
@@ -374,8 +389,34 @@ fn expect_exit(outcome: Outcome) -> Result<()> {
     }
 }
 
+/// Run `vm` to its end, timed, on a thread confined as the vCPU thread of
+/// `microvm run` is.
+fn timed_run(
+    confinement: &Confinement,
+    vm: &mut Vm,
+    service: &mut SyscallService,
+    tracer: &mut Tracer,
+) -> Result<(Outcome, Duration)> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                confinement.enter(Thread::Vcpu)?;
+                let start = Instant::now();
+                let outcome = vm.run(service, tracer)?;
+                Ok((outcome, start.elapsed()))
+            })
+            .join()
+            .map_err(|_| Error::Kernel("the vCPU thread panicked".into()))?
+    })
+}
+
 /// `n` getppid syscalls through the kernel path `mode`.
-fn guest_loop(mode: BenchMode, n: u64, traced: bool) -> Result<Duration> {
+fn guest_loop(
+    confinement: &Confinement,
+    mode: BenchMode,
+    n: u64,
+    traced: bool,
+) -> Result<Duration> {
     let mut vm = bench_vm(mode, 0, n)?;
     let mut tracer = if traced {
         let null = std::fs::OpenOptions::new()
@@ -387,9 +428,7 @@ fn guest_loop(mode: BenchMode, n: u64, traced: bool) -> Result<Duration> {
         Tracer::off()
     };
     let mut service = sink_service();
-    let start = Instant::now();
-    let outcome = vm.run(&mut service, &mut tracer)?;
-    let t = start.elapsed();
+    let (outcome, t) = timed_run(confinement, &mut vm, &mut service, &mut tracer)?;
     expect_exit(outcome)?;
     // Check that the loop took the path being measured.
     let stats = vm.stats();
@@ -409,12 +448,10 @@ fn guest_loop(mode: BenchMode, n: u64, traced: bool) -> Result<Duration> {
 }
 
 /// `n` null hypercalls from ring 0.
-fn bare_exits(n: u64) -> Result<Duration> {
+fn bare_exits(confinement: &Confinement, n: u64) -> Result<Duration> {
     let mut vm = bench_vm(BenchMode::BareExit, n, 0)?;
     let mut service = sink_service();
-    let start = Instant::now();
-    let outcome = vm.run(&mut service, &mut Tracer::off())?;
-    let t = start.elapsed();
+    let (outcome, t) = timed_run(confinement, &mut vm, &mut service, &mut Tracer::off())?;
     expect_exit(outcome)?;
     if vm.stats().null_hypercalls != n {
         return Err(Error::Kernel("the kernel skipped bare exits".into()));

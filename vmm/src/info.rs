@@ -1,6 +1,6 @@
 //! `microvm info`: which KVM this host has, the capabilities microvm relies
-//! on, and — by running a three-instruction program — which SYSCALL entry
-//! the guest kernel takes here.
+//! on, — by running a three-instruction program — which SYSCALL entry the
+//! guest kernel takes here, and the seccomp allow-lists of `microvm run`.
 
 use crate::error::Result;
 use crate::syscall::SyscallService;
@@ -27,6 +27,9 @@ pub struct HostInfo {
     /// How a ring-3 SYSCALL reached the kernel in the probe: "lstar" or
     /// "page-fault".
     pub syscall_entry: &'static str,
+    /// The host syscalls each thread of `microvm run` may make once the
+    /// guest runs (`--seccomp kill`, the default), and why.
+    pub seccomp: Vec<crate::seccomp::Rule>,
 }
 
 /// The loaded KVM module, from /sys/module.
@@ -89,6 +92,7 @@ pub fn probe() -> Result<HostInfo> {
         kind,
         capabilities,
         syscall_entry,
+        seccomp: crate::seccomp::rules(),
     })
 }
 
@@ -113,6 +117,21 @@ impl HostInfo {
         );
         for (name, present) in &self.capabilities {
             s += &format!("  {name:<24} {}\n", if *present { "yes" } else { "no" });
+        }
+        s += "seccomp allow-lists of `microvm run` (anything else ends it; see --seccomp):\n";
+        let mut thread = "";
+        for rule in &self.seccomp {
+            if rule.thread != thread {
+                thread = rule.thread;
+                s += &format!(
+                    "  {thread} thread{}:\n",
+                    if thread == "both" { "s" } else { "" }
+                );
+            }
+            s += &format!(
+                "    {:<16} {}\n    {:<16} why: {}\n",
+                rule.syscall, rule.args, "", rule.why
+            );
         }
         s
     }

@@ -48,6 +48,10 @@ enum Command {
         /// Measure only these rows (comma-separated).
         #[arg(long, value_enum, value_delimiter = ',')]
         only: Vec<microvm::bench::Row>,
+        /// The vCPU seccomp filter the guest rows run under, as in `run`
+        /// (`unsafe-off` measures without it).
+        #[arg(long, value_enum, value_name = "MODE", default_value_t = SeccompMode::Kill)]
+        seccomp: SeccompMode,
     },
     /// Show which KVM this host has, the capabilities microvm relies on,
     /// and which SYSCALL entry the guest kernel takes here.
@@ -278,7 +282,12 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        Command::Bench { json, quick, only } => {
+        Command::Bench {
+            json,
+            quick,
+            only,
+            seccomp,
+        } => {
             let config = if quick {
                 microvm::bench::Config::QUICK
             } else {
@@ -287,6 +296,7 @@ fn main() -> ExitCode {
             let report = std::env::current_exe()
                 .map_err(|e| microvm::Error::Supervisor("locating microvm", e))
                 .and_then(|exe| microvm::bench::Bencher::new(&exe))
+                .and_then(|b| b.with_seccomp(seccomp))
                 .and_then(|b| b.report(config, &only));
             match report {
                 Ok(r) if json => {

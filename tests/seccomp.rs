@@ -28,8 +28,10 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("seccomp-{name}-{}", std::process::id()));
+        // Under /tmp: `make test-native` runs the tests on a read-only
+        // copy of the tree.
+        let dir =
+            std::env::temp_dir().join(format!("microvm-seccomp-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("hello.txt"), "hello\n").unwrap();
@@ -370,11 +372,12 @@ fn a_bad_seccomp_mode_is_refused() {
     );
 }
 
-/// tests/c/fds.c, built static with gcc (cached); `None` with a skip line
-/// when gcc is missing (a failure under CI, where `make setup` installs it).
-fn fds_program() -> Option<PathBuf> {
+/// tests/c/fds.c, built static with gcc into `dir`; `None` with a skip
+/// line when gcc is missing (a failure under CI, where `make setup`
+/// installs it).
+fn fds_program(dir: &Path) -> Option<PathBuf> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/c/fds.c");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("seccomp-fds");
+    let out = dir.with_extension("fds");
     match Command::new("gcc")
         .args(["-static", "-O1", "-o"])
         .arg(&out)
@@ -394,8 +397,10 @@ fn fds_program() -> Option<PathBuf> {
 #[test]
 fn a_guest_never_reaches_microvms_own_descriptors() {
     require_kvm!();
-    let Some(fds) = fds_program() else { return };
     let root = Dir::new("fds");
+    let Some(fds) = fds_program(&root.0) else {
+        return;
+    };
     let trace = root.0.with_extension("trace");
     let child = spawn(
         &[
@@ -443,6 +448,7 @@ fn a_guest_never_reaches_microvms_own_descriptors() {
     // The trace, written through microvm's own descriptor, is whole.
     let text = std::fs::read_to_string(&trace).unwrap();
     let _ = std::fs::remove_file(&trace);
+    let _ = std::fs::remove_file(&fds);
     assert!(text.contains("close(1023) = -1 EBADF (Bad file descriptor)\n"));
     assert!(
         text.ends_with("exit_group(0) = ?\n+++ exited with 0 +++\n"),

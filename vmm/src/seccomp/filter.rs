@@ -240,8 +240,8 @@ pub(crate) mod tests {
         // Only the low 32 bits of the request count, as in the kernel.
         assert_eq!(ioctl(6, table::KVM_RUN | 1 << 32), ALLOW);
         assert_eq!(ioctl(6, table::KVM_GET_REGS), ALLOW);
-        assert_eq!(ioctl(1, libc::TCGETS as u64), ALLOW);
-        assert_eq!(ioctl(5, libc::TCGETS as u64), TRAP);
+        assert_eq!(ioctl(1, table::TCGETS), ALLOW);
+        assert_eq!(ioctl(5, table::TCGETS), TRAP);
         assert_eq!(ioctl(6, 0x4090_ae82), TRAP, "KVM_SET_REGS");
         let openat2 = |dirfd: u64| run(&p, libc::SYS_openat2, [dirfd, 0, 0, 0, 0, 0]);
         assert_eq!(openat2(7), ALLOW);

@@ -160,16 +160,17 @@ fn each_thread_is_confined_while_the_guest_runs() {
     let pid = child.id();
     let threads = wait_for_threads(pid, |t| t.seccomp == "2");
     for t in &threads {
-        // Filter mode, one filter each (the supervisor installs its own
-        // after the vCPU thread started: nothing is inherited), and no
-        // new privileges.
+        // Filter mode, two filters each (the thread's allow-list and the
+        // refusals stacked on it; the supervisor installs its own after
+        // the vCPU thread started: nothing is inherited), and no new
+        // privileges.
         assert_eq!(
             (
                 t.seccomp.as_str(),
                 t.filters.as_str(),
                 t.no_new_privs.as_str()
             ),
-            ("2", "1", "1"),
+            ("2", "2", "1"),
             "{t:?}"
         );
     }
@@ -255,6 +256,31 @@ fn a_host_syscall_outside_the_list_kills_microvm_with_one_line() {
 }
 
 #[test]
+fn an_open_by_the_c_library_fails_with_eacces_and_the_run_goes_on() {
+    require_kvm!();
+    for thread in ["vcpu", "supervisor"] {
+        let o = refused(&format!("{thread}:openat"), &["--trace", "off"]);
+        assert_eq!(o.status.code(), Some(42), "{thread}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            "microvm: test hook: openat: Permission denied (os error 13)\n",
+            "{thread}"
+        );
+    }
+    // Without the filters, the same open succeeds.
+    let o = refused(
+        "vcpu:openat",
+        &["--trace", "off", "--seccomp", "unsafe-off"],
+    );
+    assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
+    assert!(
+        stderr(&o).ends_with("microvm: test hook: openat: opened\n"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn without_the_hook_the_same_run_ends_normally() {
     require_kvm!();
     let root = Dir::new("plain");
@@ -298,7 +324,7 @@ fn log_mode_lets_a_refused_syscall_through_and_the_kernel_logs_it() {
         None,
     );
     let threads = wait_for_threads(child.id(), |t| t.seccomp == "2");
-    assert!(threads.iter().all(|t| t.filters == "1"), "{threads:?}");
+    assert!(threads.iter().all(|t| t.filters == "2"), "{threads:?}");
     let o = finish(child, b"x\n");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stderr(&o), note);
@@ -493,6 +519,10 @@ fn info_lists_what_each_thread_may_do_and_why() {
     assert_eq!(
         find("supervisor", "tgkill").as_deref(),
         Some("arg 2 is the kick signal (SIGRTMIN)")
+    );
+    assert_eq!(
+        find("both", "openat").as_deref(),
+        Some("never made: fails with EACCES")
     );
     assert_eq!(find("vcpu", "socket"), None);
     assert_eq!(find("vcpu", "execve"), None);

@@ -87,11 +87,14 @@ fn entry_rules(entry: &Allowed, ctx: &Context) -> Result<Option<Vec<SeccompRule>
 }
 
 /// The syscall -> rules map for `thread`. An empty rule list allows any
-/// arguments; entries for the same syscall add up.
+/// arguments; entries for the same syscall add up. What [`table::REFUSED`]
+/// lists is let through here, to fail in the stacked program (the kernel
+/// takes the most restrictive answer, and a trap here would beat its
+/// errno).
 fn rules(thread: Thread, ctx: &Context) -> Result<BTreeMap<i64, Vec<SeccompRule>>, Error> {
     let mut any = std::collections::BTreeSet::new();
     let mut map: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for entry in table::entries(thread) {
+    for entry in table::entries(thread).chain(table::REFUSED) {
         let Some(rules) = entry_rules(entry, ctx)? else {
             continue;
         };
@@ -129,6 +132,24 @@ pub fn compile(
         program.splice(at..at, kvm_run_first());
     }
     Ok(program)
+}
+
+/// The program stacked on both threads' filters: what [`table::REFUSED`]
+/// lists fails with [`table::REFUSED_ERRNO`] (the kernel takes the most
+/// restrictive answer of all filters), everything else is left to the
+/// allow-list.
+pub fn compile_refusals() -> Result<BpfProgram, Error> {
+    let rules = table::REFUSED.iter().map(|e| (e.nr, vec![])).collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(table::REFUSED_ERRNO as u32),
+        TargetArch::x86_64,
+    )
+    .map_err(|e| e.to_string())?;
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())
 }
 
 /// The length of the architecture check seccompiler starts every program
@@ -270,7 +291,6 @@ pub(crate) mod tests {
         for nr in [
             libc::SYS_socket,
             libc::SYS_execve,
-            libc::SYS_openat,
             libc::SYS_open,
             libc::SYS_clone3,
             libc::SYS_tgkill,
@@ -309,6 +329,21 @@ pub(crate) mod tests {
             libc::SYS_socket,
         ] {
             assert_eq!(run(&p, nr, [0; 6]), TRAP, "{}", table::syscall_name(nr));
+        }
+    }
+
+    #[test]
+    fn the_stacked_program_refuses_openat_and_leaves_the_rest() {
+        // The allow-lists let openat through, to fail here.
+        for thread in [Thread::Vcpu, Thread::Supervisor] {
+            let p = compile(thread, &ctx(None), SeccompAction::Trap).unwrap();
+            assert_eq!(run(&p, libc::SYS_openat, [0; 6]), ALLOW);
+        }
+        let p = compile_refusals().unwrap();
+        let eacces = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
+        assert_eq!(run(&p, libc::SYS_openat, [0; 6]), eacces);
+        for nr in [libc::SYS_ioctl, libc::SYS_socket, libc::SYS_openat2] {
+            assert_eq!(run(&p, nr, [0; 6]), ALLOW);
         }
     }
 

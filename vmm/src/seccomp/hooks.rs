@@ -7,7 +7,9 @@
 //!
 //! `MICROVM_TEST_FORBIDDEN_SYSCALL=THREAD:KIND`, THREAD `vcpu` or
 //! `supervisor`, KIND one of `socket`, `ioctl` (KVM_SET_REGS on fd -1),
-//! `mmap-exec` (anonymous, PROT_EXEC), `openat2` (from AT_FDCWD).
+//! `mmap-exec` (anonymous, PROT_EXEC), `openat2` (from AT_FDCWD); and
+//! `openat`, which is refused with an errno rather than killed: the hook
+//! says on stderr what it got.
 
 use super::table::Thread;
 
@@ -72,6 +74,20 @@ pub fn after_enter(thread: Thread) {
                 if fd >= 0 {
                     libc::close(fd as libc::c_int);
                 }
+            }
+            "openat" => {
+                let fd = libc::openat(
+                    libc::AT_FDCWD,
+                    c"/proc/sys/vm/overcommit_memory".as_ptr(),
+                    libc::O_RDONLY | libc::O_CLOEXEC,
+                );
+                let result = if fd >= 0 {
+                    libc::close(fd);
+                    "opened".to_string()
+                } else {
+                    std::io::Error::last_os_error().to_string()
+                };
+                eprintln!("microvm: test hook: openat: {result}");
             }
             _ => {}
         }

@@ -1,7 +1,9 @@
 //! Confining `microvm run`: once the guest is set up (KVM descriptors
 //! open, guest memory mapped, the file view's root and the trace output
 //! open), each thread installs the smallest seccomp allow-list for what it
-//! does from then on ([`table`]), and the process gives up what it does
+//! does from then on ([`table`]; a second filter stacked on it answers the
+//! few syscalls the C library tries on its own with an errno), and the
+//! process gives up what it does
 //! not need: new privileges, core dumps, descriptors beyond what the
 //! guest's fd table can hold.
 //!
@@ -45,6 +47,8 @@ pub struct Confinement {
     mode: Mode,
     vcpu: Option<BpfProgram>,
     supervisor: Option<BpfProgram>,
+    /// Stacked on both: what fails with an errno instead.
+    refusals: Option<BpfProgram>,
 }
 
 fn error(what: &'static str) -> impl Fn(String) -> Error {
@@ -68,6 +72,7 @@ impl Confinement {
                     mode,
                     vcpu: None,
                     supervisor: None,
+                    refusals: None,
                 })
             }
         };
@@ -78,6 +83,7 @@ impl Confinement {
             mode,
             vcpu: Some(compile(Thread::Vcpu)?),
             supervisor: Some(compile(Thread::Supervisor)?),
+            refusals: Some(filter::compile_refusals().map_err(error("compiling the filter"))?),
         })
     }
 
@@ -88,8 +94,7 @@ impl Confinement {
 
     /// What the whole process gives up once set-up is done, before the
     /// vCPU thread starts: new privileges, core dumps, descriptors beyond
-    /// microvm's own and `guest_fds`; in kill mode, install the SIGSYS
-    /// handler that reports a refused syscall.
+    /// microvm's own and `guest_fds`.
     pub fn lock_down(&self, guest_fds: u64) -> Result<()> {
         let io = |what| {
             move |e: std::io::Error| Error::Seccomp {
@@ -100,23 +105,30 @@ impl Confinement {
         process::no_new_privs().map_err(io("PR_SET_NO_NEW_PRIVS"))?;
         process::no_core_dumps().map_err(io("turning core dumps off"))?;
         process::limit_fds(guest_fds).map_err(io("limiting RLIMIT_NOFILE"))?;
-        if self.mode == Mode::Kill {
-            sigsys::install().map_err(io("installing the SIGSYS handler"))?;
-        }
         Ok(())
     }
 
-    /// Install `thread`'s filter on the calling thread (nothing with
-    /// [`Mode::UnsafeOff`]). It stays for the thread's life.
+    /// Install `thread`'s filter, and the refusals on top of it, on the
+    /// calling thread (nothing with [`Mode::UnsafeOff`]). They stay for the
+    /// thread's life.
     pub fn enter(&self, thread: Thread) -> Result<()> {
         let program = match thread {
             Thread::Vcpu => &self.vcpu,
             Thread::Supervisor => &self.supervisor,
         };
-        if let Some(program) = program {
+        if let (Some(program), Some(refusals)) = (program, &self.refusals) {
+            if self.mode == Mode::Kill {
+                // The process-wide handler that reports a refused syscall.
+                sigsys::install()
+                    .map_err(|e| error("installing the SIGSYS handler")(e.to_string()))?;
+            }
             sigsys::set_role(thread);
-            seccompiler::apply_filter(program)
-                .map_err(|e| error("installing the filter")(e.to_string()))?;
+            // The refusals first: they let through the prctl and seccomp
+            // calls that install the allow-list, which does not.
+            for p in [refusals, program] {
+                seccompiler::apply_filter(p)
+                    .map_err(|e| error("installing the filter")(e.to_string()))?;
+            }
         }
         #[cfg(feature = "test-hooks")]
         hooks::after_enter(thread);
@@ -151,8 +163,16 @@ pub fn rules() -> Vec<Rule> {
             why: e.why,
         })
     };
+    let refused = table::REFUSED.iter().map(|e| Rule {
+        thread: "both",
+        syscall: table::syscall_name(e.nr),
+        nr: e.nr,
+        args: format!("never made: fails with {}", table::REFUSED_ERRNO_NAME),
+        why: e.why,
+    });
     rows("vcpu", table::VCPU)
         .chain(rows("supervisor", table::SUPERVISOR))
         .chain(rows("both", table::BOTH))
+        .chain(refused)
         .collect()
 }

@@ -92,6 +92,12 @@ const fn allow(nr: c_long, args: Args, why: &'static str) -> Allowed {
 
 /// `_IO(KVMIO, 0x80)`: run the vCPU.
 pub const KVM_RUN: u64 = kvm_ioctl(vmm_sys_util::ioctl::_IOC_NONE, 0x80, 0);
+/// `_IOW(KVMIO, 0x46, struct kvm_userspace_memory_region)`.
+pub const KVM_SET_USER_MEMORY_REGION: u64 = kvm_ioctl(
+    vmm_sys_util::ioctl::_IOC_WRITE,
+    0x46,
+    std::mem::size_of::<kvm_bindings::kvm_userspace_memory_region>(),
+);
 /// `_IOR(KVMIO, 0x81, struct kvm_regs)`.
 pub const KVM_GET_REGS: u64 = kvm_ioctl(
     vmm_sys_util::ioctl::_IOC_READ,
@@ -220,6 +226,11 @@ pub static VCPU: &[Allowed] = &[
     ),
     allow(
         libc::SYS_ioctl,
+        Args::Ioctl(&[(KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION")]),
+        "drop KVM's shadow page tables by taking guest RAM's slot away and back (memory::GuestRam::flush_shadow) when the address space reuses page tables",
+    ),
+    allow(
+        libc::SYS_ioctl,
         Args::StdioIoctl(&[
             (TCGETS, "TCGETS"),
             (TIOCGWINSZ, "TIOCGWINSZ"),
@@ -292,6 +303,20 @@ pub static SUPERVISOR: &[Allowed] = &[
     allow(libc::SYS_exit_group, Args::Any, "microvm exits"),
 ];
 
+/// What fails with `EACCES` on both threads instead of ending microvm (a
+/// second, stacked filter): what the C library tries on its own and does
+/// without.
+pub static REFUSED: &[Allowed] = &[allow(
+    libc::SYS_openat,
+    Args::Any,
+    "glibc's malloc reads /proc/sys/vm/overcommit_memory the first time a thread's heap shrinks, and does without it",
+)];
+
+/// The errno of [`REFUSED`].
+pub const REFUSED_ERRNO: i32 = libc::EACCES;
+/// Its name.
+pub const REFUSED_ERRNO_NAME: &str = "EACCES";
+
 /// The entries for `thread`: its own, then those of both threads.
 pub fn entries(thread: Thread) -> impl Iterator<Item = &'static Allowed> {
     let own = match thread {
@@ -345,6 +370,7 @@ mod tests {
         assert_eq!(KVM_RUN, 0xae80);
         assert_eq!(KVM_GET_REGS, 0x8090_ae81);
         assert_eq!(KVM_GET_SREGS, 0x8138_ae83);
+        assert_eq!(KVM_SET_USER_MEMORY_REGION, 0x4020_ae46);
     }
 
     #[test]

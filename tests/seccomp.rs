@@ -342,17 +342,27 @@ fn log_mode_lets_a_refused_syscall_through_and_the_kernel_logs_it() {
     assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
     assert_eq!(stderr(&o), note);
     // The kernel's audit record (type 1326) names the syscall and the
-    // thread, where the kernel log can be read here.
-    match kernel_log() {
-        Some(log) => {
-            let record = format!("pid={pid} comm=\"vcpu0\"");
-            let line = log
-                .lines()
-                .find(|l| l.contains("type=1326") && l.contains(&record))
-                .unwrap_or_else(|| panic!("no seccomp record for {pid} in the kernel log"));
+    // thread, where the kernel log can be read here. kauditd writes it
+    // from a queue: give it a moment.
+    let record = format!("pid={pid} comm=\"vcpu0\"");
+    let start = Instant::now();
+    loop {
+        let Some(log) = kernel_log() else {
+            eprintln!("skipped the kernel log check: dmesg is not readable here");
+            break;
+        };
+        if let Some(line) = log
+            .lines()
+            .find(|l| l.contains("type=1326") && l.contains(&record))
+        {
             assert!(line.contains(" syscall=41 "), "{line}");
+            break;
         }
-        None => eprintln!("skipped the kernel log check: dmesg is not readable here"),
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no seccomp record for {pid} in the kernel log"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -4,7 +4,9 @@
    openat, fstatat and close, and prints each answer that is not EBADF.
    The run goes on afterwards: microvm's KVM, trace and view descriptors
    must be untouched, and the view still reachable through the program's
-   own table. */
+   own table. Last, it opens a file until its table is full: each open
+   holds a host descriptor, and microvm's RLIMIT_NOFILE must leave room
+   for all of them (EMFILE at the guest's limit of 1024, not before). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,5 +51,14 @@ int main(void)
     int fd = open("/hello.txt", O_RDONLY);
     ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
     printf("probed 3..1023: %d answers other than EBADF\nopen=%d read=%zd\n", bad, fd, n);
+    int opened = 0, last = -1;
+    for (int i = 0; i < 2000; i++) {
+        errno = 0;
+        last = open("/hello.txt", O_RDONLY);
+        if (last < 0)
+            break;
+        opened++;
+    }
+    printf("opened %d more, then errno %d\n", opened, errno);
     return bad != 0;
 }

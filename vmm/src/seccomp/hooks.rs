@@ -1,9 +1,11 @@
 //! Test-only: make a host syscall outside a thread's allow-list right after
 //! its filter is installed, so the tests can see what a refusal does.
 //! Compiled only with the `test-hooks` feature, which the integration
-//! tests turn on through a dev-dependency of this crate on itself; `cargo
-//! build` never has it, and nothing a guest does can set microvm's
-//! environment.
+//! tests turn on through a dev-dependency of this crate on itself: `cargo
+//! build` (and `make build`) never has it; what `cargo test` or `cargo
+//! bench` builds does, and acts on it only when the person starting
+//! microvm sets the variable — nothing a guest does can reach microvm's
+//! environment, and all the hook can do is end microvm.
 //!
 //! `MICROVM_TEST_FORBIDDEN_SYSCALL=THREAD:KIND`, THREAD `vcpu` or
 //! `supervisor`, KIND one of `socket`, `ioctl` (KVM_SET_REGS on fd -1),

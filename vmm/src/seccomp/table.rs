@@ -6,8 +6,12 @@
 //! the thread that makes it — [`VCPU`] for the syscall service and the run
 //! loop, [`SUPERVISOR`] for the thread that waits for the run's end,
 //! [`BOTH`] for what the runtime does on either — with the narrowest
-//! [`Args`] that fits and the reason. Run the test suite with
-//! `--seccomp log` (or read `dmesg`) to find what is missing.
+//! [`Args`] that fits and the reason. A syscall that is missing ends the
+//! run with a line naming it and the thread; to see every one a command
+//! needs at once, run it with `--seccomp log` and read the kernel log
+//! (`dmesg | grep type=1326`: `comm=` is the thread, `syscall=` the number).
+//! The whole test suite runs under the default (kill) filters, so it fails
+//! on any entry a served syscall needs and does not have.
 
 use libc::c_long;
 

@@ -8,7 +8,8 @@
 //! A syscall the host serves by waiting (a sleep, a read of a terminal or
 //! a pipe) waits through [`wait`], which also wakes on the stop: `stop`
 //! makes an eventfd readable, so a stop that comes before or during the
-//! wait ends it at once.
+//! wait ends it at once. Program output to a pipe or terminal waits for
+//! room the same way ([`wait_writable`]) before each bounded write.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -175,7 +176,8 @@ impl StopHandle {
 /// What ended a [`wait`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
-    /// The descriptor waited for is ready to read (or has hung up).
+    /// The descriptor waited for is ready (to read for [`wait`], to write
+    /// for [`wait_writable`]), or has hung up or failed.
     Ready,
     /// The timeout ran out first.
     TimedOut,
@@ -192,13 +194,30 @@ pub fn wait(
     fd: Option<BorrowedFd<'_>>,
     timeout: Option<Duration>,
 ) -> io::Result<Wake> {
+    wait_for(stop, fd, libc::POLLIN, timeout)
+}
+
+/// Wait until `fd` can be written without blocking (or has hung up or
+/// failed: the write then says why), or the run behind `stop` (if any) is
+/// stopped, whichever comes first.
+pub fn wait_writable(stop: Option<&StopHandle>, fd: BorrowedFd<'_>) -> io::Result<Wake> {
+    wait_for(stop, Some(fd), libc::POLLOUT, None)
+}
+
+/// [`wait`] for the poll(2) `events` of `fd`.
+fn wait_for(
+    stop: Option<&StopHandle>,
+    fd: Option<BorrowedFd<'_>>,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+) -> io::Result<Wake> {
     // A deadline too far away to represent is as good as none.
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     // poll(2) skips entries with a negative descriptor.
     let mut fds = [
         libc::pollfd {
             fd: fd.map_or(-1, |f| f.as_raw_fd()),
-            events: libc::POLLIN,
+            events,
             revents: 0,
         },
         libc::pollfd {

@@ -33,6 +33,9 @@ use vm_memory::{Bytes, GuestAddress};
 /// The most fds the program may have open: RLIMIT_NOFILE's hard limit.
 pub const MAX_FDS: u64 = 1024;
 
+/// How many symlinks one lookup follows (Linux's MAXSYMLINKS).
+const MAXSYMLINKS: usize = 40;
+
 /// Bytes moved per host read.
 const BOUNCE_SIZE: usize = 64 * 1024;
 
@@ -117,10 +120,141 @@ enum Sink {
     Stderr,
 }
 
+/// Where the program's fd 1 or 2 writes.
+pub enum Output {
+    /// microvm's own descriptor 1 or 2, written so that a stop interrupts
+    /// a write blocked on a full pipe, socket or terminal (see
+    /// [`HostOutput`]).
+    Host(HostOutput),
+    /// A writer (tests, benchmarks): written with `write_all`.
+    Writer(Box<dyn Write + Send>),
+}
+
+impl Output {
+    /// microvm's own stdout.
+    pub fn stdout() -> Output {
+        Output::Host(HostOutput::new(stdio_fd(1)))
+    }
+
+    /// microvm's own stderr.
+    pub fn stderr() -> Output {
+        Output::Host(HostOutput::new(stdio_fd(2)))
+    }
+
+    /// Write all of `bytes`, adding what was written to `written` (also
+    /// when it fails part-way). Fails with the errno.
+    fn write_all(
+        &mut self,
+        bytes: &[u8],
+        stop: Option<&stop::StopHandle>,
+        written: &mut i64,
+    ) -> Result<(), i64> {
+        match self {
+            Output::Host(h) => h.write_all(bytes, stop, written),
+            Output::Writer(w) => match w.write_all(bytes) {
+                Ok(()) => {
+                    *written += bytes.len() as i64;
+                    Ok(())
+                }
+                Err(e) => Err(io_errno(&e)),
+            },
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), i64> {
+        match self {
+            Output::Host(_) => Ok(()),
+            Output::Writer(w) => w.flush().map_err(|e| io_errno(&e)),
+        }
+    }
+}
+
+/// The most bytes one host write moves: what a pipe that polls writable
+/// is sure to take at once (one free pipe buffer, PIPE_BUF bytes).
+const HOST_WRITE_MAX: usize = libc::PIPE_BUF;
+
+/// microvm's own stdout or stderr, shared with other processes (the
+/// shell, the rest of a pipeline), whose blocking-ness microvm must not
+/// change: O_NONBLOCK on it would reach every process sharing the open
+/// file description. So each write first waits, with the stop, for the
+/// descriptor to poll writable, then writes at most [`HOST_WRITE_MAX`]
+/// bytes, which a pipe that polled writable takes without blocking.
+/// Sockets are sent to with `MSG_DONTWAIT`, which makes that one call
+/// non-blocking without touching the description. A write that blocks
+/// anyway (another writer filled the pipe between the poll and the write,
+/// or a stopped terminal) is interrupted by the stop's kick signal, whose
+/// handler has no SA_RESTART.
+pub struct HostOutput {
+    fd: BorrowedFd<'static>,
+    /// A socket: written with send(MSG_DONTWAIT).
+    socket: bool,
+    /// Writes never block (a regular file or a block device): no poll.
+    never_blocks: bool,
+}
+
+impl HostOutput {
+    fn new(fd: BorrowedFd<'static>) -> Self {
+        let kind = file_type(fd).unwrap_or(0);
+        HostOutput {
+            fd,
+            socket: kind == libc::S_IFSOCK,
+            never_blocks: kind == libc::S_IFREG || kind == libc::S_IFBLK,
+        }
+    }
+
+    fn write_all(
+        &self,
+        mut bytes: &[u8],
+        stop: Option<&stop::StopHandle>,
+        written: &mut i64,
+    ) -> Result<(), i64> {
+        while !bytes.is_empty() {
+            if !self.never_blocks {
+                match stop::wait_writable(stop, self.fd) {
+                    Ok(Wake::Ready | Wake::TimedOut) => {}
+                    Ok(Wake::Stopped) => return Err(errno::EINTR),
+                    Err(e) => return Err(io_errno(&e)),
+                }
+            }
+            let chunk = &bytes[..bytes.len().min(HOST_WRITE_MAX)];
+            let r = if self.socket {
+                // SAFETY: send reads at most `chunk.len()` bytes from
+                // `chunk`, which lives through the call.
+                let n = unsafe {
+                    libc::send(
+                        self.fd.as_raw_fd(),
+                        chunk.as_ptr().cast(),
+                        chunk.len(),
+                        libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                    )
+                };
+                Errno::result(n).map(|n| n as usize)
+            } else {
+                nix::unistd::write(self.fd, chunk)
+            };
+            match r {
+                Ok(n) => {
+                    *written += n as i64;
+                    bytes = &bytes[n..];
+                }
+                // The kick (the stop is seen at the top), or room taken
+                // by another writer since the poll: wait again.
+                Err(Errno::EINTR | Errno::EAGAIN) => {
+                    if stop.is_some_and(|s| s.reason().is_some()) {
+                        return Err(errno::EINTR);
+                    }
+                }
+                Err(e) => return Err(e as i64),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The program's open files.
 pub struct Files {
-    stdout: Box<dyn Write + Send>,
-    stderr: Box<dyn Write + Send>,
+    stdout: Output,
+    stderr: Output,
     /// Index = guest fd.
     table: Vec<Option<Slot>>,
     view: Option<View>,
@@ -213,7 +347,7 @@ fn host_statx(fd: BorrowedFd<'_>, sync: u64, mask: u64) -> Result<[u8; statx::SI
 impl Files {
     /// A table with fd 0 reading microvm's stdin and fd 1 and 2 writing to
     /// `stdout` and `stderr`. No view: opens fail with ENOENT.
-    pub fn new(stdout: Box<dyn Write + Send>, stderr: Box<dyn Write + Send>) -> Self {
+    pub fn new(stdout: Output, stderr: Output) -> Self {
         let stdio = |object, default| {
             let status = AtomicU64::new(0);
             let file = OpenFile { object, status };
@@ -341,10 +475,10 @@ impl Files {
         }
     }
 
-    fn writer(&mut self, sink: Sink) -> &mut dyn Write {
+    fn writer(&mut self, sink: Sink) -> &mut Output {
         match sink {
-            Sink::Stdout => &mut *self.stdout,
-            Sink::Stderr => &mut *self.stderr,
+            Sink::Stdout => &mut self.stdout,
+            Sink::Stderr => &mut self.stderr,
         }
     }
 
@@ -363,9 +497,10 @@ impl Files {
             return -errno::EFAULT;
         }
         (ctx.before_output)();
+        let stop = ctx.stop;
         let out = self.writer(sink);
         let mut written = 0i64;
-        let failure = emit(mem, out, buf, count, &mut written);
+        let failure = emit(mem, out, stop, buf, count, &mut written);
         finish_output(out, failure, written)
     }
 
@@ -380,11 +515,12 @@ impl Files {
             return -(e as i64);
         }
         (ctx.before_output)();
+        let stop = ctx.stop;
         let out = self.writer(sink);
         let mut written = 0i64;
         let mut failure = None;
         let _ = for_each_iovec(mem, iov, iovcnt, Access::UserRead, |base, len| {
-            failure = emit(mem, out, base, len, &mut written);
+            failure = emit(mem, out, stop, base, len, &mut written);
             Ok(failure.is_none())
         });
         finish_output(out, failure, written)
@@ -502,6 +638,96 @@ impl Files {
         }
     }
 
+    /// The view path `path` names from `dirfd`.
+    fn full_path(&self, dirfd: u64, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        if path.first() == Some(&b'/') {
+            return Ok(path.to_vec());
+        }
+        let view = self.view.as_ref().ok_or(Errno::ENOENT)?;
+        let mut full = self.dir_path(view, dirfd)?;
+        if full.last() != Some(&b'/') {
+            full.push(b'/');
+        }
+        full.extend_from_slice(path);
+        Ok(full)
+    }
+
+    /// What a read-only mount answers to an open with `flags` (not
+    /// O_PATH) of `path`, in Linux's order: EINVAL for bad flag
+    /// combinations, then the lookup's own errors (a missing directory is
+    /// ENOENT, a file used as one ENOTDIR, a symlink with O_NOFOLLOW
+    /// ELOOP), then EEXIST, EISDIR, ENOTDIR, and only for a write that
+    /// could happen EROFS. Ok when the open is in fact read-only (O_CREAT
+    /// of a file that exists, O_APPEND or O_TRUNC without write access
+    /// where nothing is truncated). The view never writes: a FIFO or a
+    /// device opened for writing, which a read-only mount would allow,
+    /// is EROFS too.
+    fn check_read_only(&self, dirfd: u64, path: &[u8], flags: u64) -> Result<(), Errno> {
+        let write = flags & o::ACCMODE != o::RDONLY;
+        let creat = flags & o::CREAT != 0;
+        let tmpfile_bit = o::TMPFILE & !o::DIRECTORY;
+        if flags & tmpfile_bit != 0 {
+            if flags & o::TMPFILE != o::TMPFILE || !write {
+                return Err(Errno::EINVAL);
+            }
+            self.lookup(dirfd, path, OFlag::O_PATH | OFlag::O_DIRECTORY)?;
+            return Err(Errno::EROFS);
+        }
+        if creat && flags & o::DIRECTORY != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if !write && !creat && flags & o::TRUNC == 0 {
+            return Ok(());
+        }
+        let view = self.view.as_ref().ok_or(Errno::ENOENT)?;
+        let excl = creat && flags & o::EXCL != 0;
+        // O_CREAT|O_EXCL never follows a final symlink.
+        let follow = flags & o::NOFOLLOW == 0 && !excl;
+        let mut full = self.full_path(dirfd, path)?;
+        for _ in 0..=MAXSYMLINKS {
+            // The directory part must resolve first, whatever the flags.
+            let (dir, last) = split_last(&full);
+            let parent = view.open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY)?;
+            let trailing_slash = full.len() > 1 && full.ends_with(b"/");
+            if creat && trailing_slash {
+                return Err(Errno::EISDIR);
+            }
+            let mut at = view.path_of(parent.as_fd())?;
+            if at.last() != Some(&b'/') {
+                at.push(b'/');
+            }
+            at.extend_from_slice(last);
+            let fd = match view.open(&at, OFlag::O_PATH | OFlag::O_NOFOLLOW) {
+                Err(Errno::ENOENT) if creat => return Err(Errno::EROFS),
+                other => other?,
+            };
+            let kind = file_type(fd.as_fd())?;
+            if kind == libc::S_IFLNK && follow {
+                let target = nix::fcntl::readlinkat(fd.as_fd(), "")?.into_vec();
+                full = if target.first() == Some(&b'/') {
+                    target
+                } else {
+                    let mut next = view.path_of(parent.as_fd())?;
+                    next.push(b'/');
+                    next.extend_from_slice(&target);
+                    next
+                };
+                continue;
+            }
+            return match kind {
+                _ if excl => Err(Errno::EEXIST),
+                libc::S_IFLNK => Err(Errno::ELOOP),
+                libc::S_IFDIR if write || creat => Err(Errno::EISDIR),
+                libc::S_IFDIR => Ok(()),
+                _ if flags & o::DIRECTORY != 0 || trailing_slash => Err(Errno::ENOTDIR),
+                _ if write => Err(Errno::EROFS),
+                libc::S_IFREG if flags & o::TRUNC != 0 => Err(Errno::EROFS),
+                _ => Ok(()),
+            };
+        }
+        Err(Errno::ELOOP)
+    }
+
     fn openat(&mut self, ctx: &Context<'_, '_>, dirfd: u64, path: u64, flags: u64) -> SysResult {
         let mut buf = [0u8; PATH_MAX];
         let path = read_path(ctx.mem, path, &mut buf)?;
@@ -514,18 +740,8 @@ impl Files {
         } else {
             OFlag::empty()
         };
-        let tmpfile = o::TMPFILE & !o::DIRECTORY;
-        let writes = flags & o::ACCMODE != o::RDONLY
-            || flags & (o::CREAT | o::TRUNC | o::APPEND | tmpfile) != 0;
-        if writes {
-            // The view is read-only: what exists (or would be created)
-            // cannot be written. What is missing, and not to be created,
-            // is missing.
-            return match self.lookup(dirfd, path, OFlag::O_PATH | nofollow) {
-                Ok(_) => Err(Errno::EROFS),
-                Err(Errno::ENOENT) if flags & o::CREAT != 0 => Err(Errno::EROFS),
-                Err(e) => Err(e),
-            };
+        if flags & o::PATH == 0 {
+            self.check_read_only(dirfd, path, flags)?;
         }
         let directory = if flags & o::DIRECTORY != 0 {
             OFlag::O_DIRECTORY
@@ -875,6 +1091,20 @@ impl Files {
     }
 }
 
+/// `path` split into its directory part (at least "/" or ".") and its
+/// last component (empty for "/" or a trailing slash).
+fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
+    let trimmed = match path.iter().rposition(|&b| b != b'/') {
+        Some(end) => &path[..=end],
+        None => return (b"/", b""),
+    };
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(0) => (b"/", &trimmed[1..]),
+        Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
+        None => (b".", trimmed),
+    }
+}
+
 /// One read(2)/readv(2)/pread64(2) in progress.
 struct Input<'f> {
     file: &'f OpenFile,
@@ -899,11 +1129,19 @@ impl<'f> Input<'f> {
     /// One host read into `buf`. A file whose reads may block is waited
     /// for (through the stop handle) only before the first byte, and only
     /// without O_NONBLOCK; after that, only what is there is taken.
+    ///
+    /// Files from the view are open O_NONBLOCK on the host: they are read
+    /// first and waited for only when the host says EAGAIN, so that a FIFO
+    /// with no writer reads as end of file, as on Linux. microvm's stdin
+    /// is a description shared with other processes and may block: it is
+    /// polled before each read instead.
     fn read_some(&mut self, ctx: &Context<'_, '_>, buf: &mut [u8]) -> Result<usize, Errno> {
         let fd = self.file.host_fd();
+        let may_block = self.file.kind() == Kind::Other;
+        let host_nonblocking = matches!(self.file.object, Object::Host { .. });
         loop {
-            if self.file.kind() == Kind::Other {
-                let block = self.done == 0 && !self.file.nonblocking();
+            let block = self.done == 0 && !self.file.nonblocking();
+            if may_block && !host_nonblocking {
                 let timeout = if block { None } else { Some(Duration::ZERO) };
                 match stop::wait(ctx.stop, Some(fd), timeout) {
                     Ok(Wake::Ready) => {}
@@ -923,10 +1161,25 @@ impl<'f> Input<'f> {
                     }
                     return Ok(n);
                 }
+                // Nothing there yet: wait for it, unless the program does
+                // not wait.
+                Err(Errno::EAGAIN) if block && may_block && host_nonblocking => {
+                    match stop::wait(ctx.stop, Some(fd), None) {
+                        Ok(Wake::Ready | Wake::TimedOut) => {}
+                        Ok(Wake::Stopped) => return Err(Errno::EINTR),
+                        Err(e) => {
+                            return Err(e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))
+                        }
+                    }
+                }
                 // Ready went away (another reader), or the kick signal:
                 // wait again.
-                Err(Errno::EAGAIN) if self.done == 0 && !self.file.nonblocking() => {}
-                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) if block && !host_nonblocking => {}
+                Err(Errno::EINTR) => {
+                    if ctx.stop.is_some_and(|s| s.reason().is_some()) {
+                        return Err(Errno::EINTR);
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -975,7 +1228,8 @@ fn for_each_iovec(
 /// stopped it, if any.
 fn emit(
     mem: &UserMemory<'_>,
-    out: &mut dyn Write,
+    out: &mut Output,
+    stop: Option<&stop::StopHandle>,
     buf: u64,
     count: u64,
     written: &mut i64,
@@ -992,9 +1246,8 @@ fn emit(
             failure = Some(errno::EFAULT);
             return;
         }
-        match out.write_all(piece) {
-            Ok(()) => *written += n as i64,
-            Err(e) => failure = Some(io_errno(&e)),
+        if let Err(e) = out.write_all(piece, stop, written) {
+            failure = Some(e);
         }
     });
     failure
@@ -1002,10 +1255,10 @@ fn emit(
 
 /// Flush `out` and turn what happened into the syscall's result: EPIPE
 /// always wins (it raises SIGPIPE); other errors after some bytes give the
-/// count.
-fn finish_output(out: &mut dyn Write, mut failure: Option<i64>, written: i64) -> i64 {
+/// count, as Linux does for a write interrupted part-way.
+fn finish_output(out: &mut Output, mut failure: Option<i64>, written: i64) -> i64 {
     if let Err(e) = out.flush() {
-        failure.get_or_insert(io_errno(&e));
+        failure.get_or_insert(e);
     }
     match failure {
         Some(errno::EPIPE) => -errno::EPIPE,

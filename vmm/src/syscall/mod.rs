@@ -36,6 +36,8 @@ pub mod errno {
     pub const EFAULT: i64 = libc::EFAULT as i64;
     /// Invalid argument.
     pub const EINVAL: i64 = libc::EINVAL as i64;
+    /// Interrupted system call.
+    pub const EINTR: i64 = libc::EINTR as i64;
     /// Broken pipe.
     pub const EPIPE: i64 = libc::EPIPE as i64;
     /// Function not implemented.
@@ -120,13 +122,18 @@ pub struct SyscallService {
 
 impl Default for SyscallService {
     fn default() -> Self {
-        SyscallService::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+        SyscallService::with_outputs(fs::Output::stdout(), fs::Output::stderr())
     }
 }
 
 impl SyscallService {
     /// A service writing the program's fd 1 and 2 to `stdout` and `stderr`.
     pub fn new(stdout: Box<dyn Write + Send>, stderr: Box<dyn Write + Send>) -> Self {
+        SyscallService::with_outputs(fs::Output::Writer(stdout), fs::Output::Writer(stderr))
+    }
+
+    /// A service writing the program's fd 1 and 2 to `stdout` and `stderr`.
+    pub fn with_outputs(stdout: fs::Output, stderr: fs::Output) -> Self {
         SyscallService {
             files: fs::Files::new(stdout, stderr),
             memory: mm::Memory::default(),

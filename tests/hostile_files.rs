@@ -1,0 +1,275 @@
+//! A hostile program against the file side of microvm: program files that
+//! are not programs, output that nobody reads, opens on the read-only view
+//! that must fail as a read-only mount fails, and /proc paths that must
+//! never show microvm's own process. Answers are checked against Linux:
+//! the C programs in tests/c run natively too, and their output is
+//! compared line for line.
+
+mod common;
+
+use common::{microvm, run, stderr, stdout};
+use std::io::Read;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Build tests/c/NAME.c statically with gcc (cached in the target
+/// directory); `None` (with a skip line) when gcc is missing — a failure
+/// under CI, where the Makefile installs it.
+fn glibc(name: &str) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/c/{name}.c"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("hostile-{name}"));
+    let fresh = match (std::fs::metadata(&out), std::fs::metadata(&src)) {
+        (Ok(a), Ok(b)) => a.modified().ok() >= b.modified().ok(),
+        _ => false,
+    };
+    if fresh {
+        return Some(out);
+    }
+    match Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .output()
+    {
+        Ok(o) if o.status.success() => Some(out),
+        Ok(o) => panic!("gcc {name}.c failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but gcc is missing (make setup installs it)")
+        }
+        Err(_) => {
+            eprintln!("skipped: gcc is not installed");
+            None
+        }
+    }
+}
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("microvm-hostile-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Wait for `child` at most `limit`; kill it and fail if it runs longer.
+fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> (i32, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code().unwrap_or(-1), start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---- output nobody reads (finding 4) ----
+
+/// microvm running write_flood (1 GiB to stdout) into a pipe nobody
+/// reads, with `args` before the program.
+fn flood_into_a_full_pipe(args: &[&str]) -> Option<(std::process::Child, std::process::ChildStdout)> {
+    let prog = glibc("write_flood")?;
+    let mut child = microvm()
+        .arg("run")
+        .args(args)
+        .arg(&prog)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open and never read: the pipe fills and stays full.
+    let out = child.stdout.take().unwrap();
+    Some((child, out))
+}
+
+#[test]
+fn a_write_blocked_on_a_full_pipe_ends_at_the_timeout() {
+    require_kvm!();
+    let Some((mut child, out)) = flood_into_a_full_pipe(&["--timeout", "1s"]) else {
+        return;
+    };
+    let (code, took) = wait_at_most(&mut child, Duration::from_secs(20));
+    drop(out);
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(code, 124, "{err}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    // The blocked write returns what the pipe took, as Linux returns a
+    // write interrupted part-way: a pipe holds 64 KiB.
+    let last = err
+        .lines()
+        .filter(|l| l.starts_with("write(1, "))
+        .last()
+        .unwrap_or_else(|| panic!("no write in\n{err}"));
+    let n: u64 = last.rsplit("= ").next().unwrap().parse().unwrap();
+    assert!(n > 0 && n < 1 << 20, "{last}");
+    assert!(err.contains("+++ stopped: timed out +++"), "{err}");
+}
+
+#[test]
+fn a_write_blocked_on_a_full_pipe_ends_at_sigterm() {
+    require_kvm!();
+    let Some((mut child, out)) = flood_into_a_full_pipe(&["--trace", "off"]) else {
+        return;
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "it should be blocked");
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let (code, took) = wait_at_most(&mut child, Duration::from_secs(20));
+    drop(out);
+    assert_eq!(code, 143);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn output_to_a_pipe_that_is_read_arrives_whole() {
+    require_kvm!();
+    let Some((mut child, mut out)) = flood_into_a_full_pipe(&["--trace", "off"]) else {
+        return;
+    };
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = out.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(buf[..n].iter().all(|&b| b == b'x'));
+        total += n as u64;
+    }
+    let (code, _) = wait_at_most(&mut child, Duration::from_secs(120));
+    assert_eq!(code, 0);
+    assert_eq!(total, 1 << 30);
+}
+
+// ---- the read-only view answers as a read-only mount (finding 8) ----
+
+/// The tree tests/c/rofs.c expects.
+fn rofs_tree(dir: &Path) {
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("hello.txt"), "hi\n").unwrap();
+    std::fs::write(dir.join("sub/note.txt"), "n\n").unwrap();
+    nix::unistd::mkfifo(&dir.join("fifo"), nix::sys::stat::Mode::from_bits_truncate(0o644))
+        .unwrap();
+    symlink("hello.txt", dir.join("link")).unwrap();
+    symlink("nowhere/x", dir.join("dangle_missing")).unwrap();
+    symlink("sub/newfile", dir.join("dangle_in_dir")).unwrap();
+}
+
+/// What tests/c/rofs.c prints on a read-only bind mount of Linux 6.x
+/// (checked natively; the test compares again when it can mount).
+const ROFS_LINUX: &str = "\
+creat.missing_dir=-2
+creat.missing_dir_rdonly=-2
+creat.dotdot_missing_dir=-2
+creat.under_file=-20
+creat.new=-30
+creat.new_rdonly=-30
+creat.new_excl=-30
+creat.new_trailing_slash=-21
+creat.new_directory=-22
+creat.existing=-30
+creat.existing_excl=-17
+creat.existing_rdonly=ok
+creat.dir=-21
+creat.dir_excl=-17
+creat.dangle_missing=-2
+creat.dangle_in_dir=-30
+creat.dangle_excl=-17
+creat.link_nofollow=-40
+wronly.file=-30
+rdwr.file=-30
+wronly.dir=-21
+wronly.missing=-2
+wronly.missing_dir=-2
+wronly.link_nofollow=-40
+trunc.rdonly=-30
+trunc.wronly=-30
+append.rdonly=ok
+append.wronly=-30
+path.wronly=ok
+path.creat_new=-2
+tmpfile.dir=-30
+tmpfile.missing=-2
+tmpfile.file=-20
+trunc.fifo_rdonly=ok
+fifo.open=ok
+fifo.read=0
+";
+
+/// rofs.c natively on a read-only bind mount of `tree`, in a private
+/// mount namespace (needs root and unshare; `None` when unavailable).
+fn rofs_natively(prog: &Path, tree: &Path, mnt: &Path) -> Option<String> {
+    std::fs::create_dir_all(mnt).unwrap();
+    let script = format!(
+        "mount --bind -o ro '{}' '{}' && exec '{}' '{}'",
+        tree.display(),
+        mnt.display(),
+        prog.display(),
+        mnt.display()
+    );
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .output()
+        .ok()?;
+    if !o.status.success() {
+        eprintln!(
+            "note: no read-only bind mount here ({}); comparing with the recorded answers",
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+        return None;
+    }
+    Some(String::from_utf8(o.stdout).unwrap())
+}
+
+#[test]
+fn opens_on_the_view_fail_as_on_a_read_only_mount() {
+    require_kvm!();
+    let Some(prog) = glibc("rofs") else { return };
+    let scratch = Scratch::new("rofs");
+    let tree = scratch.0.join("tree");
+    rofs_tree(&tree);
+    if let Some(native) = rofs_natively(&prog, &tree, &scratch.0.join("mnt")) {
+        assert_eq!(native, ROFS_LINUX, "this host's Linux answers differently");
+    }
+    let o = run(&[
+        "run",
+        "--trace",
+        "off",
+        "--fs-root",
+        tree.to_str().unwrap(),
+        prog.to_str().unwrap(),
+        "",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), ROFS_LINUX);
+    // Nothing was created.
+    assert!(!tree.join("new").exists());
+    assert!(!tree.join("sub/newfile").exists());
+    assert_eq!(std::fs::read_to_string(tree.join("hello.txt")).unwrap(), "hi\n");
+    let _ = scratch.path();
+}

@@ -36,7 +36,10 @@ fn glibc(name: &str) -> Option<PathBuf> {
         .output()
     {
         Ok(o) if o.status.success() => Some(out),
-        Ok(o) => panic!("gcc {name}.c failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Ok(o) => panic!(
+            "gcc {name}.c failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
         Err(_) if std::env::var_os("CI").is_some() => {
             panic!("CI is set but gcc is missing (make setup installs it)")
         }
@@ -90,7 +93,9 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> (i32, Durat
 
 /// microvm running write_flood (1 GiB to stdout) into a pipe nobody
 /// reads, with `args` before the program.
-fn flood_into_a_full_pipe(args: &[&str]) -> Option<(std::process::Child, std::process::ChildStdout)> {
+fn flood_into_a_full_pipe(
+    args: &[&str],
+) -> Option<(std::process::Child, std::process::ChildStdout)> {
     let prog = glibc("write_flood")?;
     let mut child = microvm()
         .arg("run")
@@ -114,7 +119,12 @@ fn a_write_blocked_on_a_full_pipe_ends_at_the_timeout() {
     let (code, took) = wait_at_most(&mut child, Duration::from_secs(20));
     drop(out);
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert_eq!(code, 124, "{err}");
     assert!(took < Duration::from_secs(8), "took {took:?}");
     // The blocked write returns what the pipe took, as Linux returns a
@@ -173,8 +183,11 @@ fn rofs_tree(dir: &Path) {
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(dir.join("hello.txt"), "hi\n").unwrap();
     std::fs::write(dir.join("sub/note.txt"), "n\n").unwrap();
-    nix::unistd::mkfifo(&dir.join("fifo"), nix::sys::stat::Mode::from_bits_truncate(0o644))
-        .unwrap();
+    nix::unistd::mkfifo(
+        &dir.join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
     symlink("hello.txt", dir.join("link")).unwrap();
     symlink("nowhere/x", dir.join("dangle_missing")).unwrap();
     symlink("sub/newfile", dir.join("dangle_in_dir")).unwrap();
@@ -270,6 +283,127 @@ fn opens_on_the_view_fail_as_on_a_read_only_mount() {
     // Nothing was created.
     assert!(!tree.join("new").exists());
     assert!(!tree.join("sub/newfile").exists());
-    assert_eq!(std::fs::read_to_string(tree.join("hello.txt")).unwrap(), "hi\n");
+    assert_eq!(
+        std::fs::read_to_string(tree.join("hello.txt")).unwrap(),
+        "hi\n"
+    );
     let _ = scratch.path();
+}
+
+// ---- program files that are not programs (finding 3) ----
+
+/// Run microvm with `args`; its exit status, peak RSS in KiB and stderr.
+/// Killed (and failed) if it runs longer than 20 s.
+fn run_measured(args: &[&str]) -> (i32, i64, String) {
+    let child = microvm()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(20));
+        // SAFETY: kill has no memory preconditions (if the child is gone
+        // and reaped, the pid names nothing or a process we may not kill).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 writes the status and the rusage through the two valid
+    // pointers; `pid` is our child, not yet reaped.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid);
+    drop(killer);
+    let mut err = String::new();
+    child.stderr.unwrap().read_to_string(&mut err).unwrap();
+    assert!(
+        libc::WIFEXITED(status),
+        "killed (status {status:#x}): {args:?} {err}"
+    );
+    (libc::WEXITSTATUS(status), usage.ru_maxrss, err)
+}
+
+/// `args` are refused at once with one line containing `why`, exit 1.
+fn refused_at_once(args: &[&str], why: &str) {
+    let start = Instant::now();
+    let (code, rss, err) = run_measured(args);
+    assert_eq!(code, 1, "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("microvm: "), "{err}");
+    assert!(err.contains(why), "{args:?}: expected {why:?} in {err:?}");
+    assert!(start.elapsed() < Duration::from_secs(5), "{args:?}");
+    assert!(rss < 64 << 10, "{args:?}: peak RSS {rss} KiB");
+}
+
+#[test]
+fn a_program_file_that_is_not_a_regular_file_is_refused_unread() {
+    require_kvm!();
+    let scratch = Scratch::new("not-regular");
+    let fifo = scratch.0.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    let exit42 = common::program("exit42");
+    let exit42 = exit42.to_str().unwrap();
+    let chr = "it is a character device, not a regular file";
+    refused_at_once(&["run", "--timeout", "1s", "/dev/zero"], chr);
+    refused_at_once(&["run", "/dev/null"], chr);
+    refused_at_once(&["run", fifo], "it is a FIFO, not a regular file");
+    refused_at_once(
+        &["run", scratch.path()],
+        "it is a directory, not a regular file",
+    );
+    refused_at_once(&["run", "--kernel", "/dev/zero", exit42], chr);
+    refused_at_once(
+        &["run", "--kernel", fifo, exit42],
+        "it is a FIFO, not a regular file",
+    );
+}
+
+#[test]
+fn a_huge_sparse_program_file_is_checked_before_it_is_read() {
+    require_kvm!();
+    let scratch = Scratch::new("sparse");
+    // 2 GiB of nothing: a flat image larger than guest memory.
+    let flat = scratch.0.join("flat");
+    std::fs::File::create(&flat)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    refused_at_once(
+        &["run", flat.to_str().unwrap()],
+        "it is 2147483648 bytes, more than the",
+    );
+    refused_at_once(
+        &[
+            "run",
+            "--kernel",
+            flat.to_str().unwrap(),
+            common::program("exit42").to_str().unwrap(),
+        ],
+        "not an ELF image",
+    );
+    // A real program followed by 2 GiB of nothing (as debug sections
+    // would be): only its headers and segments are read.
+    let elf = scratch.0.join("elf");
+    std::fs::copy(common::program("exit42"), &elf).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&elf)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let (code, rss, err) = run_measured(&["run", elf.to_str().unwrap()]);
+    assert_eq!(code, 42, "{err}");
+    assert!(rss < 64 << 10, "peak RSS {rss} KiB");
+    // Program headers pointing past the end of the file.
+    let mut bytes = std::fs::read(common::program("exit42")).unwrap();
+    bytes[32..40].copy_from_slice(&(u64::MAX - 8).to_le_bytes());
+    let bad = scratch.0.join("bad-phoff");
+    std::fs::write(&bad, &bytes).unwrap();
+    refused_at_once(
+        &["run", bad.to_str().unwrap()],
+        "its program headers lie outside the file",
+    );
 }

@@ -360,11 +360,11 @@ fn bench_vm(mode: BenchMode, iterations: u64, loop_count: u64) -> Result<Vm> {
     Vm::from_images(
         DEFAULT_MEMORY,
         Image {
-            bytes: crate::BUILTIN_KERNEL,
+            bytes: crate::BUILTIN_KERNEL.into(),
             name: Path::new("(built-in kernel)"),
         },
         Image {
-            bytes: BENCH_PROGRAM,
+            bytes: BENCH_PROGRAM.into(),
             name: Path::new("(bench program)"),
         },
         &crate::vm::Start {

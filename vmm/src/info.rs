@@ -64,11 +64,11 @@ pub fn probe() -> Result<HostInfo> {
     let mut vm = Vm::from_images(
         crate::memory::DEFAULT_MEMORY,
         Image {
-            bytes: crate::BUILTIN_KERNEL,
+            bytes: crate::BUILTIN_KERNEL.into(),
             name: builtin,
         },
         Image {
-            bytes: PROBE,
+            bytes: PROBE.into(),
             name: Path::new("(probe)"),
         },
         &crate::vm::Start {

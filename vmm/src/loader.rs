@@ -15,16 +15,234 @@ use crate::arch::paging::{PageFlags, PageTables};
 use crate::error::{Error, Result};
 use crate::memory::GuestRam;
 use crate::space::AddressSpace;
-use goblin::elf::{header, program_header, Elf};
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::{header, program_header, Elf, ProgramHeader};
 use microvm_abi::layout::{
     KERNEL_BASE, KERNEL_END, KERNEL_LOAD, PAGE_SIZE, USER_BASE, USER_STACK_SIZE, USER_STACK_TOP,
 };
 use microvm_abi::{KernelHeader, ABI_VERSION, KERNEL_MAGIC};
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// ELF magic.
 const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+
+/// Size of an ELF64 file header.
+const EHDR_SIZE: usize = 64;
+
+/// The largest program-header table read, as Linux's `load_elf_phdrs`.
+const MAX_PHDRS_SIZE: u64 = 65536;
+
+/// The largest PT_NOTE segment of a kernel (linux-loader reads its notes
+/// one by one).
+const MAX_KERNEL_NOTE: u64 = 64 << 10;
+
+/// Bytes copied from a file into guest memory per read.
+const COPY_CHUNK: usize = 64 << 10;
+
+/// Where an image's bytes come from: memory (the built-in kernel, the
+/// benchmark programs), or a regular file read on demand, of which only
+/// the headers and the loaded parts are ever read.
+#[derive(Debug, Clone, Copy)]
+pub enum ImageBytes<'a> {
+    /// Bytes in memory.
+    Memory(&'a [u8]),
+    /// An open regular file of `len` bytes.
+    File {
+        /// The file.
+        file: &'a File,
+        /// Its size when it was opened.
+        len: u64,
+    },
+}
+
+impl<'a> From<&'a [u8]> for ImageBytes<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        ImageBytes::Memory(bytes)
+    }
+}
+
+impl ImageBytes<'_> {
+    /// Its size in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            ImageBytes::Memory(b) => b.len() as u64,
+            ImageBytes::File { len, .. } => *len,
+        }
+    }
+
+    /// True when it has no byte.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when the image starts with `prefix`.
+    fn read_prefix_is(&self, prefix: &[u8]) -> bool {
+        let mut buf = vec![0u8; prefix.len()];
+        self.read_at(0, &mut buf).is_ok() && buf == prefix
+    }
+
+    /// Fill `buf` from `offset`; the range must lie inside the image.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let end = offset.checked_add(buf.len() as u64);
+        if end.is_none_or(|e| e > self.len()) {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        match self {
+            ImageBytes::Memory(b) => {
+                buf.copy_from_slice(&b[offset as usize..offset as usize + buf.len()]);
+                Ok(())
+            }
+            ImageBytes::File { file, .. } => file.read_exact_at(buf, offset),
+        }
+    }
+
+    /// Hand `[offset, offset + len)` to `put` in pieces, each with its
+    /// offset from `offset`, reading a file a bounded chunk at a time.
+    fn copy(
+        &self,
+        offset: u64,
+        len: u64,
+        mut put: impl FnMut(u64, &[u8]) -> Result<()>,
+        fail: impl Fn(io::Error) -> Error,
+    ) -> Result<()> {
+        if let ImageBytes::Memory(b) = self {
+            let end = offset.checked_add(len).filter(|&e| e <= b.len() as u64);
+            let Some(end) = end else {
+                return Err(fail(io::ErrorKind::UnexpectedEof.into()));
+            };
+            return put(0, &b[offset as usize..end as usize]);
+        }
+        let mut chunk = vec![0u8; COPY_CHUNK.min(len as usize)];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(COPY_CHUNK as u64) as usize;
+            self.read_at(offset + done, &mut chunk[..n])
+                .map_err(&fail)?;
+            put(done, &chunk[..n])?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// A program or kernel file, opened and checked before a byte of it is
+/// read: it must be a regular file (not a FIFO, which would block, nor a
+/// device such as /dev/zero, which never ends).
+#[derive(Debug)]
+pub struct ImageFile {
+    file: File,
+    len: u64,
+}
+
+impl ImageFile {
+    /// Open `path` and check what it is.
+    pub fn open(path: &Path) -> Result<ImageFile> {
+        let fail = |source: io::Error| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(fail)?;
+        let meta = file.metadata().map_err(fail)?;
+        let kind = meta.file_type();
+        let what = if kind.is_file() {
+            None
+        } else if kind.is_dir() {
+            Some("a directory")
+        } else if kind.is_fifo() {
+            Some("a FIFO")
+        } else if kind.is_char_device() {
+            Some("a character device")
+        } else if kind.is_block_device() {
+            Some("a block device")
+        } else if kind.is_socket() {
+            Some("a socket")
+        } else {
+            Some("not a file")
+        };
+        if let Some(what) = what {
+            return Err(fail(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("it is {what}, not a regular file"),
+            )));
+        }
+        Ok(ImageFile {
+            file,
+            len: meta.len(),
+        })
+    }
+
+    /// Its bytes, read on demand.
+    pub fn bytes(&self) -> ImageBytes<'_> {
+        ImageBytes::File {
+            file: &self.file,
+            len: self.len,
+        }
+    }
+}
+
+/// The ELF64 header and program headers of `image`, read and checked
+/// (little-endian ELF64, program-header table inside the file and of a
+/// sane size). `bad` makes the error for a reason.
+fn read_elf_headers(
+    image: ImageBytes<'_>,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<(header::Header, Vec<ProgramHeader>)> {
+    let mut ehdr = [0u8; EHDR_SIZE];
+    let have = image.len().min(EHDR_SIZE as u64) as usize;
+    image
+        .read_at(0, &mut ehdr[..have])
+        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    match ehdr[header::EI_CLASS] {
+        header::ELFCLASS32 => {
+            return Err(bad(
+                "it is a 32-bit ELF; microvm runs x86-64 (ELF64) programs".into(),
+            ))
+        }
+        header::ELFCLASS64 => {}
+        _ => return Err(bad("not a valid ELF file (bad class byte)".into())),
+    }
+    if have < EHDR_SIZE {
+        return Err(bad("not a valid ELF file (it is too short)".into()));
+    }
+    if ehdr[header::EI_DATA] != header::ELFDATA2LSB {
+        return Err(bad("not a valid ELF file (not little-endian)".into()));
+    }
+    let hdr = Elf::parse_header(&ehdr).map_err(|e| bad(format!("not a valid ELF file ({e})")))?;
+    if hdr.e_machine != header::EM_X86_64 {
+        return Err(bad(format!(
+            "it is an ELF for {}, not x86-64",
+            header::machine_to_str(hdr.e_machine)
+        )));
+    }
+    let phnum = u64::from(hdr.e_phnum);
+    let size = phnum * goblin::elf64::program_header::SIZEOF_PHDR as u64;
+    if phnum > 0 && usize::from(hdr.e_phentsize) != goblin::elf64::program_header::SIZEOF_PHDR {
+        return Err(bad("not a valid ELF file (bad program header size)".into()));
+    }
+    if size > MAX_PHDRS_SIZE {
+        return Err(bad(format!(
+            "it has {phnum} program headers, more than the {} Linux reads",
+            MAX_PHDRS_SIZE / goblin::elf64::program_header::SIZEOF_PHDR as u64
+        )));
+    }
+    let mut table = vec![0u8; size as usize];
+    image
+        .read_at(hdr.e_phoff, &mut table)
+        .map_err(|_| bad("its program headers lie outside the file".into()))?;
+    let ctx = Ctx::new(Container::Big, Endian::Little);
+    let phdrs = ProgramHeader::parse(&table, 0, phnum as usize, ctx)
+        .map_err(|e| bad(format!("not a valid ELF file ({e})")))?;
+    Ok((hdr, phdrs))
+}
 
 /// A loaded kernel.
 #[derive(Debug, Clone, Copy)]
@@ -75,22 +293,27 @@ fn segment_flags(p_flags: u32, user: bool) -> PageFlags {
 pub fn load_kernel(
     ram: &GuestRam,
     tables: &mut PageTables,
-    image: &[u8],
+    image: ImageBytes<'_>,
     path: &Path,
 ) -> Result<LoadedKernel> {
-    let elf = Elf::parse(image).map_err(|e| bad_kernel(path, format!("not an ELF image ({e})")))?;
-    if !elf.is_64 || elf.header.e_machine != header::EM_X86_64 {
-        return Err(bad_kernel(path, "not an x86-64 ELF64 image"));
+    if !image.read_prefix_is(ELF_MAGIC) {
+        return Err(bad_kernel(path, "not an ELF image"));
     }
-    if elf.header.e_entry < KERNEL_BASE {
+    let (ehdr, phdrs) = read_elf_headers(image, &|reason| bad_kernel(path, reason))?;
+    if ehdr.e_entry < KERNEL_BASE {
         return Err(bad_kernel(path, "entry point is not a kernel address"));
     }
     let mut pages: BTreeMap<u64, PageFlags> = BTreeMap::new();
-    for ph in elf
-        .program_headers
-        .iter()
-        .filter(|p| p.p_type == program_header::PT_LOAD)
-    {
+    for ph in &phdrs {
+        if ph.p_type == program_header::PT_NOTE && ph.p_filesz > MAX_KERNEL_NOTE {
+            return Err(bad_kernel(
+                path,
+                format!("a note segment is larger than {MAX_KERNEL_NOTE} bytes"),
+            ));
+        }
+        if ph.p_type != program_header::PT_LOAD {
+            continue;
+        }
         let end = ph.p_paddr.checked_add(ph.p_memsz);
         let fits = end.is_some_and(|end| ph.p_paddr >= KERNEL_LOAD && end <= KERNEL_END);
         if !fits || ph.p_vaddr != KERNEL_BASE.wrapping_add(ph.p_paddr) || ph.p_filesz > ph.p_memsz {
@@ -101,6 +324,13 @@ pub fn load_kernel(
                     ph.p_vaddr, ph.p_paddr, ph.p_memsz, KERNEL_LOAD, KERNEL_END
                 ),
             ));
+        }
+        if ph
+            .p_offset
+            .checked_add(ph.p_filesz)
+            .is_none_or(|e| e > image.len())
+        {
+            return Err(bad_kernel(path, "a segment lies outside the file"));
         }
         let flags = segment_flags(ph.p_flags, false);
         let mut page = page_floor(ph.p_paddr);
@@ -113,13 +343,16 @@ pub fn load_kernel(
     if pages.is_empty() {
         return Err(bad_kernel(path, "no loadable segment"));
     }
-    <linux_loader::loader::Elf as linux_loader::loader::KernelLoader>::load(
-        ram.mem(),
-        None,
-        &mut std::io::Cursor::new(image),
-        None,
-    )
-    .map_err(|e| bad_kernel(path, format!("cannot load it: {e}")))?;
+    // linux-loader reads the headers again and the segments checked
+    // above: at most the kernel area's size.
+    let loaded = match image {
+        ImageBytes::Memory(bytes) => linux_load(ram, &mut io::Cursor::new(bytes)),
+        ImageBytes::File { file, .. } => match file.try_clone() {
+            Ok(mut file) => linux_load(ram, &mut file),
+            Err(e) => Err(e.to_string()),
+        },
+    };
+    loaded.map_err(|e| bad_kernel(path, format!("cannot load it: {e}")))?;
     let header: KernelHeader = ram.read_obj(KERNEL_LOAD)?;
     if header.magic != KERNEL_MAGIC {
         return Err(bad_kernel(
@@ -172,7 +405,7 @@ pub fn load_kernel(
             ));
         }
     }
-    let entry = elf.header.e_entry;
+    let entry = ehdr.e_entry;
     let entry_ok = pages
         .get(&page_floor(entry.wrapping_sub(KERNEL_BASE)))
         .is_some_and(|f| f.exec);
@@ -183,6 +416,22 @@ pub fn load_kernel(
         ));
     }
     Ok(LoadedKernel { entry, header })
+}
+
+/// Load the ELF kernel from `reader` with linux-loader, each segment at
+/// its physical address.
+fn linux_load<F>(ram: &GuestRam, reader: &mut F) -> std::result::Result<(), String>
+where
+    F: io::Read + io::Seek + vm_memory::ReadVolatile,
+{
+    <linux_loader::loader::Elf as linux_loader::loader::KernelLoader>::load(
+        ram.mem(),
+        None,
+        reader,
+        None,
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
 }
 
 /// How the program starts: its argv (argv[0] first), environment and the
@@ -258,40 +507,41 @@ pub mod auxv {
 pub fn load_program(
     ram: &GuestRam,
     space: &mut AddressSpace,
-    image: &[u8],
+    image: ImageBytes<'_>,
     path: &Path,
     start: &StartInfo<'_>,
 ) -> Result<LoadedProgram> {
     if image.is_empty() {
         return Err(bad_program(path, "the file is empty"));
     }
-    let room = space.free_frames() * PAGE_SIZE;
-    if image.len() as u64 > room {
-        return Err(bad_program(
-            path,
-            format!(
-                "it is {} bytes, more than the {} bytes of guest memory left for programs (raise --memory)",
-                image.len(),
-                room
-            ),
-        ));
-    }
     let map = |space: &mut AddressSpace, start: u64, end: u64, flags: PageFlags| {
         space
             .map(ram, start, end, flags)
             .map_err(|e| e.program_error(path))
     };
-    let (entry, aux, end) = if image.starts_with(ELF_MAGIC) {
+    let (entry, aux, end) = if image.read_prefix_is(ELF_MAGIC) {
         load_elf(ram, space, image, path)?
     } else {
-        let end = USER_BASE + image.len() as u64;
+        // A flat image is loaded whole: it must fit before it is read.
+        let room = space.free_frames() * PAGE_SIZE;
+        if image.len() > room {
+            return Err(bad_program(
+                path,
+                format!(
+                    "it is {} bytes, more than the {} bytes of guest memory left for programs (raise --memory)",
+                    image.len(),
+                    room
+                ),
+            ));
+        }
+        let end = USER_BASE + image.len();
         let rwx = PageFlags {
             write: true,
             exec: true,
             user: true,
         };
         map(space, USER_BASE, end, rwx)?;
-        space.copy_in(ram, USER_BASE, image)?;
+        copy_into(ram, space, image, 0, image.len(), USER_BASE, path)?;
         (USER_BASE, ElfAux::default(), end)
     };
     let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
@@ -312,42 +562,39 @@ struct ElfAux {
     phnum: u64,
 }
 
+/// Copy `[offset, offset + len)` of `image` into the mapped user range at
+/// `vaddr`, a bounded chunk at a time.
+fn copy_into(
+    ram: &GuestRam,
+    space: &mut AddressSpace,
+    image: ImageBytes<'_>,
+    offset: u64,
+    len: u64,
+    vaddr: u64,
+    path: &Path,
+) -> Result<()> {
+    image.copy(
+        offset,
+        len,
+        |at, bytes| space.copy_in(ram, vaddr + at, bytes),
+        |e| bad_program(path, format!("cannot read it: {e}")),
+    )
+}
+
 fn load_elf(
     ram: &GuestRam,
     space: &mut AddressSpace,
-    image: &[u8],
+    image: ImageBytes<'_>,
     path: &Path,
 ) -> Result<(u64, ElfAux, u64)> {
-    // Check the identification bytes first: goblin's messages for foreign
-    // files are less helpful than these.
-    match image.get(4) {
-        Some(&1) => {
-            return Err(bad_program(
-                path,
-                "it is a 32-bit ELF; microvm runs x86-64 (ELF64) programs",
-            ))
-        }
-        Some(&2) => {}
-        _ => return Err(bad_program(path, "not a valid ELF file (bad class byte)")),
-    }
-    let elf =
-        Elf::parse(image).map_err(|e| bad_program(path, format!("not a valid ELF file ({e})")))?;
-    if elf.header.e_machine != header::EM_X86_64 {
-        return Err(bad_program(
-            path,
-            format!(
-                "it is an ELF for {}, not x86-64",
-                header::machine_to_str(elf.header.e_machine)
-            ),
-        ));
-    }
-    if elf.interpreter.is_some() {
+    let (ehdr, phdrs) = read_elf_headers(image, &|reason| bad_program(path, reason))?;
+    if phdrs.iter().any(|p| p.p_type == program_header::PT_INTERP) {
         return Err(bad_program(
             path,
             "it is dynamically linked; microvm runs static executables (link with -static)",
         ));
     }
-    let base = match elf.header.e_type {
+    let base = match ehdr.e_type {
         header::ET_EXEC => 0,
         // static-pie: self-relocating, placed at a fixed base.
         header::ET_DYN => PIE_BASE,
@@ -361,9 +608,9 @@ fn load_elf(
     let mut end_max = 0;
     let mut loads = 0;
     let mut phdr = None;
-    for ph in &elf.program_headers {
+    for ph in &phdrs {
         if ph.p_type == program_header::PT_PHDR {
-            phdr = Some(base + ph.p_vaddr);
+            phdr = Some(base.wrapping_add(ph.p_vaddr));
         }
         if ph.p_type != program_header::PT_LOAD {
             continue;
@@ -371,7 +618,7 @@ fn load_elf(
         let vaddr = base.checked_add(ph.p_vaddr);
         let end = vaddr.and_then(|v| v.checked_add(ph.p_memsz));
         let file_end = ph.p_offset.checked_add(ph.p_filesz);
-        if ph.p_filesz > ph.p_memsz || file_end.is_none_or(|e| e > image.len() as u64) {
+        if ph.p_filesz > ph.p_memsz || file_end.is_none_or(|e| e > image.len()) {
             return Err(bad_program(path, "a segment lies outside the file"));
         }
         let (Some(vaddr), Some(end)) = (vaddr, end) else {
@@ -386,12 +633,10 @@ fn load_elf(
         space
             .map(ram, vaddr, end, segment_flags(ph.p_flags, true))
             .map_err(|e| e.program_error(path))?;
-        let bytes = &image[ph.p_offset as usize..(ph.p_offset + ph.p_filesz) as usize];
-        space.copy_in(ram, vaddr, bytes)?;
+        copy_into(ram, space, image, ph.p_offset, ph.p_filesz, vaddr, path)?;
         // The program headers are in the segment that holds e_phoff.
-        if phdr.is_none() && (ph.p_offset..ph.p_offset + ph.p_filesz).contains(&elf.header.e_phoff)
-        {
-            phdr = Some(vaddr + (elf.header.e_phoff - ph.p_offset));
+        if phdr.is_none() && (ph.p_offset..ph.p_offset + ph.p_filesz).contains(&ehdr.e_phoff) {
+            phdr = Some(vaddr + (ehdr.e_phoff - ph.p_offset));
         }
         end_max = end_max.max(end);
         loads += 1;
@@ -399,7 +644,7 @@ fn load_elf(
     if loads == 0 {
         return Err(bad_program(path, "it has no loadable segment"));
     }
-    let entry = base + elf.header.e_entry;
+    let entry = base.wrapping_add(ehdr.e_entry);
     if !space.flags_at(entry).is_some_and(|f| f.exec) {
         return Err(bad_program(
             path,
@@ -408,8 +653,8 @@ fn load_elf(
     }
     let aux = ElfAux {
         phdr: phdr.unwrap_or(0),
-        phent: u64::from(elf.header.e_phentsize),
-        phnum: u64::from(elf.header.e_phnum),
+        phent: u64::from(ehdr.e_phentsize),
+        phnum: u64::from(ehdr.e_phnum),
     };
     Ok((entry, aux, end_max))
 }
@@ -539,7 +784,7 @@ mod tests {
         let p = load_program(
             &ram,
             &mut space,
-            &[0x90; 5000],
+            ImageBytes::Memory(&[0x90; 5000]),
             Path::new("x"),
             &start(&argv, &envp),
         )
@@ -583,9 +828,15 @@ mod tests {
     fn refusals() {
         let (ram, mut space) = setup();
         let mut load = |img: &[u8]| {
-            load_program(&ram, &mut space, img, Path::new("x"), &start(&[], &[]))
-                .unwrap_err()
-                .to_string()
+            load_program(
+                &ram,
+                &mut space,
+                img.into(),
+                Path::new("x"),
+                &start(&[], &[]),
+            )
+            .unwrap_err()
+            .to_string()
         };
         assert!(load(b"").contains("empty"));
         assert!(load(b"\x7fELF\x01\x01\x01").contains("32-bit"));

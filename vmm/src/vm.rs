@@ -53,7 +53,7 @@ pub use crate::loader::Start;
 #[derive(Debug, Clone, Copy)]
 pub struct Image<'a> {
     /// Its bytes.
-    pub bytes: &'a [u8],
+    pub bytes: loader::ImageBytes<'a>,
     /// Its file name.
     pub name: &'a Path,
 }
@@ -162,17 +162,19 @@ impl Vm {
     /// Create the VM from the files `config` names and lay out kernel and
     /// program.
     pub fn new(config: &VmConfig) -> Result<Vm> {
-        let read = |path: &PathBuf| {
-            std::fs::read(path).map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })
-        };
-        let kernel_image = config.kernel.as_ref().map(read).transpose()?;
-        let program = read(&config.program)?;
+        // Opened and checked (a regular file) here; read by the loader,
+        // which reads only the headers and what it loads.
+        let kernel_file = config
+            .kernel
+            .as_deref()
+            .map(loader::ImageFile::open)
+            .transpose()?;
+        let program = loader::ImageFile::open(&config.program)?;
         let builtin = PathBuf::from("(built-in kernel)");
         let kernel = Image {
-            bytes: kernel_image.as_deref().unwrap_or(crate::BUILTIN_KERNEL),
+            bytes: kernel_file
+                .as_ref()
+                .map_or(crate::BUILTIN_KERNEL.into(), loader::ImageFile::bytes),
             name: config.kernel.as_ref().unwrap_or(&builtin),
         };
         let mut argv = Vec::with_capacity(config.args.len() + 1);
@@ -186,7 +188,7 @@ impl Vm {
         );
         argv.extend(config.args.iter().cloned());
         let program = Image {
-            bytes: &program,
+            bytes: program.bytes(),
             name: &config.program,
         };
         let start = Start {

@@ -1167,9 +1167,7 @@ impl<'f> Input<'f> {
                     match stop::wait(ctx.stop, Some(fd), None) {
                         Ok(Wake::Ready | Wake::TimedOut) => {}
                         Ok(Wake::Stopped) => return Err(Errno::EINTR),
-                        Err(e) => {
-                            return Err(e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))
-                        }
+                        Err(e) => return Err(e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)),
                     }
                 }
                 // Ready went away (another reader), or the kick signal:

@@ -305,10 +305,12 @@ fn erofs(args: &Args) {
     let dir = arg(args, 3);
     say(b"wronly", open(file, O_WRONLY));
     say(b"rdwr", open(file, O_RDWR));
-    say(b"creat.existing", open(file, O_RDONLY | O_CREAT));
+    // (O_RDONLY with O_CREAT or O_APPEND opens an existing file read-only
+    // on a read-only mount: tests/c/rofs.c checks such cases against Linux.)
+    say(b"creat.existing", open(file, O_WRONLY | O_CREAT));
     say(b"creat.new", open(ptr(b"/new-file\0"), O_WRONLY | O_CREAT));
-    say(b"trunc", open(file, O_RDONLY | O_TRUNC));
-    say(b"append", open(file, O_RDONLY | O_APPEND));
+    say(b"trunc", open(file, O_WRONLY | O_TRUNC));
+    say(b"append", open(file, O_WRONLY | O_APPEND));
     say(b"wronly.missing", open(ptr(b"/missing\0"), O_WRONLY));
     say(
         b"creat.legacy_open",

@@ -544,11 +544,18 @@ pub fn load_program(
         copy_into(ram, space, image, 0, image.len(), USER_BASE, path)?;
         (USER_BASE, ElfAux::default(), end)
     };
-    let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
+    // Room for the program's own use, as before, plus what its arguments
+    // and environment take (checked against Linux's limit first).
+    let args = arg_bytes(start).map_err(|reason| bad_program(path, reason))?;
+    let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE - args.next_multiple_of(PAGE_SIZE);
     if space.overlaps(stack_bottom, USER_STACK_TOP) {
         return Err(bad_program(path, "it overlaps the stack area"));
     }
-    map(space, stack_bottom, USER_STACK_TOP, PageFlags::USER_RW)?;
+    space
+        .map(ram, stack_bottom, USER_STACK_TOP, PageFlags::USER_RW)
+        .map_err(|_| {
+            Error::OutOfGuestMemory("the program's stack (with its arguments and environment)")
+        })?;
     space.set_brk_start(end);
     let stack = build_stack(ram, space, start, entry, &aux)?;
     Ok(LoadedProgram { entry, stack })
@@ -659,6 +666,77 @@ fn load_elf(
     Ok((entry, aux, end_max))
 }
 
+/// The longest single argument or environment string, NUL included
+/// (Linux's MAX_ARG_STRLEN, 32 pages).
+pub const MAX_ARG_STRLEN: u64 = 32 * PAGE_SIZE;
+
+/// Linux's ARG_MAX: the least room for arguments whatever RLIMIT_STACK.
+const ARG_MAX: u64 = 32 * PAGE_SIZE;
+
+/// Linux's default stack limit (`_STK_LIM`).
+const STK_LIM: u64 = 8 << 20;
+
+/// How many bytes the strings and pointers of argv and the environment
+/// may take, as Linux's exec computes it (fs/exec.c): a quarter of
+/// microvm's own RLIMIT_STACK (which an exec'd program would inherit; 8
+/// MiB by default, so 2 MiB), at most 6 MiB, at least ARG_MAX.
+pub fn arg_limit() -> u64 {
+    let mut rl = libc::rlimit {
+        rlim_cur: STK_LIM,
+        rlim_max: STK_LIM,
+    };
+    // SAFETY: getrlimit writes one struct rlimit into `rl`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut rl) } != 0 {
+        rl.rlim_cur = STK_LIM;
+    }
+    (STK_LIM / 4 * 3).min(rl.rlim_cur / 4).max(ARG_MAX)
+}
+
+/// The stack bytes the start-up block takes (strings, pointers, auxv,
+/// AT_RANDOM, alignment), or why Linux would refuse to exec with these
+/// arguments (E2BIG).
+fn arg_bytes(start: &StartInfo<'_>) -> std::result::Result<u64, String> {
+    let Start { argv, envp, execfn } = start.start;
+    let too_long = |what: &str, i: usize, len: usize| {
+        format!(
+            "{what} {i} is {len} bytes, more than Linux's {} (MAX_ARG_STRLEN): the exec would fail with E2BIG, Argument list too long",
+            MAX_ARG_STRLEN - 1
+        )
+    };
+    for (i, a) in argv.iter().enumerate() {
+        if a.len() as u64 >= MAX_ARG_STRLEN {
+            return Err(too_long("argument", i, a.len()));
+        }
+    }
+    for (i, e) in envp.iter().enumerate() {
+        if e.len() as u64 >= MAX_ARG_STRLEN {
+            return Err(too_long("environment string", i, e.len()));
+        }
+    }
+    let strings: u64 = argv
+        .iter()
+        .chain(envp)
+        .map(|s| s.len() as u64 + 1)
+        .sum::<u64>()
+        + execfn.len() as u64
+        + 1;
+    let pointers = (argv.len().max(1) + envp.len()) as u64 * 8;
+    let limit = arg_limit();
+    if strings + pointers > limit {
+        return Err(format!(
+            "its arguments and environment take {} bytes, more than the {limit} Linux allows (a quarter of RLIMIT_STACK): the exec would fail with E2BIG, Argument list too long",
+            strings + pointers
+        ));
+    }
+    // The rest: the platform string, AT_RANDOM, argc, the NULLs, the auxv
+    // pairs, and alignment.
+    let rest = 7 + 16 + 8 * (3 + 2 * (AUXV_ENTRIES as u64 + 1)) + 2 * 16;
+    Ok(strings + pointers + rest)
+}
+
+/// How many auxv pairs the loader writes (AT_NULL aside).
+const AUXV_ENTRIES: usize = 18;
+
 /// Lay out the initial stack as the Linux x86-64 ABI does: argc, argv[],
 /// NULL, envp[], NULL, auxv pairs ending with AT_NULL, then the strings
 /// and AT_RANDOM's bytes above them; the stack pointer, 16-byte aligned,
@@ -702,7 +780,7 @@ fn build_stack(
         space.copy_in(ram, sp, &start.random)?;
         sp
     };
-    let auxv: [(u64, u64); 18] = [
+    let auxv: [(u64, u64); AUXV_ENTRIES] = [
         (auxv::AT_PHDR, aux.phdr),
         (auxv::AT_PHENT, aux.phent),
         (auxv::AT_PHNUM, aux.phnum),
@@ -736,11 +814,6 @@ fn build_stack(
     words.push(0);
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     sp = (sp - bytes.len() as u64) & !15;
-    if sp < USER_STACK_TOP - USER_STACK_SIZE / 2 {
-        return Err(Error::OutOfGuestMemory(
-            "the program's arguments and environment (they fill half the stack)",
-        ));
-    }
     space.copy_in(ram, sp, &bytes)?;
     Ok(sp)
 }
@@ -843,5 +916,49 @@ mod tests {
         assert!(load(b"\x7fELF\x02\x01\x01").contains("not a valid ELF"));
         let big = vec![0u8; MIN_MEMORY as usize];
         assert!(load(&big).contains("more than"));
+    }
+
+    #[test]
+    fn arguments_are_held_to_linux_s_limits() {
+        let (ram, mut space) = setup();
+        let long = ["a".repeat(MAX_ARG_STRLEN as usize)];
+        let err = load_program(
+            &ram,
+            &mut space,
+            ImageBytes::Memory(&[0x90; 16]),
+            Path::new("x"),
+            &start(&long, &[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("more than Linux's 131071 (MAX_ARG_STRLEN)"),
+            "{err}"
+        );
+        assert!(err.contains("E2BIG"), "{err}");
+        let env = ["e".repeat(MAX_ARG_STRLEN as usize)];
+        let err = load_program(
+            &ram,
+            &mut space,
+            ImageBytes::Memory(&[0x90; 16]),
+            Path::new("x"),
+            &start(&[], &env),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("environment string 0"), "{err}");
+        // Just under the limit: accepted, and the stack is mapped for it.
+        let ok = ["a".repeat(MAX_ARG_STRLEN as usize - 1)];
+        let (ram, mut space) = setup();
+        let p = load_program(
+            &ram,
+            &mut space,
+            ImageBytes::Memory(&[0x90; 16]),
+            Path::new("x"),
+            &start(&ok, &[]),
+        )
+        .unwrap();
+        assert!(p.stack < USER_STACK_TOP - MAX_ARG_STRLEN);
+        assert_eq!(read_u64(&ram, &space, p.stack), 1, "argc");
     }
 }

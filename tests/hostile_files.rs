@@ -502,3 +502,159 @@ fn arguments_past_linux_s_limit_are_refused_with_e2big() {
         "{err}"
     );
 }
+
+// ---- the host's /proc stays out of the view (finding 10) ----
+
+/// What tests/c/procself.c must print under `--fs-root /`: every door to
+/// a host process (microvm's own above all) is ENOENT, as in a pid
+/// namespace where they do not exist; /dev/stdin stays ELOOP (a magic
+/// link the view never follows); /proc itself and what is not about a
+/// process stay readable, and readlink(/proc/self/exe) is the guest's.
+const PROCSELF_EXPECTED: &[(&str, &str)] = &[
+    ("self.mem", "-2"),
+    ("self.maps", "-2"),
+    ("self.environ", "-2"),
+    ("self.cmdline", "-2"),
+    ("self.status", "-2"),
+    ("self.auxv", "-2"),
+    ("self.fd", "-2"),
+    ("thread_self.status", "-2"),
+    ("vmm_pid.environ", "-2"),
+    ("vmm_tid.environ", "-2"),
+    ("vmm_pid.mem", "-2"),
+    ("host_pid.cmdline", "-2"),
+    ("init.environ", "-2"),
+    ("dot.self", "-2"),
+    ("slashes.self", "-2"),
+    ("dotdot.self", "-2"),
+    ("dotdot.from_pid", "-2"),
+    ("climb.self", "-2"),
+    ("dev_fd", "-2"),
+    ("dev_stdin", "-40"),
+    ("proc_net", "-2"),
+    ("proc_mounts", "-2"),
+    ("link.abs", "-2"),
+    ("link.rel", "-2"),
+    ("link.dev_fd", "-2"),
+    ("stat.link", "-2"),
+    ("stat.self", "-2"),
+    ("stat.self_exe", "-2"),
+    ("stat.self_cwd", "-2"),
+    ("open.proc", "ok"),
+    ("at_proc.self", "-2"),
+    ("at_proc.dotdot", "-2"),
+    ("at_proc.vmm", "-2"),
+    ("chdir.proc_self", "-2"),
+    ("chdir.proc", "ok"),
+    ("cwd.self", "-2"),
+    ("cwd.dotdot", "-2"),
+    ("listing.pids", "0"),
+    ("listing.self", "0"),
+    ("listing.cpuinfo", "1"),
+    ("cpuinfo", "ok"),
+    ("sys_ostype", "ok"),
+    ("readlink.exe", "ok"),
+];
+
+/// The `label=value` lines of `out`.
+fn labels(out: &str) -> std::collections::HashMap<String, String> {
+    out.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A directory of symlinks that lead to /proc/self: `abs` -> /proc/self,
+/// `rel` -> ../../../proc/self (climbing from the temp directory), `fd`
+/// -> /dev/fd.
+fn proc_links(scratch: &Scratch) -> PathBuf {
+    let links = scratch.0.join("links");
+    std::fs::create_dir_all(&links).unwrap();
+    symlink("/proc/self", links.join("abs")).unwrap();
+    let depth = links.components().count() - 1;
+    symlink(
+        format!("{}proc/self", "../".repeat(depth)),
+        links.join("rel"),
+    )
+    .unwrap();
+    symlink("/dev/fd", links.join("fd")).unwrap();
+    links
+}
+
+#[test]
+fn the_guest_never_sees_the_host_s_processes_in_proc() {
+    require_kvm!();
+    use std::io::Write;
+    let Some(prog) = glibc("procself") else {
+        return;
+    };
+    let scratch = Scratch::new("procself");
+    let links = proc_links(&scratch);
+    let links = links.to_str().unwrap();
+    // Natively, the doors are open: the test knocks on real ones.
+    let mut native = Command::new(&prog)
+        .arg(links)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let me = std::process::id();
+    writeln!(native.stdin.take().unwrap(), "{} {me}", native.id()).unwrap();
+    let native = labels(&String::from_utf8(native.wait_with_output().unwrap().stdout).unwrap());
+    for door in [
+        "self.environ",
+        "self.maps",
+        "link.abs",
+        "link.rel",
+        "vmm_pid.environ",
+        "dotdot.from_pid",
+    ] {
+        assert_eq!(native[door], "ok", "natively {door}");
+    }
+    assert_ne!(native["listing.pids"], "0");
+
+    let mut child = microvm()
+        .args(["run", "--trace", "off", "--fs-root", "/"])
+        .arg(&prog)
+        .arg(links)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{} {me}", child.id()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got = labels(&stdout(&o));
+    for (label, want) in PROCSELF_EXPECTED {
+        assert_eq!(got.get(*label).map(String::as_str), Some(*want), "{label}");
+    }
+    assert_eq!(got.len(), PROCSELF_EXPECTED.len(), "{}", stdout(&o));
+}
+
+#[test]
+fn a_view_rooted_in_a_process_directory_is_refused() {
+    require_kvm!();
+    for root in ["/proc/self", "/proc/thread-self/fd", "/proc/1"] {
+        let o = run(&[
+            "run",
+            "--fs-root",
+            root,
+            common::program("exit42").to_str().unwrap(),
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{root}: {err}");
+        assert!(
+            err.contains("in a process directory of /proc"),
+            "{root}: {err}"
+        );
+    }
+    // /proc itself is a fine root: its processes are simply not there.
+    let o = run(&[
+        "run",
+        "--fs-root",
+        "/proc",
+        common::program("exit42").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
+}

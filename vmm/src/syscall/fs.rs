@@ -1074,21 +1074,59 @@ impl Files {
         if self.bounce.is_empty() {
             self.bounce = vec![0; BOUNCE_SIZE];
         }
+        let proc_root = super::view::proc_place(file.host_fd())? == super::view::ProcPlace::Root;
         let buf = &mut self.bounce[..count];
-        // SAFETY: getdents64 writes at most `count` bytes into `buf`, which
-        // has `count`.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_getdents64,
-                file.host_fd().as_raw_fd(),
-                buf.as_mut_ptr(),
-                count,
-            )
-        };
-        let n = Errno::result(r)? as usize;
-        copy_out(ctx.mem, dirp, &buf[..n.min(count)])?;
-        Ok(n as u64)
+        loop {
+            // SAFETY: getdents64 writes at most `count` bytes into `buf`,
+            // which has `count`.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_getdents64,
+                    file.host_fd().as_raw_fd(),
+                    buf.as_mut_ptr(),
+                    count,
+                )
+            };
+            let n = (Errno::result(r)? as usize).min(count);
+            // A procfs root lists the host's processes: they are not in
+            // the view (see `view`). A batch of nothing else is skipped.
+            let n = if proc_root {
+                drop_process_entries(&mut buf[..n])
+            } else {
+                n
+            };
+            if n == 0 && r != 0 {
+                continue;
+            }
+            copy_out(ctx.mem, dirp, &buf[..n])?;
+            return Ok(n as u64);
+        }
     }
+}
+
+/// Remove the process directories (see [`super::view::is_process_entry`])
+/// from the `linux_dirent64` records in `buf`, keeping the others in
+/// order; the new length.
+fn drop_process_entries(buf: &mut [u8]) -> usize {
+    // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type
+    // u8, d_name NUL-terminated.
+    const RECLEN: usize = 16;
+    const NAME: usize = 19;
+    let (mut at, mut kept) = (0, 0);
+    while at + NAME <= buf.len() {
+        let reclen = usize::from(u16::from_le_bytes([buf[at + RECLEN], buf[at + RECLEN + 1]]));
+        if reclen < NAME || at + reclen > buf.len() {
+            break;
+        }
+        let name = &buf[at + NAME..at + reclen];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        if !super::view::is_process_entry(name) {
+            buf.copy_within(at..at + reclen, kept);
+            kept += reclen;
+        }
+        at += reclen;
+    }
+    kept
 }
 
 /// `path` split into its directory part (at least "/" or ".") and its

@@ -9,6 +9,19 @@
 //! `/proc/PID/fd/N` kind of links, which would otherwise jump anywhere.
 //! The view only ever opens read-only (or `O_PATH`); the caller refuses
 //! writes and creation.
+//!
+//! The host's processes are not in the view: whatever path reaches a
+//! procfs (`/proc` of `--fs-root /`, or any other mount of it), a file in
+//! or under one of its process directories (`/proc/PID`, which
+//! `/proc/self`, `/proc/thread-self`, `/proc/net`, `/proc/mounts`,
+//! `/dev/fd` and `/dev/stdin` lead to) is ENOENT, as in a pid namespace
+//! where the host's processes do not exist. That is checked on the file
+//! each open ends at, after the host kernel resolved every `..` and
+//! symlink, so no spelling of the path gets around it; and listings of a
+//! procfs root leave those directories out. microvm's own process is
+//! among them: its memory, environment and descriptors stay out of
+//! reach. (What the guest sees as `/proc/self/exe` is answered from
+//! microvm's model of the guest, in the file service.)
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
@@ -51,6 +64,11 @@ impl View {
             nix::sys::stat::Mode::empty(),
         )
         .map_err(|e| fail(e.desc().to_string()))?;
+        if proc_place(root.as_fd()) == Ok(ProcPlace::Process) {
+            return Err(fail(
+                "it is in a process directory of /proc, which the view never shows".into(),
+            ));
+        }
         let host_root = fd_path(root.as_fd())
             .map_err(|e| fail(format!("cannot name the directory: {}", e.desc())))?;
         let view = View { root, host_root };
@@ -77,6 +95,18 @@ impl View {
             match nix::fcntl::openat2(self.root.as_fd(), path, how) {
                 Err(Errno::EAGAIN) if tries < RACE_RETRIES => tries += 1,
                 Err(Errno::EINTR) => {}
+                Ok(fd) => {
+                    return match proc_place(fd.as_fd())? {
+                        ProcPlace::Process => Err(Errno::ENOENT),
+                        ProcPlace::Root | ProcPlace::Outside | ProcPlace::Other => Ok(fd),
+                    }
+                }
+                // A failure inside a process directory (EACCES on another
+                // user's file, ELOOP on a /proc/PID/fd link) would tell
+                // that the directory is there.
+                Err(e) if e != Errno::ENOENT && self.under_process(path) => {
+                    return Err(Errno::ENOENT)
+                }
                 other => return other,
             }
         }
@@ -88,12 +118,159 @@ impl View {
         self.root.as_fd()
     }
 
+    /// Whether the nearest ancestor of `path` (taken lexically, one
+    /// component off at a time) that opens is in a process directory.
+    fn under_process(&self, path: &OsStr) -> bool {
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(resolve_flags());
+        let mut path = path.as_bytes();
+        loop {
+            let Some(cut) = path.iter().rposition(|&b| b == b'/') else {
+                return false;
+            };
+            path = &path[..cut];
+            let at: &[u8] = if path.is_empty() { b"/" } else { path };
+            if let Ok(fd) = nix::fcntl::openat2(self.root.as_fd(), OsStr::from_bytes(at), how) {
+                return proc_place(fd.as_fd()) == Ok(ProcPlace::Process);
+            }
+            if path.is_empty() {
+                return false;
+            }
+        }
+    }
+
     /// The absolute path in the view of `fd`, a descriptor opened through
     /// this view (for a directory used as a dirfd, or the new cwd).
     pub fn path_of(&self, fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
         let host = fd_path(fd)?;
         view_path(&self.host_root, &host).ok_or(Errno::ENOENT)
     }
+}
+
+/// Where a file is with respect to procfs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcPlace {
+    /// Not on a procfs.
+    Outside,
+    /// The root directory of a procfs.
+    Root,
+    /// In or under a process directory of a procfs (`/proc/PID/...`).
+    Process,
+    /// Elsewhere on a procfs (`/proc/cpuinfo`, `/proc/sys/...`).
+    Other,
+}
+
+/// The inode number of a procfs root (Linux's PROC_ROOT_INO).
+const PROC_ROOT_INO: u64 = 1;
+
+/// How deep a procfs tree is climbed before giving up (and refusing).
+const PROC_MAX_DEPTH: usize = 64;
+
+/// Whether a name at the top of procfs is a process directory (or the
+/// `self`/`thread-self` links to one).
+pub fn is_process_entry(name: &[u8]) -> bool {
+    name == b"self"
+        || name == b"thread-self"
+        || (!name.is_empty() && name.iter().all(u8::is_ascii_digit))
+}
+
+/// Where `fd` is with respect to procfs: the file's directories are
+/// climbed with `..` up to the procfs root, and the entry right below the
+/// root names a process or not. Anything that cannot be told is treated
+/// as a process's.
+pub fn proc_place(fd: BorrowedFd<'_>) -> Result<ProcPlace, Errno> {
+    let fs = nix::sys::statfs::fstatfs(fd)?;
+    if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+        return Ok(ProcPlace::Outside);
+    }
+    let st = nix::sys::stat::fstat(fd)?;
+    if st.st_ino == PROC_ROOT_INO {
+        return Ok(ProcPlace::Root);
+    }
+    // A directory is climbed from itself; any other file from the
+    // directory its host path names, once that directory is checked to
+    // hold this very file.
+    let start = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        None
+    } else {
+        match parent_of_file(fd, &st) {
+            Some(dir) => Some(dir),
+            None => return Ok(ProcPlace::Process),
+        }
+    };
+    let ino = |fd: BorrowedFd<'_>| nix::sys::stat::fstat(fd).map(|st| st.st_ino);
+    let dotdot = |fd: BorrowedFd<'_>| {
+        nix::fcntl::openat(
+            fd,
+            "..",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+    };
+    // `below` is the entry right below the directory being looked at.
+    let (mut below, mut up) = match start {
+        None => (None, dotdot(fd)),
+        Some(dir) if ino(dir.as_fd())? == PROC_ROOT_INO => {
+            // A file right at the top of procfs.
+            let name = fd_path(fd).unwrap_or_default();
+            let name = name.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            return Ok(if is_process_entry(name) {
+                ProcPlace::Process
+            } else {
+                ProcPlace::Other
+            });
+        }
+        Some(dir) => {
+            let up = dotdot(dir.as_fd());
+            (Some(dir), up)
+        }
+    };
+    for _ in 0..PROC_MAX_DEPTH {
+        let Ok(dir) = up else {
+            return Ok(ProcPlace::Process);
+        };
+        if ino(dir.as_fd())? == PROC_ROOT_INO {
+            let top = match &below {
+                Some(b) => fd_path(b.as_fd()),
+                None => fd_path(fd),
+            };
+            let Ok(top) = top else {
+                return Ok(ProcPlace::Process);
+            };
+            let name = top.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            return Ok(if is_process_entry(name) {
+                ProcPlace::Process
+            } else {
+                ProcPlace::Other
+            });
+        }
+        up = dotdot(dir.as_fd());
+        below = Some(dir);
+    }
+    Ok(ProcPlace::Process)
+}
+
+/// The directory holding the non-directory `fd` (whose fstat is `st`),
+/// found through the host path the kernel gives it and checked to hold
+/// the same file (same device and inode); `None` when it cannot be told.
+fn parent_of_file(fd: BorrowedFd<'_>, st: &nix::sys::stat::FileStat) -> Option<OwnedFd> {
+    let path = fd_path(fd).ok()?;
+    let cut = path.iter().rposition(|&b| b == b'/')?;
+    let (dir, name) = (&path[..cut.max(1)], &path[cut + 1..]);
+    let dir = nix::fcntl::open(
+        OsStr::from_bytes(dir),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()?;
+    let there = nix::sys::stat::fstatat(
+        dir.as_fd(),
+        OsStr::from_bytes(name),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .ok()?;
+    (there.st_dev == st.st_dev && there.st_ino == st.st_ino).then_some(dir)
 }
 
 /// The host path of `fd`, as `/proc/self/fd/N` names it.

@@ -1,0 +1,121 @@
+/* Knocks on every door to the host's /proc/PID under --fs-root /, one line
+ * per attempt: `label=ok` or `label=-errno`. argv[1] is a directory with
+ * symlinks to /proc/self (made by the test); stdin gives microvm's own
+ * host pid and the test's. tests/hostile_files.rs checks every answer. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void show(const char *label, long r) {
+    if (r >= 0)
+        printf("%s=ok\n", label);
+    else
+        printf("%s=%d\n", label, -errno);
+}
+
+static void try_at(const char *label, int dirfd, const char *path) {
+    int fd = openat(dirfd, path, O_RDONLY);
+    if (fd >= 0) {
+        char buf[64];
+        /* Reading is what would leak: show that it worked. */
+        long n = read(fd, buf, sizeof buf);
+        close(fd);
+        if (n < 0) {
+            show(label, n);
+            return;
+        }
+    }
+    show(label, fd);
+}
+
+static void try(const char *label, const char *path) { try_at(label, AT_FDCWD, path); }
+
+static void try_stat(const char *label, const char *path) {
+    struct stat st;
+    show(label, stat(path, &st));
+}
+
+int main(int argc, char **argv) {
+    const char *links = argc > 1 ? argv[1] : "/nonexistent";
+    char path[4096];
+    long vmm = 0, test = 0;
+    if (scanf("%ld %ld", &vmm, &test) != 2)
+        return 2;
+
+    try("self.mem", "/proc/self/mem");
+    try("self.maps", "/proc/self/maps");
+    try("self.environ", "/proc/self/environ");
+    try("self.cmdline", "/proc/self/cmdline");
+    try("self.status", "/proc/self/status");
+    try("self.auxv", "/proc/self/auxv");
+    try("self.fd", "/proc/self/fd");
+    try("thread_self.status", "/proc/thread-self/status");
+    snprintf(path, sizeof path, "/proc/%ld/environ", vmm);
+    try("vmm_pid.environ", path);
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/environ", vmm, vmm);
+    try("vmm_tid.environ", path);
+    snprintf(path, sizeof path, "/proc/%ld/mem", vmm);
+    try("vmm_pid.mem", path);
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", test);
+    try("host_pid.cmdline", path);
+    try("init.environ", "/proc/1/environ");
+    try("dot.self", "/proc/./self/environ");
+    try("slashes.self", "//proc//self//environ");
+    try("dotdot.self", "/proc/self/../self/environ");
+    try("dotdot.from_pid", "/proc/1/../self/environ");
+    try("climb.self", "/../../proc/self/environ");
+    try("dev_fd", "/dev/fd/0");
+    try("dev_stdin", "/dev/stdin");
+    try("proc_net", "/proc/net/dev");
+    try("proc_mounts", "/proc/mounts");
+    snprintf(path, sizeof path, "%s/abs/environ", links);
+    try("link.abs", path);
+    snprintf(path, sizeof path, "%s/rel/environ", links);
+    try("link.rel", path);
+    snprintf(path, sizeof path, "%s/fd/0", links);
+    try("link.dev_fd", path);
+    snprintf(path, sizeof path, "%s/abs", links);
+    try_stat("stat.link", path);
+    try_stat("stat.self", "/proc/self");
+    try_stat("stat.self_exe", "/proc/self/exe");
+    try_stat("stat.self_cwd", "/proc/self/cwd");
+
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY);
+    show("open.proc", proc);
+    try_at("at_proc.self", proc, "self/environ");
+    try_at("at_proc.dotdot", proc, "../proc/self/environ");
+    snprintf(path, sizeof path, "%ld/environ", vmm);
+    try_at("at_proc.vmm", proc, path);
+    show("chdir.proc_self", chdir("/proc/self"));
+    show("chdir.proc", chdir("/proc"));
+    try("cwd.self", "self/environ");
+    try("cwd.dotdot", "./../proc/./self/environ");
+
+    /* The listing of /proc: no process, but the rest. */
+    DIR *d = opendir("/proc");
+    int pids = 0, selfs = 0, cpuinfo = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+            pids++;
+        if (!strcmp(e->d_name, "self") || !strcmp(e->d_name, "thread-self"))
+            selfs++;
+        if (!strcmp(e->d_name, "cpuinfo"))
+            cpuinfo++;
+    }
+    printf("listing.pids=%d\nlisting.self=%d\nlisting.cpuinfo=%d\n", pids, selfs, cpuinfo);
+
+    /* What is not about a process stays readable. */
+    try("cpuinfo", "/proc/cpuinfo");
+    try("sys_ostype", "/proc/sys/kernel/ostype");
+    char exe[256];
+    long n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    show("readlink.exe", n);
+    return 0;
+}

@@ -806,7 +806,8 @@ impl Files {
 
     fn dup2(&mut self, old: u64, new: u64) -> SysResult {
         let file = self.file(old)?;
-        if new as u32 as u64 >= self.fd_limit {
+        // dup2(fd, fd) only checks fd, whatever the limit (as Linux).
+        if index(old) != index(new) && new as u32 as u64 >= self.fd_limit {
             return Err(Errno::EBADF);
         }
         if index(old) != index(new) {
@@ -1303,3 +1304,7 @@ fn finish_output(out: &mut Output, mut failure: Option<i64>, written: i64) -> i6
         None => written,
     }
 }
+
+#[cfg(test)]
+#[path = "fs_model_tests.rs"]
+mod model_tests;

@@ -131,8 +131,7 @@ fn a_write_blocked_on_a_full_pipe_ends_at_the_timeout() {
     // write interrupted part-way: a pipe holds 64 KiB.
     let last = err
         .lines()
-        .filter(|l| l.starts_with("write(1, "))
-        .last()
+        .rfind(|l| l.starts_with("write(1, "))
         .unwrap_or_else(|| panic!("no write in\n{err}"));
     let n: u64 = last.rsplit("= ").next().unwrap().parse().unwrap();
     assert!(n > 0 && n < 1 << 20, "{last}");
@@ -295,6 +294,8 @@ fn opens_on_the_view_fail_as_on_a_read_only_mount() {
 /// Run microvm with `args`; its exit status, peak RSS in KiB and stderr.
 /// Killed (and failed) if it runs longer than 20 s.
 fn run_measured(args: &[&str]) -> (i32, i64, String) {
+    // Reaped with wait4 below, for its rusage.
+    #[allow(clippy::zombie_processes)]
     let child = microvm()
         .args(args)
         .stdout(Stdio::null())

@@ -91,21 +91,22 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> (i32, Durat
 
 // ---- output nobody reads (finding 4) ----
 
-/// microvm running write_flood (1 GiB to stdout) into a pipe nobody
-/// reads, with `args` before the program.
-fn flood_into_a_full_pipe(
+/// microvm running write_flood (`mib` MiB to stdout) into a pipe, with
+/// `args` before the program; the caller holds the pipe's read end.
+fn flood_into_a_pipe(
     args: &[&str],
+    mib: u32,
 ) -> Option<(std::process::Child, std::process::ChildStdout)> {
     let prog = glibc("write_flood")?;
     let mut child = microvm()
         .arg("run")
         .args(args)
         .arg(&prog)
+        .arg(mib.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Kept open and never read: the pipe fills and stays full.
     let out = child.stdout.take().unwrap();
     Some((child, out))
 }
@@ -113,7 +114,8 @@ fn flood_into_a_full_pipe(
 #[test]
 fn a_write_blocked_on_a_full_pipe_ends_at_the_timeout() {
     require_kvm!();
-    let Some((mut child, out)) = flood_into_a_full_pipe(&["--timeout", "1s"]) else {
+    // The read end is held and never read: the pipe fills and stays full.
+    let Some((mut child, out)) = flood_into_a_pipe(&["--timeout", "1s"], 1024) else {
         return;
     };
     let (code, took) = wait_at_most(&mut child, Duration::from_secs(20));
@@ -141,7 +143,7 @@ fn a_write_blocked_on_a_full_pipe_ends_at_the_timeout() {
 #[test]
 fn a_write_blocked_on_a_full_pipe_ends_at_sigterm() {
     require_kvm!();
-    let Some((mut child, out)) = flood_into_a_full_pipe(&["--trace", "off"]) else {
+    let Some((mut child, out)) = flood_into_a_pipe(&["--trace", "off"], 1024) else {
         return;
     };
     std::thread::sleep(Duration::from_millis(1500));
@@ -157,7 +159,7 @@ fn a_write_blocked_on_a_full_pipe_ends_at_sigterm() {
 #[test]
 fn output_to_a_pipe_that_is_read_arrives_whole() {
     require_kvm!();
-    let Some((mut child, mut out)) = flood_into_a_full_pipe(&["--trace", "off"]) else {
+    let Some((mut child, mut out)) = flood_into_a_pipe(&["--trace", "off"], 64) else {
         return;
     };
     let mut total = 0u64;
@@ -172,7 +174,7 @@ fn output_to_a_pipe_that_is_read_arrives_whole() {
     }
     let (code, _) = wait_at_most(&mut child, Duration::from_secs(120));
     assert_eq!(code, 0);
-    assert_eq!(total, 1 << 30);
+    assert_eq!(total, 64 << 20);
 }
 
 // ---- the read-only view answers as a read-only mount (finding 8) ----

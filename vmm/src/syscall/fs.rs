@@ -1075,7 +1075,8 @@ impl Files {
         if self.bounce.is_empty() {
             self.bounce = vec![0; BOUNCE_SIZE];
         }
-        let proc_root = super::view::proc_place(file.host_fd())? == super::view::ProcPlace::Root;
+        let view = self.view.as_ref().ok_or(Errno::EBADF)?;
+        let proc_root = view.proc_place(file.host_fd())? == super::view::ProcPlace::Root;
         let buf = &mut self.bounce[..count];
         loop {
             // SAFETY: getdents64 writes at most `count` bytes into `buf`,

@@ -64,7 +64,17 @@ impl View {
             nix::sys::stat::Mode::empty(),
         )
         .map_err(|e| fail(e.desc().to_string()))?;
-        if proc_place(root.as_fd()) == Ok(ProcPlace::Process) {
+        // Judged from the host's "/": the view cannot see above its root.
+        let host = nix::fcntl::open(
+            "/",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map(|root| View {
+            root,
+            host_root: b"/".to_vec(),
+        });
+        if host.is_ok_and(|h| h.proc_place(root.as_fd()) == Ok(ProcPlace::Process)) {
             return Err(fail(
                 "it is in a process directory of /proc, which the view never shows".into(),
             ));
@@ -96,7 +106,7 @@ impl View {
                 Err(Errno::EAGAIN) if tries < RACE_RETRIES => tries += 1,
                 Err(Errno::EINTR) => {}
                 Ok(fd) => {
-                    return match proc_place(fd.as_fd())? {
+                    return match self.proc_place(fd.as_fd())? {
                         ProcPlace::Process => Err(Errno::ENOENT),
                         ProcPlace::Root | ProcPlace::Outside | ProcPlace::Other => Ok(fd),
                     }
@@ -118,6 +128,53 @@ impl View {
         self.root.as_fd()
     }
 
+    /// Where `fd`, a descriptor opened through this view, is with respect
+    /// to procfs. For a file on a procfs, the kernel's name for it (a
+    /// path without symlinks or `..`) is climbed one directory at a time,
+    /// each opened through the view, up to the procfs root; the entry
+    /// right below that root names a process or not. Whatever cannot be
+    /// told is taken as a process's. (Only openat2 relative to the view's
+    /// root, fstat, fstatfs and readlink: what the file service's seccomp
+    /// filter allows.)
+    pub fn proc_place(&self, fd: BorrowedFd<'_>) -> Result<ProcPlace, Errno> {
+        if !on_procfs(fd)? {
+            return Ok(ProcPlace::Outside);
+        }
+        if inode(fd)? == PROC_ROOT_INO {
+            return Ok(ProcPlace::Root);
+        }
+        let Ok(path) = self.path_of(fd) else {
+            return Ok(ProcPlace::Process);
+        };
+        let parts: Vec<&[u8]> = path
+            .split(|&b| b == b'/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+            .resolve(resolve_flags());
+        for k in (0..parts.len()).rev() {
+            let mut dir = b"/".to_vec();
+            dir.extend(parts[..k].join(&b'/'));
+            let Ok(dir) = nix::fcntl::openat2(self.root.as_fd(), OsStr::from_bytes(&dir), how)
+            else {
+                return Ok(ProcPlace::Process);
+            };
+            if !on_procfs(dir.as_fd())? {
+                // Left procfs without meeting its root.
+                return Ok(ProcPlace::Process);
+            }
+            if inode(dir.as_fd())? == PROC_ROOT_INO {
+                return Ok(if is_process_entry(parts[k]) {
+                    ProcPlace::Process
+                } else {
+                    ProcPlace::Other
+                });
+            }
+        }
+        Ok(ProcPlace::Process)
+    }
+
     /// Whether the nearest ancestor of `path` (taken lexically, one
     /// component off at a time) that opens is in a process directory.
     fn under_process(&self, path: &OsStr) -> bool {
@@ -132,7 +189,7 @@ impl View {
             path = &path[..cut];
             let at: &[u8] = if path.is_empty() { b"/" } else { path };
             if let Ok(fd) = nix::fcntl::openat2(self.root.as_fd(), OsStr::from_bytes(at), how) {
-                return proc_place(fd.as_fd()) == Ok(ProcPlace::Process);
+                return self.proc_place(fd.as_fd()) == Ok(ProcPlace::Process);
             }
             if path.is_empty() {
                 return false;
@@ -164,9 +221,6 @@ pub enum ProcPlace {
 /// The inode number of a procfs root (Linux's PROC_ROOT_INO).
 const PROC_ROOT_INO: u64 = 1;
 
-/// How deep a procfs tree is climbed before giving up (and refusing).
-const PROC_MAX_DEPTH: usize = 64;
-
 /// Whether a name at the top of procfs is a process directory (or the
 /// `self`/`thread-self` links to one).
 pub fn is_process_entry(name: &[u8]) -> bool {
@@ -175,102 +229,21 @@ pub fn is_process_entry(name: &[u8]) -> bool {
         || (!name.is_empty() && name.iter().all(u8::is_ascii_digit))
 }
 
-/// Where `fd` is with respect to procfs: the file's directories are
-/// climbed with `..` up to the procfs root, and the entry right below the
-/// root names a process or not. Anything that cannot be told is treated
-/// as a process's.
-pub fn proc_place(fd: BorrowedFd<'_>) -> Result<ProcPlace, Errno> {
-    let fs = nix::sys::statfs::fstatfs(fd)?;
-    if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
-        return Ok(ProcPlace::Outside);
-    }
-    let st = nix::sys::stat::fstat(fd)?;
-    if st.st_ino == PROC_ROOT_INO {
-        return Ok(ProcPlace::Root);
-    }
-    // A directory is climbed from itself; any other file from the
-    // directory its host path names, once that directory is checked to
-    // hold this very file.
-    let start = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        None
-    } else {
-        match parent_of_file(fd, &st) {
-            Some(dir) => Some(dir),
-            None => return Ok(ProcPlace::Process),
-        }
-    };
-    let ino = |fd: BorrowedFd<'_>| nix::sys::stat::fstat(fd).map(|st| st.st_ino);
-    let dotdot = |fd: BorrowedFd<'_>| {
-        nix::fcntl::openat(
-            fd,
-            "..",
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-    };
-    // `below` is the entry right below the directory being looked at.
-    let (mut below, mut up) = match start {
-        None => (None, dotdot(fd)),
-        Some(dir) if ino(dir.as_fd())? == PROC_ROOT_INO => {
-            // A file right at the top of procfs.
-            let name = fd_path(fd).unwrap_or_default();
-            let name = name.rsplit(|&b| b == b'/').next().unwrap_or_default();
-            return Ok(if is_process_entry(name) {
-                ProcPlace::Process
-            } else {
-                ProcPlace::Other
-            });
-        }
-        Some(dir) => {
-            let up = dotdot(dir.as_fd());
-            (Some(dir), up)
-        }
-    };
-    for _ in 0..PROC_MAX_DEPTH {
-        let Ok(dir) = up else {
-            return Ok(ProcPlace::Process);
-        };
-        if ino(dir.as_fd())? == PROC_ROOT_INO {
-            let top = match &below {
-                Some(b) => fd_path(b.as_fd()),
-                None => fd_path(fd),
-            };
-            let Ok(top) = top else {
-                return Ok(ProcPlace::Process);
-            };
-            let name = top.rsplit(|&b| b == b'/').next().unwrap_or_default();
-            return Ok(if is_process_entry(name) {
-                ProcPlace::Process
-            } else {
-                ProcPlace::Other
-            });
-        }
-        up = dotdot(dir.as_fd());
-        below = Some(dir);
-    }
-    Ok(ProcPlace::Process)
+/// The inode number of `fd` (with fstat(2) itself, not the newfstatat
+/// libc may use for it).
+fn inode(fd: BorrowedFd<'_>) -> Result<u64, Errno> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: fstat writes one struct stat into `st`, which has room for it.
+    let r = unsafe { libc::syscall(libc::SYS_fstat, fd.as_raw_fd(), st.as_mut_ptr()) };
+    Errno::result(r)?;
+    // SAFETY: zero-initialised, then filled by the successful fstat.
+    Ok(unsafe { st.assume_init() }.st_ino)
 }
 
-/// The directory holding the non-directory `fd` (whose fstat is `st`),
-/// found through the host path the kernel gives it and checked to hold
-/// the same file (same device and inode); `None` when it cannot be told.
-fn parent_of_file(fd: BorrowedFd<'_>, st: &nix::sys::stat::FileStat) -> Option<OwnedFd> {
-    let path = fd_path(fd).ok()?;
-    let cut = path.iter().rposition(|&b| b == b'/')?;
-    let (dir, name) = (&path[..cut.max(1)], &path[cut + 1..]);
-    let dir = nix::fcntl::open(
-        OsStr::from_bytes(dir),
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .ok()?;
-    let there = nix::sys::stat::fstatat(
-        dir.as_fd(),
-        OsStr::from_bytes(name),
-        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-    )
-    .ok()?;
-    (there.st_dev == st.st_dev && there.st_ino == st.st_ino).then_some(dir)
+/// Whether `fd` is on a procfs.
+fn on_procfs(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+    let fs = nix::sys::statfs::fstatfs(fd)?;
+    Ok(fs.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC)
 }
 
 /// The host path of `fd`, as `/proc/self/fd/N` names it.

@@ -508,30 +508,33 @@ fn arguments_past_linux_s_limit_are_refused_with_e2big() {
 
 // ---- the host's /proc stays out of the view (finding 10) ----
 
-/// What tests/c/procself.c must print under `--fs-root /`: every door to
-/// a host process (microvm's own above all) is ENOENT, as in a pid
-/// namespace where they do not exist; /dev/stdin stays ELOOP (a magic
-/// link the view never follows); /proc itself and what is not about a
-/// process stay readable, and readlink(/proc/self/exe) is the guest's.
+/// What tests/c/procself.c must print under `--fs-root /` with
+/// `--env GUEST=yes`: every door to a host process (microvm's own above
+/// all) is ENOENT, as in a pid namespace where they do not exist;
+/// /dev/stdin stays ELOOP (a magic link the view never follows); the
+/// guest's own /proc/self (also /proc/1, its pid, and /proc/thread-self)
+/// serves cmdline, environ, comm and status from microvm's model of it,
+/// and nothing else; /proc itself and what is not about a process stay
+/// readable.
 const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("self.mem", "-2"),
     ("self.maps", "-2"),
-    ("self.environ", "-2"),
-    ("self.cmdline", "-2"),
-    ("self.status", "-2"),
+    ("self.environ", "ok"),
+    ("self.cmdline", "ok"),
+    ("self.status", "ok"),
     ("self.auxv", "-2"),
     ("self.fd", "-2"),
-    ("thread_self.status", "-2"),
+    ("thread_self.status", "ok"),
     ("vmm_pid.environ", "-2"),
     ("vmm_tid.environ", "-2"),
     ("vmm_pid.mem", "-2"),
     ("host_pid.cmdline", "-2"),
-    ("init.environ", "-2"),
-    ("dot.self", "-2"),
-    ("slashes.self", "-2"),
-    ("dotdot.self", "-2"),
-    ("dotdot.from_pid", "-2"),
-    ("climb.self", "-2"),
+    ("init.environ", "ok"),
+    ("dot.self", "ok"),
+    ("slashes.self", "ok"),
+    ("dotdot.self", "ok"),
+    ("dotdot.from_pid", "ok"),
+    ("climb.self", "ok"),
     ("dev_fd", "-2"),
     ("dev_stdin", "-40"),
     ("proc_net", "-2"),
@@ -544,13 +547,18 @@ const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("stat.self_exe", "-2"),
     ("stat.self_cwd", "-2"),
     ("open.proc", "ok"),
-    ("at_proc.self", "-2"),
-    ("at_proc.dotdot", "-2"),
+    ("at_proc.self", "ok"),
+    ("at_proc.dotdot", "ok"),
     ("at_proc.vmm", "-2"),
     ("chdir.proc_self", "-2"),
     ("chdir.proc", "ok"),
-    ("cwd.self", "-2"),
-    ("cwd.dotdot", "-2"),
+    ("cwd.self", "ok"),
+    ("cwd.dotdot", "ok"),
+    ("cmdline.data", "hostile-procself;/LINKS;"),
+    ("environ.data", "GUEST=yes;"),
+    // The name cut to 15 bytes, as Linux's TASK_COMM_LEN.
+    ("comm.data", "hostile-procsel;"),
+    ("stat.status", "0 100444"),
     ("listing.pids", "0"),
     ("listing.self", "0"),
     ("listing.cpuinfo", "1"),
@@ -617,9 +625,18 @@ fn the_guest_never_sees_the_host_s_processes_in_proc() {
     assert_ne!(native["listing.pids"], "0");
 
     let mut child = microvm()
-        .args(["run", "--trace", "off", "--fs-root", "/"])
+        .args([
+            "run",
+            "--trace",
+            "off",
+            "--fs-root",
+            "/",
+            "--env",
+            "GUEST=yes",
+        ])
         .arg(&prog)
         .arg(links)
+        .env("MICROVM_HOST_SECRET", "host-only")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -630,9 +647,11 @@ fn the_guest_never_sees_the_host_s_processes_in_proc() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let got = labels(&stdout(&o));
     for (label, want) in PROCSELF_EXPECTED {
-        assert_eq!(got.get(*label).map(String::as_str), Some(*want), "{label}");
+        let want = want.replace("/LINKS", links);
+        assert_eq!(got.get(*label), Some(&want), "{label}");
     }
     assert_eq!(got.len(), PROCSELF_EXPECTED.len(), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("host-only"));
 }
 
 #[test]

@@ -111,6 +111,24 @@ int main(int argc, char **argv) {
     }
     printf("listing.pids=%d\nlisting.self=%d\nlisting.cpuinfo=%d\n", pids, selfs, cpuinfo);
 
+    /* The guest's own /proc/self files: their contents. */
+    const char *own[] = {"cmdline", "environ", "comm"};
+    for (int i = 0; i < 3; i++) {
+        char data[4096];
+        snprintf(path, sizeof path, "/proc/self/%s", own[i]);
+        int fd = open(path, O_RDONLY);
+        long got = fd < 0 ? -errno : read(fd, data, sizeof data);
+        for (long j = 0; j < got; j++)
+            if (data[j] == 0 || data[j] == '\n')
+                data[j] = ';';
+        printf("%s.data=%.*s\n", own[i], got > 0 ? (int)got : 0, data);
+        if (fd >= 0)
+            close(fd);
+    }
+    struct stat st;
+    int r = stat("/proc/self/status", &st);
+    printf("stat.status=%d %o\n", r, r == 0 ? st.st_mode : 0);
+
     /* What is not about a process stays readable. */
     try("cpuinfo", "/proc/cpuinfo");
     try("sys_ostype", "/proc/sys/kernel/ostype");

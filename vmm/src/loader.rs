@@ -434,6 +434,20 @@ where
     .map_err(|e| e.to_string())
 }
 
+/// The argv a program run as `program` with `args` gets: argv[0] is the
+/// program's file name, as a shell would give it.
+pub fn guest_argv(program: &Path, args: &[String]) -> Vec<String> {
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(
+        program
+            .file_name()
+            .map_or_else(|| program.to_string_lossy(), |n| n.to_string_lossy())
+            .into_owned(),
+    );
+    argv.extend(args.iter().cloned());
+    argv
+}
+
 /// How the program starts: its argv (argv[0] first), environment and the
 /// path it was given as.
 #[derive(Debug, Clone, Copy)]

@@ -201,7 +201,12 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
     } else {
         tracer
     };
-    let mut service = SyscallService::default().with_exe_path(&config.program);
+    let mut service = SyscallService::default()
+        .with_exe_path(&config.program)
+        .with_start(
+            &microvm::loader::guest_argv(&config.program, &config.args),
+            &config.env,
+        );
     if let Some(dir) = &args.fs_root {
         service = service.with_fs_root(dir)?;
     }

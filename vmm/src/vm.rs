@@ -177,16 +177,8 @@ impl Vm {
                 .map_or(crate::BUILTIN_KERNEL.into(), loader::ImageFile::bytes),
             name: config.kernel.as_ref().unwrap_or(&builtin),
         };
-        let mut argv = Vec::with_capacity(config.args.len() + 1);
         let execfn = config.program.to_string_lossy();
-        argv.push(
-            config
-                .program
-                .file_name()
-                .map_or_else(|| config.program.to_string_lossy(), |n| n.to_string_lossy())
-                .into_owned(),
-        );
-        argv.extend(config.args.iter().cloned());
+        let argv = loader::guest_argv(&config.program, &config.args);
         let program = Image {
             bytes: program.bytes(),
             name: &config.program,

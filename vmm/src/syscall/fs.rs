@@ -13,6 +13,7 @@
 //! the syscall then fails with EINTR and the run ends.
 
 use super::linux::{self, at, f, o, stat, statx, PATH_MAX};
+use super::procself::{self, GuestProcess};
 use super::view::View;
 use super::{errno, io_errno, nr, to_rax, Context, SysResult, MAX_RW_COUNT};
 use crate::arch::paging::Access;
@@ -39,9 +40,6 @@ const MAXSYMLINKS: usize = 40;
 /// Bytes moved per host read.
 const BOUNCE_SIZE: usize = 64 * 1024;
 
-/// The guest path of the program itself.
-const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
-
 /// What an open file is.
 #[derive(Debug)]
 enum Object {
@@ -51,6 +49,14 @@ enum Object {
     Stdout,
     /// microvm's stderr (written through the service's writer).
     Stderr,
+    /// A file of the guest's own /proc/self (see [`procself`]): its bytes
+    /// and the file offset.
+    Synthetic {
+        /// What it reads.
+        bytes: Vec<u8>,
+        /// The offset read(2) and lseek(2) move.
+        pos: AtomicU64,
+    },
     /// A host file from the view, opened read-only (or `O_PATH`).
     Host {
         /// microvm's descriptor.
@@ -80,19 +86,21 @@ struct OpenFile {
 }
 
 impl OpenFile {
-    /// microvm's descriptor for it.
-    fn host_fd(&self) -> BorrowedFd<'_> {
+    /// microvm's descriptor for it (none for a synthetic file).
+    fn host_fd(&self) -> Option<BorrowedFd<'_>> {
         match &self.object {
-            Object::Stdin => stdio_fd(0),
-            Object::Stdout => stdio_fd(1),
-            Object::Stderr => stdio_fd(2),
-            Object::Host { fd, .. } => fd.as_fd(),
+            Object::Stdin => Some(stdio_fd(0)),
+            Object::Stdout => Some(stdio_fd(1)),
+            Object::Stderr => Some(stdio_fd(2)),
+            Object::Host { fd, .. } => Some(fd.as_fd()),
+            Object::Synthetic { .. } => None,
         }
     }
 
     fn kind(&self) -> Kind {
         match &self.object {
             Object::Host { kind, .. } => *kind,
+            Object::Synthetic { .. } => Kind::Regular,
             _ => Kind::Other,
         }
     }
@@ -102,7 +110,7 @@ impl OpenFile {
     }
 
     fn is_stdio(&self) -> bool {
-        !matches!(self.object, Object::Host { .. })
+        matches!(self.object, Object::Stdin | Object::Stdout | Object::Stderr)
     }
 }
 
@@ -262,6 +270,8 @@ pub struct Files {
     cwd: Vec<u8>,
     /// The program's path, for readlink("/proc/self/exe").
     exe: Option<Vec<u8>>,
+    /// What the guest's /proc/self shows.
+    process: GuestProcess,
     /// RLIMIT_NOFILE's soft limit: fds are below it.
     fd_limit: u64,
     /// Host reads land here on their way into guest memory.
@@ -351,7 +361,9 @@ impl Files {
         let stdio = |object, default| {
             let status = AtomicU64::new(0);
             let file = OpenFile { object, status };
-            let flags = host_status(file.host_fd(), default);
+            let flags = file
+                .host_fd()
+                .map_or(default, |fd| host_status(fd, default));
             file.status.store(flags, Ordering::Relaxed);
             Some(Slot {
                 file: Arc::new(file),
@@ -369,6 +381,7 @@ impl Files {
             view: None,
             cwd: b"/".to_vec(),
             exe: None,
+            process: GuestProcess::default(),
             fd_limit: MAX_FDS,
             bounce: Vec::new(),
         }
@@ -392,6 +405,11 @@ impl Files {
             .or_else(|_| std::path::absolute(path))
             .unwrap_or_else(|_| path.to_path_buf());
         self.exe = Some(path.into_os_string().into_vec());
+    }
+
+    /// What the guest's /proc/self/cmdline and environ show.
+    pub fn set_process(&mut self, process: GuestProcess) {
+        self.process = process;
     }
 
     /// New fds must be below `limit` (RLIMIT_NOFILE), at most [`MAX_FDS`].
@@ -565,6 +583,8 @@ impl Files {
         let file = self.file(fd)?;
         match file.object {
             Object::Stdout | Object::Stderr => Err(Errno::EBADF),
+            // An O_PATH descriptor reads nothing.
+            _ if file.status.load(Ordering::Relaxed) & o::PATH != 0 => Err(Errno::EBADF),
             _ => Ok(file),
         }
     }
@@ -740,6 +760,9 @@ impl Files {
         } else {
             OFlag::empty()
         };
+        if let Some(entry) = self.synthetic_entry(dirfd, path) {
+            return self.open_synthetic(entry, flags);
+        }
         if flags & o::PATH == 0 {
             self.check_read_only(dirfd, path, flags)?;
         }
@@ -787,6 +810,32 @@ impl Files {
         };
         let file = Arc::new(OpenFile {
             object: Object::Host { fd, kind },
+            status: AtomicU64::new(status),
+        });
+        self.install(file, flags & o::CLOEXEC != 0, 0)
+    }
+
+    /// Open a file of the guest's /proc/self: read-only (EACCES for a
+    /// write, as its mode 0444 says), never a directory.
+    fn open_synthetic(&mut self, entry: procself::Entry, flags: u64) -> SysResult {
+        let writes = flags & o::ACCMODE != o::RDONLY || flags & (o::CREAT | o::TRUNC) != 0;
+        if flags & o::PATH == 0 && writes {
+            return Err(Errno::EACCES);
+        }
+        if flags & o::DIRECTORY != 0 {
+            return Err(Errno::ENOTDIR);
+        }
+        let status = if flags & o::PATH != 0 {
+            o::PATH | (flags & o::NOFOLLOW)
+        } else {
+            o::RDONLY | o::LARGEFILE | (flags & (o::NONBLOCK | o::NOFOLLOW | o::NOATIME))
+        };
+        let open = self.table.iter().filter(|s| s.is_some()).count();
+        let file = Arc::new(OpenFile {
+            object: Object::Synthetic {
+                bytes: procself::contents(entry, &self.process, open),
+                pos: AtomicU64::new(0),
+            },
             status: AtomicU64::new(status),
         });
         self.install(file, flags & o::CLOEXEC != 0, 0)
@@ -882,21 +931,25 @@ impl Files {
             4 => Whence::SeekHole,
             _ => return Err(Errno::EINVAL),
         };
-        nix::unistd::lseek(file.host_fd(), offset as i64, whence).map(|o| o as u64)
+        let Some(fd) = file.host_fd() else {
+            return synthetic_lseek(&file, offset as i64, whence);
+        };
+        nix::unistd::lseek(fd, offset as i64, whence).map(|o| o as u64)
     }
 
     // ---- metadata ----
 
-    /// Run `f` on the descriptor a `*at` syscall names: `dirfd` itself for
-    /// an empty path with AT_EMPTY_PATH (a NULL path counts as empty, as
-    /// on Linux 6.11), else `path` looked up from `dirfd`.
+    /// Run `f` on the file a `*at` syscall names: `dirfd` itself for an
+    /// empty path with AT_EMPTY_PATH (a NULL path counts as empty, as on
+    /// Linux 6.11), else `path` looked up from `dirfd` (a file of the
+    /// guest's /proc/self, or one in the view).
     fn with_target<T>(
         &self,
         ctx: &Context<'_, '_>,
         dirfd: u64,
         path: u64,
         flags: u64,
-        f: impl FnOnce(BorrowedFd<'_>) -> Result<T, Errno>,
+        f: impl FnOnce(Target<'_>) -> Result<T, Errno>,
     ) -> Result<T, Errno> {
         let mut buf = [0u8; PATH_MAX];
         let path: &[u8] = if path == 0 && flags & at::EMPTY_PATH != 0 {
@@ -910,8 +963,11 @@ impl Files {
             }
             if dirfd as i32 != at::FDCWD {
                 let file = self.file(dirfd)?;
-                return f(file.host_fd());
+                return f(file.host_fd().map_or(Target::Synthetic, Target::Fd));
             }
+        }
+        if self.synthetic_entry(dirfd, path).is_some() {
+            return f(Target::Synthetic);
         }
         let nofollow = if flags & at::SYMLINK_NOFOLLOW != 0 {
             OFlag::O_NOFOLLOW
@@ -919,11 +975,22 @@ impl Files {
             OFlag::empty()
         };
         let fd = self.lookup(dirfd, path, OFlag::O_PATH | nofollow)?;
-        f(fd.as_fd())
+        f(Target::Fd(fd.as_fd()))
+    }
+
+    /// The file of the guest's /proc/self that `path` from `dirfd` names
+    /// (links aside), if any.
+    fn synthetic_entry(&self, dirfd: u64, path: &[u8]) -> Option<procself::Entry> {
+        let full = self.full_path(dirfd, path).ok()?;
+        procself::lookup(&full)
+            .filter(|e| !matches!(e, procself::Entry::Exe | procself::Entry::Cwd))
     }
 
     fn fstat(&mut self, ctx: &Context<'_, '_>, fd: u64, buf: u64) -> SysResult {
-        let st = host_stat(self.file(fd)?.host_fd())?;
+        let st = match self.file(fd)?.host_fd() {
+            Some(fd) => host_stat(fd)?,
+            None => synthetic_stat(),
+        };
         copy_out(ctx.mem, buf, &st)?;
         Ok(0)
     }
@@ -940,7 +1007,10 @@ impl Files {
         if flags & !(at::SYMLINK_NOFOLLOW | at::NO_AUTOMOUNT | at::EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
-        let st = self.with_target(ctx, dirfd, path, flags, host_stat)?;
+        let st = self.with_target(ctx, dirfd, path, flags, |t| match t {
+            Target::Fd(fd) => host_stat(fd),
+            Target::Synthetic => Ok(synthetic_stat()),
+        })?;
         copy_out(ctx.mem, buf, &st)?;
         Ok(0)
     }
@@ -963,7 +1033,10 @@ impl Files {
         {
             return Err(Errno::EINVAL);
         }
-        let stx = self.with_target(ctx, dirfd, path, flags, |fd| host_statx(fd, flags, mask))?;
+        let stx = self.with_target(ctx, dirfd, path, flags, |t| match t {
+            Target::Fd(fd) => host_statx(fd, flags, mask),
+            Target::Synthetic => Ok(synthetic_statx()),
+        })?;
         copy_out(ctx.mem, buf, &stx)?;
         Ok(0)
     }
@@ -978,20 +1051,14 @@ impl Files {
             linux::ioctl::TIOCGWINSZ => linux::winsize::SIZE,
             _ => return Err(Errno::ENOTTY),
         };
-        if !file.is_stdio() {
+        let Some(host) = file.host_fd().filter(|_| file.is_stdio()) else {
             return Err(Errno::ENOTTY);
-        }
+        };
         // Room to spare: the kernel writes `size` bytes for these two.
         let mut out = [0u8; 64];
         // SAFETY: TCGETS and TIOCGWINSZ write one struct termios (36 bytes)
         // or struct winsize (8 bytes) into `out`, which has 64.
-        let r = unsafe {
-            libc::ioctl(
-                file.host_fd().as_raw_fd(),
-                request as libc::Ioctl,
-                out.as_mut_ptr(),
-            )
-        };
+        let r = unsafe { libc::ioctl(host.as_raw_fd(), request as libc::Ioctl, out.as_mut_ptr()) };
         Errno::result(r)?;
         copy_out(ctx.mem, arg, &out[..size])?;
         Ok(0)
@@ -1011,8 +1078,18 @@ impl Files {
         }
         let mut pbuf = [0u8; PATH_MAX];
         let path = read_path(ctx.mem, path, &mut pbuf)?;
-        let target: Vec<u8> = match (&self.exe, path) {
-            (Some(exe), PROC_SELF_EXE) => exe.clone(),
+        let own = if path.is_empty() {
+            None
+        } else {
+            self.full_path(dirfd, path)
+                .ok()
+                .and_then(|p| procself::lookup(&p))
+        };
+        let target: Vec<u8> = match (own, &self.exe) {
+            (Some(procself::Entry::Exe), Some(exe)) => exe.clone(),
+            (Some(procself::Entry::Cwd), _) => self.cwd.clone(),
+            // Its files are not links.
+            (Some(e), _) if e != procself::Entry::Exe => return Err(Errno::EINVAL),
             _ => {
                 let read_link = |fd: BorrowedFd<'_>| {
                     if file_type(fd)? != libc::S_IFLNK {
@@ -1023,7 +1100,7 @@ impl Files {
                 if path.is_empty() {
                     // An O_PATH|O_NOFOLLOW fd of a symlink, as dirfd.
                     let file = self.file(dirfd).map_err(|_| Errno::ENOENT)?;
-                    read_link(file.host_fd())?
+                    read_link(file.host_fd().ok_or(Errno::EINVAL)?)?
                 } else {
                     let fd = self.lookup(dirfd, path, OFlag::O_PATH | OFlag::O_NOFOLLOW)?;
                     read_link(fd.as_fd())?
@@ -1076,7 +1153,8 @@ impl Files {
             self.bounce = vec![0; BOUNCE_SIZE];
         }
         let view = self.view.as_ref().ok_or(Errno::EBADF)?;
-        let proc_root = view.proc_place(file.host_fd())? == super::view::ProcPlace::Root;
+        let host = file.host_fd().ok_or(Errno::ENOTDIR)?;
+        let proc_root = view.proc_place(host)? == super::view::ProcPlace::Root;
         let buf = &mut self.bounce[..count];
         loop {
             // SAFETY: getdents64 writes at most `count` bytes into `buf`,
@@ -1084,7 +1162,7 @@ impl Files {
             let r = unsafe {
                 libc::syscall(
                     libc::SYS_getdents64,
-                    file.host_fd().as_raw_fd(),
+                    host.as_raw_fd(),
                     buf.as_mut_ptr(),
                     count,
                 )
@@ -1176,7 +1254,9 @@ impl<'f> Input<'f> {
     /// is a description shared with other processes and may block: it is
     /// polled before each read instead.
     fn read_some(&mut self, ctx: &Context<'_, '_>, buf: &mut [u8]) -> Result<usize, Errno> {
-        let fd = self.file.host_fd();
+        let Some(fd) = self.file.host_fd() else {
+            return Ok(self.read_synthetic(buf));
+        };
         let may_block = self.file.kind() == Kind::Other;
         let host_nonblocking = matches!(self.file.object, Object::Host { .. });
         loop {
@@ -1222,6 +1302,94 @@ impl<'f> Input<'f> {
             }
         }
     }
+}
+
+impl Input<'_> {
+    /// A read of a synthetic file: what is there from the offset.
+    fn read_synthetic(&mut self, buf: &mut [u8]) -> usize {
+        let Object::Synthetic { bytes, pos } = &self.file.object else {
+            return 0;
+        };
+        let at = self
+            .offset
+            .map_or_else(|| pos.load(Ordering::Relaxed), |o| o as u64);
+        let start = (at as usize).min(bytes.len());
+        let n = buf.len().min(bytes.len() - start);
+        buf[..n].copy_from_slice(&bytes[start..start + n]);
+        match self.offset.as_mut() {
+            Some(off) => *off += n as i64,
+            None => pos.store(at + n as u64, Ordering::Relaxed),
+        }
+        n
+    }
+}
+
+/// What a `*at` syscall's path names: a host file, or a file of the
+/// guest's /proc/self.
+enum Target<'a> {
+    Fd(BorrowedFd<'a>),
+    Synthetic,
+}
+
+/// lseek(2) on a synthetic file: SEEK_SET and SEEK_CUR, as Linux's
+/// seq_file files allow.
+fn synthetic_lseek(file: &OpenFile, offset: i64, whence: nix::unistd::Whence) -> SysResult {
+    use nix::unistd::Whence;
+    let Object::Synthetic { pos, .. } = &file.object else {
+        return Err(Errno::EBADF);
+    };
+    let new = match whence {
+        Whence::SeekSet => offset,
+        Whence::SeekCur => (pos.load(Ordering::Relaxed) as i64)
+            .checked_add(offset)
+            .ok_or(Errno::EINVAL)?,
+        _ => return Err(Errno::EINVAL),
+    };
+    if new < 0 {
+        return Err(Errno::EINVAL);
+    }
+    pos.store(new as u64, Ordering::Relaxed);
+    Ok(new as u64)
+}
+
+/// The inode number synthetic files show.
+const SYNTHETIC_INO: u64 = 0x5ec7;
+
+/// The `struct stat` of a synthetic file, as procfs fills it: a regular
+/// file, read-only, of size 0.
+fn synthetic_stat() -> [u8; stat::SIZE] {
+    // SAFETY: struct stat is plain integers; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    st.st_mode = libc::S_IFREG | 0o444;
+    st.st_nlink = 1;
+    st.st_ino = SYNTHETIC_INO;
+    st.st_blksize = 1024;
+    let mut out = [0u8; stat::SIZE];
+    // SAFETY: `st` is `stat::SIZE` bytes (checked at compile time in
+    // `linux`), read as bytes once.
+    out.copy_from_slice(unsafe {
+        std::slice::from_raw_parts((&st as *const libc::stat).cast::<u8>(), stat::SIZE)
+    });
+    out
+}
+
+/// The `struct statx` of a synthetic file (see [`synthetic_stat`]).
+fn synthetic_statx() -> [u8; statx::SIZE] {
+    // SAFETY: struct statx is plain integers; all-zero is a valid value.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    stx.stx_mask = libc::STATX_BASIC_STATS;
+    stx.stx_mode = (libc::S_IFREG | 0o444) as u16;
+    stx.stx_nlink = 1;
+    stx.stx_ino = SYNTHETIC_INO;
+    stx.stx_blksize = 1024;
+    let mut out = [0u8; statx::SIZE];
+    let n = std::mem::size_of::<libc::statx>();
+    // SAFETY: `stx` is `n` bytes, no more than `statx::SIZE` (checked at
+    // compile time in `linux`), read as bytes once.
+    out[..n].copy_from_slice(unsafe {
+        std::slice::from_raw_parts((&stx as *const libc::statx).cast::<u8>(), n)
+    });
+    out
 }
 
 /// Call `f(base, len)` for each iovec of the array at `iov` (`iovcnt` of

@@ -14,6 +14,7 @@ pub mod fs;
 pub mod linux;
 pub mod misc;
 pub mod mm;
+pub mod procself;
 pub mod view;
 
 use crate::memory::GuestRam;
@@ -159,6 +160,16 @@ impl SyscallService {
     /// absolute and resolved, as Linux does).
     pub fn with_exe_path(mut self, path: &Path) -> Self {
         self.files.set_exe_path(path);
+        self
+    }
+
+    /// The guest's argv (argv[0] first) and environment, which its
+    /// /proc/self/cmdline and environ show.
+    pub fn with_start(mut self, argv: &[String], envp: &[String]) -> Self {
+        self.files.set_process(procself::GuestProcess {
+            argv: argv.to_vec(),
+            envp: envp.to_vec(),
+        });
         self
     }
 

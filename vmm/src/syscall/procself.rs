@@ -1,0 +1,163 @@
+//! The guest's own `/proc/self`, answered from microvm's model of the
+//! guest (never the host's: the view hides every host process, see
+//! [`super::view`]). `/proc/self`, `/proc/thread-self` and `/proc/1` (the
+//! guest's pid) name it; the files served are `cmdline`, `environ`,
+//! `comm` and `status` (read-only, as Linux's), and the links `exe` and
+//! `cwd` (through readlink). Everything else under it is ENOENT.
+//!
+//! Only the plain spelling is recognised, after `.`, `..` and repeated
+//! slashes are taken out of the path lexically: a path that reaches /proc
+//! through a symlink goes to the view, which refuses it.
+
+use super::GUEST_PID;
+
+/// A file of the guest's `/proc/self`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// argv, each NUL-terminated.
+    Cmdline,
+    /// The environment, each NUL-terminated.
+    Environ,
+    /// The program's name and a newline.
+    Comm,
+    /// The `Name:`/`Pid:`/... lines.
+    Status,
+    /// The link to the program.
+    Exe,
+    /// The link to the current directory.
+    Cwd,
+}
+
+/// What the guest process is, for its `/proc/self`.
+#[derive(Debug, Clone, Default)]
+pub struct GuestProcess {
+    /// argv, argv[0] first.
+    pub argv: Vec<String>,
+    /// KEY=VALUE strings.
+    pub envp: Vec<String>,
+}
+
+/// `path` (absolute) with `.`, `..` and empty components taken out.
+fn components(path: &[u8]) -> Vec<&[u8]> {
+    let mut out: Vec<&[u8]> = Vec::new();
+    for c in path.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The entry the absolute view path `path` names, if it is one.
+pub fn lookup(path: &[u8]) -> Option<Entry> {
+    let parts = components(path);
+    let pid = GUEST_PID.to_string();
+    match parts.as_slice() {
+        [b"proc", who, name]
+            if *who == b"self" || *who == b"thread-self" || *who == pid.as_bytes() =>
+        {
+            match *name {
+                b"cmdline" => Some(Entry::Cmdline),
+                b"environ" => Some(Entry::Environ),
+                b"comm" => Some(Entry::Comm),
+                b"status" => Some(Entry::Status),
+                b"exe" => Some(Entry::Exe),
+                b"cwd" => Some(Entry::Cwd),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The name Linux gives the process: argv[0]'s last component, at most
+/// 15 bytes (TASK_COMM_LEN - 1).
+fn comm(process: &GuestProcess) -> Vec<u8> {
+    let argv0 = process.argv.first().map_or("", String::as_str);
+    let name = argv0.rsplit('/').next().unwrap_or_default().as_bytes();
+    name[..name.len().min(15)].to_vec()
+}
+
+/// The bytes of `entry` (a file, not a link); `fds` is how many fds are open.
+pub fn contents(entry: Entry, process: &GuestProcess, fds: usize) -> Vec<u8> {
+    let nul_joined = |strings: &[String]| {
+        let mut out = Vec::new();
+        for s in strings {
+            out.extend_from_slice(s.as_bytes());
+            out.push(0);
+        }
+        out
+    };
+    match entry {
+        Entry::Cmdline => nul_joined(&process.argv),
+        Entry::Environ => nul_joined(&process.envp),
+        Entry::Comm => {
+            let mut c = comm(process);
+            c.push(b'\n');
+            c
+        }
+        Entry::Status => {
+            // Escaped as Linux escapes the name: no newline can end the
+            // line early.
+            let name: String = comm(process)
+                .iter()
+                .map(|&b| match b {
+                    b'\n' => "\\n".to_string(),
+                    b'\\' => "\\\\".to_string(),
+                    b => (b as char).to_string(),
+                })
+                .collect();
+            format!(
+                "Name:\t{name}\nUmask:\t0022\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\n\
+                 Pid:\t{pid}\nPPid:\t0\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n\
+                 FDSize:\t{fdsize}\nGroups:\t\nNSpid:\t{pid}\nNSpgid:\t{pid}\nNSsid:\t{pid}\n\
+                 Threads:\t1\n",
+                pid = GUEST_PID,
+                fdsize = fds.next_multiple_of(64).max(64),
+            )
+            .into_bytes()
+        }
+        Entry::Exe | Entry::Cwd => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_guest_s_own_spellings() {
+        assert_eq!(lookup(b"/proc/self/cmdline"), Some(Entry::Cmdline));
+        assert_eq!(lookup(b"//proc/./self//environ"), Some(Entry::Environ));
+        assert_eq!(lookup(b"/proc/1/status"), Some(Entry::Status));
+        assert_eq!(lookup(b"/proc/thread-self/comm"), Some(Entry::Comm));
+        assert_eq!(lookup(b"/proc/x/../self/exe"), Some(Entry::Exe));
+        assert_eq!(lookup(b"/../proc/self/cwd"), Some(Entry::Cwd));
+        assert_eq!(lookup(b"/proc/2/cmdline"), None);
+        assert_eq!(lookup(b"/proc/self/mem"), None);
+        assert_eq!(lookup(b"/proc/self"), None);
+        assert_eq!(lookup(b"/tmp/proc/self/cmdline"), None);
+    }
+
+    #[test]
+    fn contents_as_linux_lays_them_out() {
+        let p = GuestProcess {
+            argv: vec!["/bin/a-very-long-program-name".into(), "x".into()],
+            envp: vec!["A=1".into()],
+        };
+        assert_eq!(
+            contents(Entry::Cmdline, &p, 3),
+            b"/bin/a-very-long-program-name\0x\0"
+        );
+        assert_eq!(contents(Entry::Environ, &p, 3), b"A=1\0");
+        assert_eq!(contents(Entry::Comm, &p, 3), b"a-very-long-pro\n");
+        let status = String::from_utf8(contents(Entry::Status, &p, 3)).unwrap();
+        assert!(status.starts_with("Name:\ta-very-long-pro\n"), "{status}");
+        assert!(status.contains("\nPid:\t1\nPPid:\t0\n"), "{status}");
+        assert!(status.contains("\nFDSize:\t64\n"), "{status}");
+    }
+}

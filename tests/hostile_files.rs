@@ -235,6 +235,18 @@ fifo.open=ok
 fifo.read=0
 ";
 
+/// Whether the host kernel is `major.minor` or later.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut parts = release
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a, b) >= (major, minor)
+}
+
 /// rofs.c natively on a read-only bind mount of `tree`, in a private
 /// mount namespace (needs root and unshare; `None` when unavailable).
 fn rofs_natively(prog: &Path, tree: &Path, mnt: &Path) -> Option<String> {
@@ -268,7 +280,13 @@ fn opens_on_the_view_fail_as_on_a_read_only_mount() {
     let tree = scratch.0.join("tree");
     rofs_tree(&tree);
     if let Some(native) = rofs_natively(&prog, &tree, &scratch.0.join("mnt")) {
-        assert_eq!(native, ROFS_LINUX, "this host's Linux answers differently");
+        // O_CREAT|O_DIRECTORY is EINVAL since Linux 6.4; the recorded
+        // answers are those of a 6.4 or later kernel.
+        if kernel_at_least(6, 4) {
+            assert_eq!(native, ROFS_LINUX, "this host's Linux answers differently");
+        } else if native != ROFS_LINUX {
+            eprintln!("note: this kernel (before 6.4) answers:\n{native}");
+        }
     }
     let o = run(&[
         "run",

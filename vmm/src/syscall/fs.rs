@@ -2,15 +2,20 @@
 //!
 //! Guest fds map to open files microvm owns. fd 0, 1 and 2 start as
 //! microvm's own stdin, stdout and stderr: reads of stdin read microvm's
-//! stdin, writes to stdout and stderr go through the writers the service
+//! stdin, writes to stdout and stderr go to the [`Output`]s the service
 //! was made with. Every other open file is a host descriptor microvm opened
 //! read-only from the [`View`] (closed when the last guest fd for it closes,
-//! or at exit). `dup` shares the open file, and with it the file offset and
-//! status flags, as on Linux; the lowest free fd is always the one given.
+//! or at exit), or a file of the guest's own /proc/self ([`procself`]),
+//! served from memory. `dup` shares the open file, and with it the file
+//! offset and status flags, as on Linux; the lowest free fd is always the
+//! one given. Opens that would write fail as on a read-only mount, in
+//! Linux's order (see `check_read_only`).
 //!
-//! Reads that could block (stdin, pipes, terminals, devices) wait through
-//! [`stop::wait`], so that a stop (`--timeout`, Ctrl-C) ends them at once:
-//! the syscall then fails with EINTR and the run ends.
+//! Reads that could block (stdin, pipes, terminals, devices) and writes to
+//! microvm's stdout and stderr wait through [`stop::wait`] and
+//! [`stop::wait_writable`], so that a stop (`--timeout`, Ctrl-C, SIGTERM)
+//! ends them at once: the syscall then returns what it moved, or fails
+//! with EINTR, and the run ends.
 
 use super::linux::{self, at, f, o, stat, statx, PATH_MAX};
 use super::procself::{self, GuestProcess};

@@ -434,7 +434,7 @@ where
     .map_err(|e| e.to_string())
 }
 
-/// The argv a program run as `program` with `args` gets: argv[0] is the
+/// The argv a program run as `program` with `args` gets: `argv[0]` is the
 /// program's file name, as a shell would give it.
 pub fn guest_argv(program: &Path, args: &[String]) -> Vec<String> {
     let mut argv = Vec::with_capacity(args.len() + 1);

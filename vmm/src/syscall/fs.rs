@@ -190,7 +190,7 @@ const HOST_WRITE_MAX: usize = libc::PIPE_BUF;
 /// shell, the rest of a pipeline), whose blocking-ness microvm must not
 /// change: O_NONBLOCK on it would reach every process sharing the open
 /// file description. So each write first waits, with the stop, for the
-/// descriptor to poll writable, then writes at most [`HOST_WRITE_MAX`]
+/// descriptor to poll writable, then writes at most `HOST_WRITE_MAX`
 /// bytes, which a pipe that polled writable takes without blocking.
 /// Sockets are sent to with `MSG_DONTWAIT`, which makes that one call
 /// non-blocking without touching the description. A write that blocks

@@ -163,7 +163,7 @@ impl SyscallService {
         self
     }
 
-    /// The guest's argv (argv[0] first) and environment, which its
+    /// The guest's argv (`argv[0]` first) and environment, which its
     /// /proc/self/cmdline and environ show.
     pub fn with_start(mut self, argv: &[String], envp: &[String]) -> Self {
         self.files.set_process(procself::GuestProcess {

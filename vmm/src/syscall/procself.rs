@@ -31,7 +31,7 @@ pub enum Entry {
 /// What the guest process is, for its `/proc/self`.
 #[derive(Debug, Clone, Default)]
 pub struct GuestProcess {
-    /// argv, argv[0] first.
+    /// argv, `argv[0]` first.
     pub argv: Vec<String>,
     /// KEY=VALUE strings.
     pub envp: Vec<String>,

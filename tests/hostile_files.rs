@@ -532,7 +532,7 @@ fn arguments_past_linux_s_limit_are_refused_with_e2big() {
 /// /dev/stdin stays ELOOP (a magic link the view never follows); the
 /// guest's own /proc/self (also /proc/1, its pid, and /proc/thread-self)
 /// serves cmdline, environ, comm and status from microvm's model of it,
-/// and nothing else; /proc itself and what is not about a process stay
+/// and the links exe, cwd and fd/N, and nothing else; /proc itself and what is not about a process stay
 /// readable.
 const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("self.mem", "-2"),
@@ -568,6 +568,8 @@ const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("at_proc.self", "ok"),
     ("at_proc.dotdot", "ok"),
     ("at_proc.vmm", "-2"),
+    ("fd_link.proc", "/proc"),
+    ("fd_link.closed", "-2"),
     ("chdir.proc_self", "-2"),
     ("chdir.proc", "ok"),
     ("cwd.self", "ok"),

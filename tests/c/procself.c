@@ -92,6 +92,14 @@ int main(int argc, char **argv) {
     try_at("at_proc.dotdot", proc, "../proc/self/environ");
     snprintf(path, sizeof path, "%ld/environ", vmm);
     try_at("at_proc.vmm", proc, path);
+    {
+        char link[64], target[256];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", proc);
+        long n = readlink(link, target, sizeof target);
+        printf("fd_link.proc=%.*s\n", n > 0 ? (int)n : 0, target);
+        n = readlink("/proc/self/fd/999", target, sizeof target);
+        printf("fd_link.closed=%d\n", n < 0 ? -errno : 0);
+    }
     show("chdir.proc_self", chdir("/proc/self"));
     show("chdir.proc", chdir("/proc"));
     try("cwd.self", "self/environ");

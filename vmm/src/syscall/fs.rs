@@ -57,6 +57,8 @@ enum Object {
     /// A file of the guest's own /proc/self (see [`procself`]): its bytes
     /// and the file offset.
     Synthetic {
+        /// Which file it is.
+        entry: procself::Entry,
         /// What it reads.
         bytes: Vec<u8>,
         /// The offset read(2) and lseek(2) move.
@@ -838,6 +840,7 @@ impl Files {
         let open = self.table.iter().filter(|s| s.is_some()).count();
         let file = Arc::new(OpenFile {
             object: Object::Synthetic {
+                entry,
                 bytes: procself::contents(entry, &self.process, open),
                 pos: AtomicU64::new(0),
             },
@@ -987,8 +990,7 @@ impl Files {
     /// (links aside), if any.
     fn synthetic_entry(&self, dirfd: u64, path: &[u8]) -> Option<procself::Entry> {
         let full = self.full_path(dirfd, path).ok()?;
-        procself::lookup(&full)
-            .filter(|e| !matches!(e, procself::Entry::Exe | procself::Entry::Cwd))
+        procself::lookup(&full).filter(|e| !e.is_link())
     }
 
     fn fstat(&mut self, ctx: &Context<'_, '_>, fd: u64, buf: u64) -> SysResult {
@@ -1093,6 +1095,7 @@ impl Files {
         let target: Vec<u8> = match (own, &self.exe) {
             (Some(procself::Entry::Exe), Some(exe)) => exe.clone(),
             (Some(procself::Entry::Cwd), _) => self.cwd.clone(),
+            (Some(procself::Entry::Fd(n)), _) => self.fd_link(n)?,
             // Its files are not links.
             (Some(e), _) if e != procself::Entry::Exe => return Err(Errno::EINVAL),
             _ => {
@@ -1115,6 +1118,27 @@ impl Files {
         let n = target.len().min(size as usize);
         copy_out(ctx.mem, buf, &target[..n])?;
         Ok(n as u64)
+    }
+
+    /// What readlink("/proc/self/fd/N") says: the view path of a file
+    /// from the view, what microvm's own fd 0, 1 or 2 is (a terminal, a
+    /// pipe...), or the /proc/self file.
+    fn fd_link(&self, n: u32) -> Result<Vec<u8>, Errno> {
+        let file = self.file(u64::from(n)).map_err(|_| Errno::ENOENT)?;
+        match &file.object {
+            Object::Synthetic { entry, .. } => {
+                Ok(format!("/proc/{}/{}", super::GUEST_PID, entry.name()).into_bytes())
+            }
+            Object::Host { fd, .. } => match self.view.as_ref() {
+                Some(view) => view.path_of(fd.as_fd()),
+                None => Err(Errno::ENOENT),
+            },
+            Object::Stdin | Object::Stdout | Object::Stderr => {
+                let host = file.host_fd().ok_or(Errno::ENOENT)?;
+                let link = format!("/proc/self/fd/{}", host.as_raw_fd());
+                nix::fcntl::readlink(link.as_str()).map(|t| t.into_vec())
+            }
+        }
     }
 
     fn getcwd(&mut self, ctx: &Context<'_, '_>, buf: u64, size: u64) -> SysResult {
@@ -1312,7 +1336,7 @@ impl<'f> Input<'f> {
 impl Input<'_> {
     /// A read of a synthetic file: what is there from the offset.
     fn read_synthetic(&mut self, buf: &mut [u8]) -> usize {
-        let Object::Synthetic { bytes, pos } = &self.file.object else {
+        let Object::Synthetic { bytes, pos, .. } = &self.file.object else {
             return 0;
         };
         let at = self

@@ -2,8 +2,8 @@
 //! guest (never the host's: the view hides every host process, see
 //! [`super::view`]). `/proc/self`, `/proc/thread-self` and `/proc/1` (the
 //! guest's pid) name it; the files served are `cmdline`, `environ`,
-//! `comm` and `status` (read-only, as Linux's), and the links `exe` and
-//! `cwd` (through readlink). Everything else under it is ENOENT.
+//! `comm` and `status` (read-only, as Linux's), and the links `exe`, `cwd`
+//! and `fd/N` (through readlink). Everything else under it is ENOENT.
 //!
 //! Only the plain spelling is recognised, after `.`, `..` and repeated
 //! slashes are taken out of the path lexically: a path that reaches /proc
@@ -26,6 +26,37 @@ pub enum Entry {
     Exe,
     /// The link to the current directory.
     Cwd,
+    /// The link to what fd N is.
+    Fd(u32),
+}
+
+impl Entry {
+    /// Its name in the directory.
+    pub fn name(self) -> String {
+        match self {
+            Entry::Cmdline => "cmdline".into(),
+            Entry::Environ => "environ".into(),
+            Entry::Comm => "comm".into(),
+            Entry::Status => "status".into(),
+            Entry::Exe => "exe".into(),
+            Entry::Cwd => "cwd".into(),
+            Entry::Fd(n) => format!("fd/{n}"),
+        }
+    }
+
+    /// Whether it is a link (read with readlink), not a file.
+    pub fn is_link(self) -> bool {
+        matches!(self, Entry::Exe | Entry::Cwd | Entry::Fd(_))
+    }
+}
+
+/// A decimal fd number as /proc/self/fd names it (no sign, no leading
+/// zero).
+fn fd_number(name: &[u8]) -> Option<u32> {
+    if name.is_empty() || (name.len() > 1 && name[0] == b'0') {
+        return None;
+    }
+    std::str::from_utf8(name).ok()?.parse().ok()
 }
 
 /// What the guest process is, for its `/proc/self`.
@@ -56,20 +87,18 @@ fn components(path: &[u8]) -> Vec<&[u8]> {
 pub fn lookup(path: &[u8]) -> Option<Entry> {
     let parts = components(path);
     let pid = GUEST_PID.to_string();
+    let me = |who: &[u8]| who == b"self" || who == b"thread-self" || who == pid.as_bytes();
     match parts.as_slice() {
-        [b"proc", who, name]
-            if *who == b"self" || *who == b"thread-self" || *who == pid.as_bytes() =>
-        {
-            match *name {
-                b"cmdline" => Some(Entry::Cmdline),
-                b"environ" => Some(Entry::Environ),
-                b"comm" => Some(Entry::Comm),
-                b"status" => Some(Entry::Status),
-                b"exe" => Some(Entry::Exe),
-                b"cwd" => Some(Entry::Cwd),
-                _ => None,
-            }
-        }
+        [b"proc", who, b"fd", n] if me(who) => fd_number(n).map(Entry::Fd),
+        [b"proc", who, name] if me(who) => match *name {
+            b"cmdline" => Some(Entry::Cmdline),
+            b"environ" => Some(Entry::Environ),
+            b"comm" => Some(Entry::Comm),
+            b"status" => Some(Entry::Status),
+            b"exe" => Some(Entry::Exe),
+            b"cwd" => Some(Entry::Cwd),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -121,7 +150,7 @@ pub fn contents(entry: Entry, process: &GuestProcess, fds: usize) -> Vec<u8> {
             )
             .into_bytes()
         }
-        Entry::Exe | Entry::Cwd => Vec::new(),
+        Entry::Exe | Entry::Cwd | Entry::Fd(_) => Vec::new(),
     }
 }
 
@@ -137,6 +166,11 @@ mod tests {
         assert_eq!(lookup(b"/proc/thread-self/comm"), Some(Entry::Comm));
         assert_eq!(lookup(b"/proc/x/../self/exe"), Some(Entry::Exe));
         assert_eq!(lookup(b"/../proc/self/cwd"), Some(Entry::Cwd));
+        assert_eq!(lookup(b"/proc/self/fd/0"), Some(Entry::Fd(0)));
+        assert_eq!(lookup(b"/proc/1/fd/1023"), Some(Entry::Fd(1023)));
+        assert_eq!(lookup(b"/proc/self/fd/01"), None);
+        assert_eq!(lookup(b"/proc/self/fd/-1"), None);
+        assert_eq!(lookup(b"/proc/self/fd/99999999999"), None);
         assert_eq!(lookup(b"/proc/2/cmdline"), None);
         assert_eq!(lookup(b"/proc/self/mem"), None);
         assert_eq!(lookup(b"/proc/self"), None);

@@ -567,8 +567,11 @@ pub fn load_program(
     }
     space
         .map(ram, stack_bottom, USER_STACK_TOP, PageFlags::USER_RW)
-        .map_err(|_| {
-            Error::OutOfGuestMemory("the program's stack (with its arguments and environment)")
+        .map_err(|e| match e {
+            crate::space::MapError::NoMemory => {
+                Error::OutOfGuestMemory("the program's stack (with its arguments and environment)")
+            }
+            e => e.program_error(path),
         })?;
     space.set_brk_start(end);
     let stack = build_stack(ram, space, start, entry, &aux)?;

@@ -14,40 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Build tests/c/NAME.c statically with gcc (cached in the target
-/// directory); `None` (with a skip line) when gcc is missing — a failure
-/// under CI, where the Makefile installs it.
+/// tests/c/NAME.c built statically with gcc (see [`common::build`]).
 fn glibc(name: &str) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/c/{name}.c"));
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c");
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(format!("hostile-{name}"));
-    let fresh = match (std::fs::metadata(&out), std::fs::metadata(&src)) {
-        (Ok(a), Ok(b)) => a.modified().ok() >= b.modified().ok(),
-        _ => false,
-    };
-    if fresh {
-        return Some(out);
-    }
-    match Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .output()
-    {
-        Ok(o) if o.status.success() => Some(out),
-        Ok(o) => panic!(
-            "gcc {name}.c failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but gcc is missing (make setup installs it)")
-        }
-        Err(_) => {
-            eprintln!("skipped: gcc is not installed");
-            None
-        }
-    }
+    common::build("gcc", name, &["-static", "-O1"])
 }
 
 /// A scratch directory, removed when dropped.
@@ -574,10 +543,10 @@ const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("chdir.proc", "ok"),
     ("cwd.self", "ok"),
     ("cwd.dotdot", "ok"),
-    ("cmdline.data", "hostile-procself;/LINKS;"),
+    ("cmdline.data", "gcc-procselfstaticO1;/LINKS;"),
     ("environ.data", "GUEST=yes;"),
     // The name cut to 15 bytes, as Linux's TASK_COMM_LEN.
-    ("comm.data", "hostile-procsel;"),
+    ("comm.data", "gcc-procselfsta;"),
     ("stat.status", "0 100444"),
     ("listing.pids", "0"),
     ("listing.self", "0"),

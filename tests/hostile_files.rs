@@ -500,12 +500,12 @@ fn arguments_past_linux_s_limit_are_refused_with_e2big() {
 /// all) is ENOENT, as in a pid namespace where they do not exist;
 /// /dev/stdin stays ELOOP (a magic link the view never follows); the
 /// guest's own /proc/self (also /proc/1, its pid, and /proc/thread-self)
-/// serves cmdline, environ, comm and status from microvm's model of it,
+/// serves cmdline, environ, comm, status and maps from microvm's model of it,
 /// and the links exe, cwd and fd/N, and nothing else; /proc itself and what is not about a process stay
 /// readable.
 const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("self.mem", "-2"),
-    ("self.maps", "-2"),
+    ("self.maps", "ok"),
     ("self.environ", "ok"),
     ("self.cmdline", "ok"),
     ("self.status", "ok"),
@@ -547,6 +547,9 @@ const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("environ.data", "GUEST=yes;"),
     // The name cut to 15 bytes, as Linux's TASK_COMM_LEN.
     ("comm.data", "gcc-procselfsta;"),
+    ("maps.some", "1"),
+    ("maps.stack", "1"),
+    ("maps.holds_my_stack", "1"),
     ("stat.status", "0 100444"),
     ("listing.pids", "0"),
     ("listing.self", "0"),

@@ -768,7 +768,7 @@ impl Files {
             OFlag::empty()
         };
         if let Some(entry) = self.synthetic_entry(dirfd, path) {
-            return self.open_synthetic(entry, flags);
+            return self.open_synthetic(ctx, entry, flags);
         }
         if flags & o::PATH == 0 {
             self.check_read_only(dirfd, path, flags)?;
@@ -824,7 +824,12 @@ impl Files {
 
     /// Open a file of the guest's /proc/self: read-only (EACCES for a
     /// write, as its mode 0444 says), never a directory.
-    fn open_synthetic(&mut self, entry: procself::Entry, flags: u64) -> SysResult {
+    fn open_synthetic(
+        &mut self,
+        ctx: &Context<'_, '_>,
+        entry: procself::Entry,
+        flags: u64,
+    ) -> SysResult {
         let writes = flags & o::ACCMODE != o::RDONLY || flags & (o::CREAT | o::TRUNC) != 0;
         if flags & o::PATH == 0 && writes {
             return Err(Errno::EACCES);
@@ -841,7 +846,10 @@ impl Files {
         let file = Arc::new(OpenFile {
             object: Object::Synthetic {
                 entry,
-                bytes: procself::contents(entry, &self.process, open),
+                bytes: match entry {
+                    procself::Entry::Maps => procself::maps(ctx.space.mappings()),
+                    e => procself::contents(e, &self.process, open),
+                },
                 pos: AtomicU64::new(0),
             },
             status: AtomicU64::new(status),

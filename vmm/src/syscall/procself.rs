@@ -2,14 +2,17 @@
 //! guest (never the host's: the view hides every host process, see
 //! [`super::view`]). `/proc/self`, `/proc/thread-self` and `/proc/1` (the
 //! guest's pid) name it; the files served are `cmdline`, `environ`,
-//! `comm` and `status` (read-only, as Linux's), and the links `exe`, `cwd`
-//! and `fd/N` (through readlink). Everything else under it is ENOENT.
+//! `comm`, `status` and `maps` (read-only, as Linux's), and the links
+//! `exe`, `cwd` and `fd/N` (through readlink). Everything else under it
+//! is ENOENT.
 //!
 //! Only the plain spelling is recognised, after `.`, `..` and repeated
 //! slashes are taken out of the path lexically: a path that reaches /proc
 //! through a symlink goes to the view, which refuses it.
 
 use super::GUEST_PID;
+use crate::arch::paging::PageFlags;
+use microvm_abi::layout::USER_STACK_TOP;
 
 /// A file of the guest's `/proc/self`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +25,8 @@ pub enum Entry {
     Comm,
     /// The `Name:`/`Pid:`/... lines.
     Status,
+    /// The mappings, one line each.
+    Maps,
     /// The link to the program.
     Exe,
     /// The link to the current directory.
@@ -38,6 +43,7 @@ impl Entry {
             Entry::Environ => "environ".into(),
             Entry::Comm => "comm".into(),
             Entry::Status => "status".into(),
+            Entry::Maps => "maps".into(),
             Entry::Exe => "exe".into(),
             Entry::Cwd => "cwd".into(),
             Entry::Fd(n) => format!("fd/{n}"),
@@ -95,6 +101,7 @@ pub fn lookup(path: &[u8]) -> Option<Entry> {
             b"environ" => Some(Entry::Environ),
             b"comm" => Some(Entry::Comm),
             b"status" => Some(Entry::Status),
+            b"maps" => Some(Entry::Maps),
             b"exe" => Some(Entry::Exe),
             b"cwd" => Some(Entry::Cwd),
             _ => None,
@@ -150,8 +157,37 @@ pub fn contents(entry: Entry, process: &GuestProcess, fds: usize) -> Vec<u8> {
             )
             .into_bytes()
         }
-        Entry::Exe | Entry::Cwd | Entry::Fd(_) => Vec::new(),
+        Entry::Maps | Entry::Exe | Entry::Cwd | Entry::Fd(_) => Vec::new(),
     }
+}
+
+/// /proc/self/maps for `mappings` (start, end, rights; `None` for
+/// PROT_NONE), as Linux lays it out: private, offset 0, no device, no
+/// inode; the one holding the top of the stack is `[stack]`.
+pub fn maps(mappings: impl Iterator<Item = (u64, u64, Option<PageFlags>)>) -> Vec<u8> {
+    // Where Linux pads the name to (25 + 6 pointer widths - 1).
+    const NAME_COLUMN: usize = 72;
+    let mut out = String::new();
+    for (start, end, prot) in mappings {
+        let (r, w, x) = match prot {
+            Some(f) => (
+                'r',
+                if f.write { 'w' } else { '-' },
+                if f.exec { 'x' } else { '-' },
+            ),
+            None => ('-', '-', '-'),
+        };
+        let mut line = format!("{start:08x}-{end:08x} {r}{w}{x}p 00000000 00:00 0 ");
+        if (start..end).contains(&(USER_STACK_TOP - 1)) {
+            while line.len() < NAME_COLUMN {
+                line.push(' ');
+            }
+            line.push_str(" [stack]");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.into_bytes()
 }
 
 #[cfg(test)]
@@ -172,6 +208,7 @@ mod tests {
         assert_eq!(lookup(b"/proc/self/fd/-1"), None);
         assert_eq!(lookup(b"/proc/self/fd/99999999999"), None);
         assert_eq!(lookup(b"/proc/2/cmdline"), None);
+        assert_eq!(lookup(b"/proc/self/maps"), Some(Entry::Maps));
         assert_eq!(lookup(b"/proc/self/mem"), None);
         assert_eq!(lookup(b"/proc/self"), None);
         assert_eq!(lookup(b"/tmp/proc/self/cmdline"), None);
@@ -193,5 +230,34 @@ mod tests {
         assert!(status.starts_with("Name:\ta-very-long-pro\n"), "{status}");
         assert!(status.contains("\nPid:\t1\nPPid:\t0\n"), "{status}");
         assert!(status.contains("\nFDSize:\t64\n"), "{status}");
+    }
+
+    #[test]
+    fn maps_as_linux_lays_them_out() {
+        let ro = PageFlags {
+            write: false,
+            exec: true,
+            user: true,
+        };
+        let m = maps(
+            [
+                (0x40_0000, 0x40_1000, Some(ro)),
+                (0x7fff_0000_0000, 0x7fff_0001_0000, None),
+                (
+                    USER_STACK_TOP - 0x2_0000,
+                    USER_STACK_TOP,
+                    Some(PageFlags::USER_RW),
+                ),
+            ]
+            .into_iter(),
+        );
+        let m = String::from_utf8(m).unwrap();
+        let lines: Vec<&str> = m.lines().collect();
+        assert_eq!(lines[0], "00400000-00401000 r-xp 00000000 00:00 0 ");
+        assert_eq!(lines[1], "7fff00000000-7fff00010000 ---p 00000000 00:00 0 ");
+        assert_eq!(
+            lines[2],
+            "7ffffffdf000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]"
+        );
     }
 }

@@ -9,6 +9,7 @@ mod common;
 
 use common::{microvm, run, stderr, stdout};
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -123,6 +124,50 @@ fn a_write_blocked_on_a_full_pipe_ends_at_sigterm() {
     drop(out);
     assert_eq!(code, 143);
     assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+/// A pseudo-terminal: (master, slave).
+fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes the two descriptors; name, termios and
+    // winsize may be NULL.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty succeeded: both descriptors are new and ours.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+#[test]
+fn a_write_blocked_on_a_full_socket_or_terminal_ends_at_the_timeout() {
+    require_kvm!();
+    let Some(prog) = glibc("write_flood") else {
+        return;
+    };
+    // A socket and a terminal whose readers never read: each fills and
+    // stays full (the same kinds of stdout a shell may give microvm).
+    let (sock, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (_master, slave) = openpty();
+    for (what, out) in [("socket", OwnedFd::from(sock)), ("terminal", slave)] {
+        let mut child = microvm()
+            .args(["run", "--trace", "off", "--timeout", "1s"])
+            .arg(&prog)
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (code, took) = wait_at_most(&mut child, Duration::from_secs(20));
+        assert_eq!(code, 124, "{what}");
+        assert!(took < Duration::from_secs(8), "{what}: took {took:?}");
+    }
 }
 
 #[test]

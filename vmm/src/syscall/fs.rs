@@ -24,7 +24,6 @@ use super::{errno, io_errno, nr, to_rax, Context, SysResult, MAX_RW_COUNT};
 use crate::arch::paging::Access;
 use crate::stop::{self, Wake};
 use crate::usermem::UserMemory;
-use microvm_abi::layout::PAGE_SIZE;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::io::Write;
@@ -184,81 +183,125 @@ impl Output {
     }
 }
 
-/// The most bytes one host write moves: what a pipe that polls writable
-/// is sure to take at once (one free pipe buffer, PIPE_BUF bytes).
-const HOST_WRITE_MAX: usize = libc::PIPE_BUF;
+/// The most bytes one write to a terminal or device moves: what such a
+/// descriptor that polls writable takes without blocking (PIPE_BUF; for a
+/// terminal, what its buffer has room for once it polls writable).
+const POLLED_WRITE_MAX: usize = libc::PIPE_BUF;
+
+/// Program output is gathered into a buffer of this size before it is
+/// written: one host write per this many bytes, not per guest page.
+const STAGE_SIZE: usize = 64 * 1024;
+
+/// How microvm's stdout or stderr is written without blocking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostKind {
+    /// A regular file or block device: writes never wait for a reader.
+    Never,
+    /// A socket: send(2) with MSG_DONTWAIT.
+    Socket,
+    /// A pipe or FIFO: pwritev2(2) with RWF_NOWAIT.
+    Pipe,
+    /// A terminal or other device: poll, then at most
+    /// [`POLLED_WRITE_MAX`] bytes.
+    Polled,
+}
 
 /// microvm's own stdout or stderr, shared with other processes (the
 /// shell, the rest of a pipeline), whose blocking-ness microvm must not
 /// change: O_NONBLOCK on it would reach every process sharing the open
-/// file description. So each write first waits, with the stop, for the
-/// descriptor to poll writable, then writes at most `HOST_WRITE_MAX`
-/// bytes, which a pipe that polled writable takes without blocking.
-/// Sockets are sent to with `MSG_DONTWAIT`, which makes that one call
-/// non-blocking without touching the description. A write that blocks
-/// anyway (another writer filled the pipe between the poll and the write,
-/// or a stopped terminal) is interrupted by the stop's kick signal, whose
-/// handler has no SA_RESTART.
+/// file description. So each write is made non-blocking by itself: a
+/// pipe with pwritev2's RWF_NOWAIT, a socket with send's MSG_DONTWAIT;
+/// when the reader is behind (EAGAIN), microvm waits for room together
+/// with the stop ([`stop::wait_writable`]). A terminal or device, which
+/// has no per-call non-blocking write, is polled first and written at
+/// most [`POLLED_WRITE_MAX`] bytes at a time, which it then takes without
+/// blocking; should such a write block all the same (a terminal stopped
+/// with Ctrl-S between the poll and the write), the stop's kick signal,
+/// whose handler has no SA_RESTART, interrupts it.
 pub struct HostOutput {
     fd: BorrowedFd<'static>,
-    /// A socket: written with send(MSG_DONTWAIT).
-    socket: bool,
-    /// Writes never block (a regular file or a block device): no poll.
-    never_blocks: bool,
+    kind: HostKind,
 }
 
 impl HostOutput {
     fn new(fd: BorrowedFd<'static>) -> Self {
-        let kind = file_type(fd).unwrap_or(0);
-        HostOutput {
-            fd,
-            socket: kind == libc::S_IFSOCK,
-            never_blocks: kind == libc::S_IFREG || kind == libc::S_IFBLK,
-        }
+        let kind = match file_type(fd).unwrap_or(0) {
+            libc::S_IFREG | libc::S_IFBLK => HostKind::Never,
+            libc::S_IFSOCK => HostKind::Socket,
+            libc::S_IFIFO => HostKind::Pipe,
+            _ => HostKind::Polled,
+        };
+        HostOutput { fd, kind }
+    }
+
+    /// One write of (a prefix of) `bytes` that does not block.
+    fn write_once(&self, bytes: &[u8]) -> Result<usize, Errno> {
+        let fd = self.fd.as_raw_fd();
+        let r = match self.kind {
+            HostKind::Never => return nix::unistd::write(self.fd, bytes),
+            HostKind::Polled => {
+                return nix::unistd::write(self.fd, &bytes[..bytes.len().min(POLLED_WRITE_MAX)])
+            }
+            // SAFETY: send reads at most `bytes.len()` bytes from `bytes`,
+            // which lives through the call.
+            HostKind::Socket => unsafe {
+                libc::send(
+                    fd,
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            },
+            HostKind::Pipe => {
+                let iov = libc::iovec {
+                    iov_base: bytes.as_ptr() as *mut libc::c_void,
+                    iov_len: bytes.len(),
+                };
+                // SAFETY: pwritev2 reads the one iovec, which points at
+                // `bytes.len()` bytes of `bytes`; offset -1 writes at the
+                // current position, as write(2) does.
+                unsafe { libc::pwritev2(fd, &iov, 1, -1, libc::RWF_NOWAIT) }
+            }
+        };
+        Errno::result(r).map(|n| n as usize)
     }
 
     fn write_all(
-        &self,
+        &mut self,
         mut bytes: &[u8],
         stop: Option<&stop::StopHandle>,
         written: &mut i64,
     ) -> Result<(), i64> {
+        let stopped = || stop.is_some_and(|s| s.reason().is_some());
+        let wait = |fd| match stop::wait_writable(stop, fd) {
+            Ok(Wake::Ready | Wake::TimedOut) => Ok(()),
+            Ok(Wake::Stopped) => Err(errno::EINTR),
+            Err(e) => Err(io_errno(&e)),
+        };
         while !bytes.is_empty() {
-            if !self.never_blocks {
-                match stop::wait_writable(stop, self.fd) {
-                    Ok(Wake::Ready | Wake::TimedOut) => {}
-                    Ok(Wake::Stopped) => return Err(errno::EINTR),
-                    Err(e) => return Err(io_errno(&e)),
-                }
+            if stopped() {
+                return Err(errno::EINTR);
             }
-            let chunk = &bytes[..bytes.len().min(HOST_WRITE_MAX)];
-            let r = if self.socket {
-                // SAFETY: send reads at most `chunk.len()` bytes from
-                // `chunk`, which lives through the call.
-                let n = unsafe {
-                    libc::send(
-                        self.fd.as_raw_fd(),
-                        chunk.as_ptr().cast(),
-                        chunk.len(),
-                        libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                    )
-                };
-                Errno::result(n).map(|n| n as usize)
-            } else {
-                nix::unistd::write(self.fd, chunk)
-            };
-            match r {
+            if self.kind == HostKind::Polled {
+                wait(self.fd)?;
+            }
+            match self.write_once(bytes) {
                 Ok(n) => {
                     *written += n as i64;
                     bytes = &bytes[n..];
                 }
-                // The kick (the stop is seen at the top), or room taken
-                // by another writer since the poll: wait again.
-                Err(Errno::EINTR | Errno::EAGAIN) => {
-                    if stop.is_some_and(|s| s.reason().is_some()) {
-                        return Err(errno::EINTR);
-                    }
+                // The reader is behind: wait for room (or the stop).
+                Err(Errno::EAGAIN) if matches!(self.kind, HostKind::Socket | HostKind::Pipe) => {
+                    wait(self.fd)?
                 }
+                // A kernel without RWF_NOWAIT for pipes.
+                Err(Errno::EOPNOTSUPP) if self.kind == HostKind::Pipe => {
+                    self.kind = HostKind::Polled
+                }
+                // The kick (the stop is seen at the top), or room taken by
+                // another writer since the poll.
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) if self.kind == HostKind::Polled => {}
                 Err(e) => return Err(e as i64),
             }
         }
@@ -283,6 +326,8 @@ pub struct Files {
     fd_limit: u64,
     /// Host reads land here on their way into guest memory.
     bounce: Vec<u8>,
+    /// Program output gathers here on its way out.
+    staged: Vec<u8>,
 }
 
 /// microvm's own descriptor 0, 1 or 2.
@@ -391,6 +436,7 @@ impl Files {
             process: GuestProcess::default(),
             fd_limit: MAX_FDS,
             bounce: Vec::new(),
+            staged: Vec::new(),
         }
     }
 
@@ -500,10 +546,22 @@ impl Files {
         }
     }
 
-    fn writer(&mut self, sink: Sink) -> &mut Output {
-        match sink {
+    /// An [`Emitter`] to `sink`, with the staging buffer.
+    fn emitter<'e>(&'e mut self, sink: Sink, stop: Option<&'e stop::StopHandle>) -> Emitter<'e> {
+        if self.staged.capacity() == 0 {
+            self.staged = Vec::with_capacity(STAGE_SIZE);
+        }
+        self.staged.clear();
+        let out = match sink {
             Sink::Stdout => &mut self.stdout,
             Sink::Stderr => &mut self.stderr,
+        };
+        Emitter {
+            out,
+            stop,
+            staged: &mut self.staged,
+            written: 0,
+            failure: None,
         }
     }
 
@@ -522,11 +580,9 @@ impl Files {
             return -errno::EFAULT;
         }
         (ctx.before_output)();
-        let stop = ctx.stop;
-        let out = self.writer(sink);
-        let mut written = 0i64;
-        let failure = emit(mem, out, stop, buf, count, &mut written);
-        finish_output(out, failure, written)
+        let mut emitter = self.emitter(sink, ctx.stop);
+        emitter.emit(mem, buf, count);
+        emitter.finish()
     }
 
     fn writev(&mut self, ctx: &mut Context<'_, '_>, fd: u64, iov: u64, iovcnt: u64) -> i64 {
@@ -540,15 +596,11 @@ impl Files {
             return -(e as i64);
         }
         (ctx.before_output)();
-        let stop = ctx.stop;
-        let out = self.writer(sink);
-        let mut written = 0i64;
-        let mut failure = None;
+        let mut emitter = self.emitter(sink, ctx.stop);
         let _ = for_each_iovec(mem, iov, iovcnt, Access::UserRead, |base, len| {
-            failure = emit(mem, out, stop, base, len, &mut written);
-            Ok(failure.is_none())
+            Ok(emitter.emit(mem, base, len))
         });
-        finish_output(out, failure, written)
+        emitter.finish()
     }
 
     // ---- input ----
@@ -1466,48 +1518,74 @@ fn for_each_iovec(
     Ok(())
 }
 
-/// Write the guest bytes `[buf, buf + count)` (already checked readable)
-/// to `out`, a page at a time, adding to `written`. Returns the errno that
-/// stopped it, if any.
-fn emit(
-    mem: &UserMemory<'_>,
-    out: &mut Output,
-    stop: Option<&stop::StopHandle>,
-    buf: u64,
-    count: u64,
-    written: &mut i64,
-) -> Option<i64> {
-    let mut chunk = [0u8; PAGE_SIZE as usize];
-    let mut failure = None;
-    let ram = mem.ram();
-    let _ = mem.for_each_piece(buf, count, Access::UserRead, |phys, n| {
-        if failure.is_some() {
-            return;
-        }
-        let piece = &mut chunk[..n];
-        if ram.mem().read_slice(piece, GuestAddress(phys)).is_err() {
-            failure = Some(errno::EFAULT);
-            return;
-        }
-        if let Err(e) = out.write_all(piece, stop, written) {
-            failure = Some(e);
-        }
-    });
-    failure
+/// One write(2) or writev(2) of program output in progress: guest bytes
+/// gathered into `staged` (up to [`STAGE_SIZE`]) and written when it is
+/// full and at the end.
+struct Emitter<'e> {
+    out: &'e mut Output,
+    stop: Option<&'e stop::StopHandle>,
+    staged: &'e mut Vec<u8>,
+    /// Bytes written so far.
+    written: i64,
+    /// The errno that stopped it, if any.
+    failure: Option<i64>,
 }
 
-/// Flush `out` and turn what happened into the syscall's result: EPIPE
-/// always wins (it raises SIGPIPE); other errors after some bytes give the
-/// count, as Linux does for a write interrupted part-way.
-fn finish_output(out: &mut Output, mut failure: Option<i64>, written: i64) -> i64 {
-    if let Err(e) = out.flush() {
-        failure.get_or_insert(e);
+impl Emitter<'_> {
+    /// Add the guest bytes `[buf, buf + count)` (already checked
+    /// readable). False once a write failed: the rest is not written.
+    fn emit(&mut self, mem: &UserMemory<'_>, buf: u64, count: u64) -> bool {
+        let ram = mem.ram();
+        let _ = mem.for_each_piece(buf, count, Access::UserRead, |phys, n| {
+            if self.failure.is_some() {
+                return;
+            }
+            if self.staged.len() + n > STAGE_SIZE {
+                self.flush();
+            }
+            let at = self.staged.len();
+            self.staged.resize(at + n, 0);
+            if ram
+                .mem()
+                .read_slice(&mut self.staged[at..], GuestAddress(phys))
+                .is_err()
+            {
+                self.staged.truncate(at);
+                self.flush();
+                self.failure.get_or_insert(errno::EFAULT);
+            }
+        });
+        self.failure.is_none()
     }
-    match failure {
-        Some(errno::EPIPE) => -errno::EPIPE,
-        Some(_) if written > 0 => written,
-        Some(e) => -e,
-        None => written,
+
+    /// Write what is staged.
+    fn flush(&mut self) {
+        if self.failure.is_none() && !self.staged.is_empty() {
+            if let Err(e) = self
+                .out
+                .write_all(self.staged, self.stop, &mut self.written)
+            {
+                self.failure = Some(e);
+            }
+        }
+        self.staged.clear();
+    }
+
+    /// Write the rest, flush the output, and turn what happened into the
+    /// syscall's result: EPIPE always wins (it raises SIGPIPE); other
+    /// errors after some bytes give the count, as Linux does for a write
+    /// interrupted part-way.
+    fn finish(mut self) -> i64 {
+        self.flush();
+        if let Err(e) = self.out.flush() {
+            self.failure.get_or_insert(e);
+        }
+        match self.failure {
+            Some(errno::EPIPE) => -errno::EPIPE,
+            Some(_) if self.written > 0 => self.written,
+            Some(e) => -e,
+            None => self.written,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::arch::paging::{PageFlags, PageTables};
 use crate::memory::{FrameAllocator, GuestRam};
 use crate::space::AddressSpace;
 use crate::syscall::KernelRequests;
-use microvm_abi::layout::MIN_MEMORY;
+use microvm_abi::layout::{MIN_MEMORY, PAGE_SIZE};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 

@@ -561,6 +561,7 @@ const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("vmm_tid.environ", "-2"),
     ("vmm_pid.mem", "-2"),
     ("host_pid.cmdline", "-2"),
+    ("deep.vmm", "-2"),
     ("init.environ", "ok"),
     ("dot.self", "ok"),
     ("slashes.self", "ok"),
@@ -660,6 +661,7 @@ fn the_guest_never_sees_the_host_s_processes_in_proc() {
         assert_eq!(native[door], "ok", "natively {door}");
     }
     assert_ne!(native["listing.pids"], "0");
+    assert_eq!(native["deep.vmm"], "-20", "natively ENOTDIR");
 
     let mut child = microvm()
         .args([

@@ -64,6 +64,11 @@ int main(int argc, char **argv) {
     try("vmm_pid.mem", path);
     snprintf(path, sizeof path, "/proc/%ld/cmdline", test);
     try("host_pid.cmdline", path);
+    /* A failure deep under a process directory says nothing either. */
+    snprintf(path, sizeof path, "/proc/%ld/environ", vmm);
+    while (strlen(path) < 3000)
+        strcat(path, "/x");
+    try("deep.vmm", path);
     try("init.environ", "/proc/1/environ");
     try("dot.self", "/proc/./self/environ");
     try("slashes.self", "//proc//self//environ");

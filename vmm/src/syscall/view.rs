@@ -175,26 +175,39 @@ impl View {
         Ok(ProcPlace::Process)
     }
 
-    /// Whether the nearest ancestor of `path` (taken lexically, one
-    /// component off at a time) that opens is in a process directory.
+    /// Whether the longest leading part of `path` (cut at a `/`) that
+    /// opens is in a process directory. The parts that open are the first
+    /// ones (the kernel resolves left to right), so a binary search finds
+    /// it in a few opens, whatever the path's length.
     fn under_process(&self, path: &OsStr) -> bool {
         let how = OpenHow::new()
             .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
             .resolve(resolve_flags());
-        let mut path = path.as_bytes();
-        loop {
-            let Some(cut) = path.iter().rposition(|&b| b == b'/') else {
-                return false;
-            };
-            path = &path[..cut];
-            let at: &[u8] = if path.is_empty() { b"/" } else { path };
-            if let Ok(fd) = nix::fcntl::openat2(self.root.as_fd(), OsStr::from_bytes(at), how) {
-                return self.proc_place(fd.as_fd()) == Ok(ProcPlace::Process);
-            }
-            if path.is_empty() {
-                return false;
+        let path = path.as_bytes();
+        // Leading parts: the root, then the path up to each later '/'.
+        let cuts: Vec<usize> = std::iter::once(0)
+            .chain(
+                path.iter()
+                    .enumerate()
+                    .filter(|&(i, &b)| b == b'/' && i > 0)
+                    .map(|(i, _)| i),
+            )
+            .collect();
+        let open = |k: usize| {
+            let part: &[u8] = if cuts[k] == 0 { b"/" } else { &path[..cuts[k]] };
+            nix::fcntl::openat2(self.root.as_fd(), OsStr::from_bytes(part), how).ok()
+        };
+        // Invariant: part `lo` opens (the root does); parts past `hi` do not.
+        let (mut lo, mut hi) = (0, cuts.len() - 1);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if open(mid).is_some() {
+                lo = mid;
+            } else {
+                hi = mid - 1;
             }
         }
+        open(lo).is_some_and(|fd| self.proc_place(fd.as_fd()) == Ok(ProcPlace::Process))
     }
 
     /// The absolute path in the view of `fd`, a descriptor opened through

@@ -280,7 +280,7 @@ impl Harness {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn the_fd_table_behaves_as_linux_s(ops in proptest::collection::vec(op(), 1..100)) {

@@ -545,7 +545,8 @@ fn arguments_past_linux_s_limit_are_refused_with_e2big() {
 /// all) is ENOENT, as in a pid namespace where they do not exist;
 /// /dev/stdin stays ELOOP (a magic link the view never follows); the
 /// guest's own /proc/self (also /proc/1, its pid, and /proc/thread-self)
-/// serves cmdline, environ, comm, status and maps from microvm's model of it,
+/// serves cmdline, environ, comm, status, maps and auxv from microvm's model
+/// of it,
 /// and the links exe, cwd and fd/N, and nothing else; /proc itself and what is not about a process stay
 /// readable.
 const PROCSELF_EXPECTED: &[(&str, &str)] = &[
@@ -554,7 +555,7 @@ const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("self.environ", "ok"),
     ("self.cmdline", "ok"),
     ("self.status", "ok"),
-    ("self.auxv", "-2"),
+    ("self.auxv", "ok"),
     ("self.fd", "-2"),
     ("thread_self.status", "ok"),
     ("vmm_pid.environ", "-2"),
@@ -596,6 +597,10 @@ const PROCSELF_EXPECTED: &[(&str, &str)] = &[
     ("maps.some", "1"),
     ("maps.stack", "1"),
     ("maps.holds_my_stack", "1"),
+    ("auxv.pagesz", "1"),
+    ("auxv.entry", "1"),
+    ("auxv.random", "1"),
+    ("auxv.ends", "1"),
     ("stat.status", "0 100444"),
     ("listing.pids", "0"),
     ("listing.self", "0"),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,6 +153,17 @@ int main(int argc, char **argv) {
             mine++;
     }
     printf("maps.some=%d\nmaps.stack=%d\nmaps.holds_my_stack=%d\n", lines > 2, stack, mine);
+    /* auxv: what the program started with (getauxval has its own copy). */
+    int afd = open("/proc/self/auxv", O_RDONLY);
+    unsigned long av[128] = {0};
+    long an = afd < 0 ? -1 : read(afd, av, sizeof av);
+    int pagesz = 0, entry = 0, random = 0, ends = an > 0 && av[an / 8 - 2] == AT_NULL;
+    for (long i = 0; i + 1 < an / 8; i += 2) {
+        pagesz |= av[i] == AT_PAGESZ && av[i + 1] == getauxval(AT_PAGESZ);
+        entry |= av[i] == AT_ENTRY && av[i + 1] == getauxval(AT_ENTRY);
+        random |= av[i] == AT_RANDOM && av[i + 1] == getauxval(AT_RANDOM);
+    }
+    printf("auxv.pagesz=%d\nauxv.entry=%d\nauxv.random=%d\nauxv.ends=%d\n", pagesz, entry, random, ends);
     struct stat st;
     int r = stat("/proc/self/status", &st);
     printf("stat.status=%d %o\n", r, r == 0 ? st.st_mode : 0);

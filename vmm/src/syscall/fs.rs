@@ -900,6 +900,20 @@ impl Files {
                 entry,
                 bytes: match entry {
                     procself::Entry::Maps => procself::maps(ctx.space.mappings()),
+                    procself::Entry::Auxv => {
+                        // The boot info (kernel read-only, out of ring 3's
+                        // reach) says where the initial stack was.
+                        let boot: microvm_abi::BootInfo = ctx
+                            .ram
+                            .read_obj(microvm_abi::layout::BOOT_INFO)
+                            .map_err(|_| Errno::EIO)?;
+                        procself::auxv(
+                            ctx.mem,
+                            boot.user_stack,
+                            self.process.argv.len(),
+                            self.process.envp.len(),
+                        )
+                    }
                     e => procself::contents(e, &self.process, open),
                 },
                 pos: AtomicU64::new(0),

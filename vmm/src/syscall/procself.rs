@@ -2,9 +2,9 @@
 //! guest (never the host's: the view hides every host process, see
 //! [`super::view`]). `/proc/self`, `/proc/thread-self` and `/proc/1` (the
 //! guest's pid) name it; the files served are `cmdline`, `environ`,
-//! `comm`, `status` and `maps` (read-only, as Linux's), and the links
-//! `exe`, `cwd` and `fd/N` (through readlink). Everything else under it
-//! is ENOENT.
+//! `comm`, `status`, `maps` and `auxv` (read-only, as Linux's), and the
+//! links `exe`, `cwd` and `fd/N` (through readlink). Everything else under
+//! it is ENOENT.
 //!
 //! Only the plain spelling is recognised, after `.`, `..` and repeated
 //! slashes are taken out of the path lexically: a path that reaches /proc
@@ -27,6 +27,8 @@ pub enum Entry {
     Status,
     /// The mappings, one line each.
     Maps,
+    /// The auxiliary vector the program started with.
+    Auxv,
     /// The link to the program.
     Exe,
     /// The link to the current directory.
@@ -44,6 +46,7 @@ impl Entry {
             Entry::Comm => "comm".into(),
             Entry::Status => "status".into(),
             Entry::Maps => "maps".into(),
+            Entry::Auxv => "auxv".into(),
             Entry::Exe => "exe".into(),
             Entry::Cwd => "cwd".into(),
             Entry::Fd(n) => format!("fd/{n}"),
@@ -102,6 +105,7 @@ pub fn lookup(path: &[u8]) -> Option<Entry> {
             b"comm" => Some(Entry::Comm),
             b"status" => Some(Entry::Status),
             b"maps" => Some(Entry::Maps),
+            b"auxv" => Some(Entry::Auxv),
             b"exe" => Some(Entry::Exe),
             b"cwd" => Some(Entry::Cwd),
             _ => None,
@@ -157,7 +161,7 @@ pub fn contents(entry: Entry, process: &GuestProcess, fds: usize) -> Vec<u8> {
             )
             .into_bytes()
         }
-        Entry::Maps | Entry::Exe | Entry::Cwd | Entry::Fd(_) => Vec::new(),
+        Entry::Maps | Entry::Auxv | Entry::Exe | Entry::Cwd | Entry::Fd(_) => Vec::new(),
     }
 }
 
@@ -190,6 +194,39 @@ pub fn maps(mappings: impl Iterator<Item = (u64, u64, Option<PageFlags>)>) -> Ve
     out.into_bytes()
 }
 
+/// The most auxv pairs read back (the loader writes fewer than 32).
+const MAX_AUXV_PAIRS: usize = 64;
+
+/// /proc/self/auxv: the (key, value) pairs up to and with AT_NULL, read
+/// from where the loader laid them out on the initial stack (`sp` points
+/// at argc; `argc` and `envc` strings' pointers and two NULLs come
+/// before them). At most [`MAX_AUXV_PAIRS`]; what cannot be read ends it.
+pub fn auxv(mem: &crate::usermem::UserMemory<'_>, sp: u64, argc: usize, envc: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    // The model's argc must be the one on the stack, or the layout is not
+    // the one this reads.
+    let mut first = [0u8; 8];
+    if mem.read(sp, &mut first).is_err() || u64::from_le_bytes(first) != argc as u64 {
+        return out;
+    }
+    let words = 3 + argc as u64 + envc as u64;
+    let Some(mut at) = words.checked_mul(8).and_then(|o| sp.checked_add(o)) else {
+        return out;
+    };
+    for _ in 0..MAX_AUXV_PAIRS {
+        let mut pair = [0u8; 16];
+        if mem.read(at, &mut pair).is_err() {
+            break;
+        }
+        out.extend_from_slice(&pair);
+        if pair[..8] == [0; 8] {
+            break;
+        }
+        at += 16;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +246,7 @@ mod tests {
         assert_eq!(lookup(b"/proc/self/fd/99999999999"), None);
         assert_eq!(lookup(b"/proc/2/cmdline"), None);
         assert_eq!(lookup(b"/proc/self/maps"), Some(Entry::Maps));
+        assert_eq!(lookup(b"/proc/self/auxv"), Some(Entry::Auxv));
         assert_eq!(lookup(b"/proc/self/mem"), None);
         assert_eq!(lookup(b"/proc/self"), None);
         assert_eq!(lookup(b"/tmp/proc/self/cmdline"), None);

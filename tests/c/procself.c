@@ -153,6 +153,27 @@ int main(int argc, char **argv) {
             mine++;
     }
     printf("maps.some=%d\nmaps.stack=%d\nmaps.holds_my_stack=%d\n", lines > 2, stack, mine);
+    /* fd/: exactly the open fds, this directory's own among them. */
+    {
+        DIR *fdd = opendir("/proc/self/fd");
+        int listed = 0, valid = 0, self_listed = 0, open_fds = 0;
+        struct dirent *fe;
+        while (fdd && (fe = readdir(fdd))) {
+            if (fe->d_name[0] == '.')
+                continue;
+            int n = atoi(fe->d_name);
+            listed++;
+            valid += fcntl(n, F_GETFD) >= 0 && fe->d_type == DT_LNK;
+            self_listed += n == dirfd(fdd);
+        }
+        for (int n = 0; n < 1024; n++)
+            open_fds += fcntl(n, F_GETFD) >= 0;
+        printf("fd_dir.open=%d\nfd_dir.all_listed=%d\nfd_dir.self=%d\n", fdd != NULL,
+               listed == valid && listed == open_fds, self_listed);
+        if (fdd)
+            closedir(fdd);
+    }
+
     /* auxv: what the program started with (getauxval has its own copy). */
     int afd = open("/proc/self/auxv", O_RDONLY);
     unsigned long av[128] = {0};

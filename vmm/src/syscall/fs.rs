@@ -106,6 +106,10 @@ impl OpenFile {
     fn kind(&self) -> Kind {
         match &self.object {
             Object::Host { kind, .. } => *kind,
+            Object::Synthetic {
+                entry: procself::Entry::FdDir,
+                ..
+            } => Kind::Directory,
             Object::Synthetic { .. } => Kind::Regular,
             _ => Kind::Other,
         }
@@ -883,10 +887,11 @@ impl Files {
         flags: u64,
     ) -> SysResult {
         let writes = flags & o::ACCMODE != o::RDONLY || flags & (o::CREAT | o::TRUNC) != 0;
+        let dir = entry == procself::Entry::FdDir;
         if flags & o::PATH == 0 && writes {
-            return Err(Errno::EACCES);
+            return Err(if dir { Errno::EISDIR } else { Errno::EACCES });
         }
-        if flags & o::DIRECTORY != 0 {
+        if flags & o::DIRECTORY != 0 && !dir {
             return Err(Errno::ENOTDIR);
         }
         let status = if flags & o::PATH != 0 {
@@ -913,6 +918,16 @@ impl Files {
                             self.process.argv.len(),
                             self.process.envp.len(),
                         )
+                    }
+                    procself::Entry::FdDir => {
+                        // As it will be once this open has its fd.
+                        let new = self.lowest_free(0);
+                        let fds = (0..self.table.len().max(new.map_or(0, |n| n + 1)))
+                            .filter(|&i| {
+                                matches!(self.table.get(i), Some(Some(_))) || Some(i) == new
+                            })
+                            .map(|i| i as u32);
+                        procself::fd_dir(fds)
                     }
                     e => procself::contents(e, &self.process, open),
                 },
@@ -1045,11 +1060,13 @@ impl Files {
             }
             if dirfd as i32 != at::FDCWD {
                 let file = self.file(dirfd)?;
-                return f(file.host_fd().map_or(Target::Synthetic, Target::Fd));
+                let dir = file.kind() == Kind::Directory;
+                return f(file.host_fd().map_or(Target::Synthetic { dir }, Target::Fd));
             }
         }
-        if self.synthetic_entry(dirfd, path).is_some() {
-            return f(Target::Synthetic);
+        if let Some(entry) = self.synthetic_entry(dirfd, path) {
+            let dir = entry == procself::Entry::FdDir;
+            return f(Target::Synthetic { dir });
         }
         let nofollow = if flags & at::SYMLINK_NOFOLLOW != 0 {
             OFlag::O_NOFOLLOW
@@ -1068,9 +1085,10 @@ impl Files {
     }
 
     fn fstat(&mut self, ctx: &Context<'_, '_>, fd: u64, buf: u64) -> SysResult {
-        let st = match self.file(fd)?.host_fd() {
+        let file = self.file(fd)?;
+        let st = match file.host_fd() {
             Some(fd) => host_stat(fd)?,
-            None => synthetic_stat(),
+            None => synthetic_stat(file.kind() == Kind::Directory),
         };
         copy_out(ctx.mem, buf, &st)?;
         Ok(0)
@@ -1090,7 +1108,7 @@ impl Files {
         }
         let st = self.with_target(ctx, dirfd, path, flags, |t| match t {
             Target::Fd(fd) => host_stat(fd),
-            Target::Synthetic => Ok(synthetic_stat()),
+            Target::Synthetic { dir } => Ok(synthetic_stat(dir)),
         })?;
         copy_out(ctx.mem, buf, &st)?;
         Ok(0)
@@ -1116,7 +1134,7 @@ impl Files {
         }
         let stx = self.with_target(ctx, dirfd, path, flags, |t| match t {
             Target::Fd(fd) => host_statx(fd, flags, mask),
-            Target::Synthetic => Ok(synthetic_statx()),
+            Target::Synthetic { dir } => Ok(synthetic_statx(dir)),
         })?;
         copy_out(ctx.mem, buf, &stx)?;
         Ok(0)
@@ -1255,6 +1273,13 @@ impl Files {
         if self.bounce.is_empty() {
             self.bounce = vec![0; BOUNCE_SIZE];
         }
+        if let Object::Synthetic { bytes, pos, .. } = &file.object {
+            let n = synthetic_dirents(bytes, pos, count)?;
+            let at = pos.load(Ordering::Relaxed) as usize;
+            copy_out(ctx.mem, dirp, &bytes[at..at + n])?;
+            pos.store((at + n) as u64, Ordering::Relaxed);
+            return Ok(n as u64);
+        }
         let view = self.view.as_ref().ok_or(Errno::EBADF)?;
         let host = file.host_fd().ok_or(Errno::ENOTDIR)?;
         let proc_root = view.proc_place(host)? == super::view::ProcPlace::Root;
@@ -1358,6 +1383,9 @@ impl<'f> Input<'f> {
     /// polled before each read instead.
     fn read_some(&mut self, ctx: &Context<'_, '_>, buf: &mut [u8]) -> Result<usize, Errno> {
         let Some(fd) = self.file.host_fd() else {
+            if self.file.kind() == Kind::Directory {
+                return Err(Errno::EISDIR);
+            }
             return Ok(self.read_synthetic(buf));
         };
         let may_block = self.file.kind() == Kind::Other;
@@ -1427,11 +1455,29 @@ impl Input<'_> {
     }
 }
 
+/// How many bytes of whole `linux_dirent64` records from the offset `pos`
+/// in `records` fit in `count`: EINVAL if not even one does (as Linux).
+fn synthetic_dirents(records: &[u8], pos: &AtomicU64, count: usize) -> Result<usize, Errno> {
+    let start = (pos.load(Ordering::Relaxed) as usize).min(records.len());
+    let mut end = start;
+    while end + 18 <= records.len() {
+        let reclen = usize::from(u16::from_le_bytes([records[end + 16], records[end + 17]]));
+        if reclen == 0 || end + reclen > records.len() || end + reclen - start > count {
+            break;
+        }
+        end += reclen;
+    }
+    if end == start && start < records.len() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(end - start)
+}
+
 /// What a `*at` syscall's path names: a host file, or a file of the
-/// guest's /proc/self.
+/// guest's /proc/self (a directory or not).
 enum Target<'a> {
     Fd(BorrowedFd<'a>),
-    Synthetic,
+    Synthetic { dir: bool },
 }
 
 /// lseek(2) on a synthetic file: SEEK_SET and SEEK_CUR, as Linux's
@@ -1458,12 +1504,21 @@ fn synthetic_lseek(file: &OpenFile, offset: i64, whence: nix::unistd::Whence) ->
 /// The inode number synthetic files show.
 const SYNTHETIC_INO: u64 = 0x5ec7;
 
-/// The `struct stat` of a synthetic file, as procfs fills it: a regular
-/// file, read-only, of size 0.
-fn synthetic_stat() -> [u8; stat::SIZE] {
+/// The mode of a synthetic file: a read-only regular file, or a
+/// directory (`dir`), as procfs shows them.
+fn synthetic_mode(dir: bool) -> u32 {
+    if dir {
+        libc::S_IFDIR | 0o500
+    } else {
+        libc::S_IFREG | 0o444
+    }
+}
+
+/// The `struct stat` of a synthetic file, as procfs fills it: size 0.
+fn synthetic_stat(dir: bool) -> [u8; stat::SIZE] {
     // SAFETY: struct stat is plain integers; all-zero is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    st.st_mode = libc::S_IFREG | 0o444;
+    st.st_mode = synthetic_mode(dir);
     st.st_nlink = 1;
     st.st_ino = SYNTHETIC_INO;
     st.st_blksize = 1024;
@@ -1477,11 +1532,11 @@ fn synthetic_stat() -> [u8; stat::SIZE] {
 }
 
 /// The `struct statx` of a synthetic file (see [`synthetic_stat`]).
-fn synthetic_statx() -> [u8; statx::SIZE] {
+fn synthetic_statx(dir: bool) -> [u8; statx::SIZE] {
     // SAFETY: struct statx is plain integers; all-zero is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     stx.stx_mask = libc::STATX_BASIC_STATS;
-    stx.stx_mode = (libc::S_IFREG | 0o444) as u16;
+    stx.stx_mode = synthetic_mode(dir) as u16;
     stx.stx_nlink = 1;
     stx.stx_ino = SYNTHETIC_INO;
     stx.stx_blksize = 1024;

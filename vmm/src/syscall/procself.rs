@@ -3,8 +3,8 @@
 //! [`super::view`]). `/proc/self`, `/proc/thread-self` and `/proc/1` (the
 //! guest's pid) name it; the files served are `cmdline`, `environ`,
 //! `comm`, `status`, `maps` and `auxv` (read-only, as Linux's), and the
-//! links `exe`, `cwd` and `fd/N` (through readlink). Everything else under
-//! it is ENOENT.
+//! links `exe`, `cwd` and `fd/N` (through readlink), listed in the
+//! directory `fd`. Everything else under it is ENOENT.
 //!
 //! Only the plain spelling is recognised, after `.`, `..` and repeated
 //! slashes are taken out of the path lexically: a path that reaches /proc
@@ -35,6 +35,8 @@ pub enum Entry {
     Cwd,
     /// The link to what fd N is.
     Fd(u32),
+    /// The directory of those links.
+    FdDir,
 }
 
 impl Entry {
@@ -50,6 +52,7 @@ impl Entry {
             Entry::Exe => "exe".into(),
             Entry::Cwd => "cwd".into(),
             Entry::Fd(n) => format!("fd/{n}"),
+            Entry::FdDir => "fd".into(),
         }
     }
 
@@ -99,6 +102,7 @@ pub fn lookup(path: &[u8]) -> Option<Entry> {
     let me = |who: &[u8]| who == b"self" || who == b"thread-self" || who == pid.as_bytes();
     match parts.as_slice() {
         [b"proc", who, b"fd", n] if me(who) => fd_number(n).map(Entry::Fd),
+        [b"proc", who, b"fd"] if me(who) => Some(Entry::FdDir),
         [b"proc", who, name] if me(who) => match *name {
             b"cmdline" => Some(Entry::Cmdline),
             b"environ" => Some(Entry::Environ),
@@ -161,7 +165,9 @@ pub fn contents(entry: Entry, process: &GuestProcess, fds: usize) -> Vec<u8> {
             )
             .into_bytes()
         }
-        Entry::Maps | Entry::Auxv | Entry::Exe | Entry::Cwd | Entry::Fd(_) => Vec::new(),
+        Entry::Maps | Entry::Auxv | Entry::Exe | Entry::Cwd | Entry::Fd(_) | Entry::FdDir => {
+            Vec::new()
+        }
     }
 }
 
@@ -193,6 +199,35 @@ pub fn maps(mappings: impl Iterator<Item = (u64, u64, Option<PageFlags>)>) -> Ve
     }
     out.into_bytes()
 }
+
+/// The `linux_dirent64` records of /proc/self/fd listing `fds`: `.`,
+/// `..`, then one symlink per fd, each record's d_off the offset of the
+/// next (what lseek takes back to it).
+pub fn fd_dir(fds: impl Iterator<Item = u32>) -> Vec<u8> {
+    // d_ino u64, d_off i64, d_reclen u16, d_type u8, then the name.
+    const NAME: usize = 19;
+    let mut out = Vec::new();
+    let names = [
+        (".".to_string(), libc::DT_DIR),
+        ("..".to_string(), libc::DT_DIR),
+    ]
+    .into_iter()
+    .chain(fds.map(|fd| (fd.to_string(), libc::DT_LNK)));
+    for (i, (name, kind)) in names.enumerate() {
+        let reclen = (NAME + name.len() + 1).next_multiple_of(8);
+        let next = (out.len() + reclen) as u64;
+        out.extend_from_slice(&(FD_DIR_INO + i as u64).to_le_bytes());
+        out.extend_from_slice(&next.to_le_bytes());
+        out.extend_from_slice(&(reclen as u16).to_le_bytes());
+        out.push(kind);
+        out.extend_from_slice(name.as_bytes());
+        out.resize(next as usize, 0);
+    }
+    out
+}
+
+/// The inode numbers the fd directory's entries show.
+const FD_DIR_INO: u64 = 0x5ec0_0000;
 
 /// The most auxv pairs read back (the loader writes fewer than 32).
 const MAX_AUXV_PAIRS: usize = 64;
@@ -240,6 +275,7 @@ mod tests {
         assert_eq!(lookup(b"/proc/x/../self/exe"), Some(Entry::Exe));
         assert_eq!(lookup(b"/../proc/self/cwd"), Some(Entry::Cwd));
         assert_eq!(lookup(b"/proc/self/fd/0"), Some(Entry::Fd(0)));
+        assert_eq!(lookup(b"/proc/self/fd/"), Some(Entry::FdDir));
         assert_eq!(lookup(b"/proc/1/fd/1023"), Some(Entry::Fd(1023)));
         assert_eq!(lookup(b"/proc/self/fd/01"), None);
         assert_eq!(lookup(b"/proc/self/fd/-1"), None);
@@ -268,6 +304,31 @@ mod tests {
         assert!(status.starts_with("Name:\ta-very-long-pro\n"), "{status}");
         assert!(status.contains("\nPid:\t1\nPPid:\t0\n"), "{status}");
         assert!(status.contains("\nFDSize:\t64\n"), "{status}");
+    }
+
+    #[test]
+    fn the_fd_directory_lists_dot_dotdot_and_each_fd() {
+        let d = fd_dir([0, 1, 10].into_iter());
+        let mut at = 0;
+        let mut names = Vec::new();
+        while at < d.len() {
+            let reclen = usize::from(u16::from_le_bytes([d[at + 16], d[at + 17]]));
+            let next = u64::from_le_bytes(d[at + 8..at + 16].try_into().unwrap());
+            assert_eq!(next as usize, at + reclen);
+            assert_eq!(reclen % 8, 0);
+            let name = &d[at + 19..at + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap()];
+            names.push((String::from_utf8(name.to_vec()).unwrap(), d[at + 18]));
+            at += reclen;
+        }
+        let want = [
+            (".", libc::DT_DIR),
+            ("..", libc::DT_DIR),
+            ("0", libc::DT_LNK),
+            ("1", libc::DT_LNK),
+            ("10", libc::DT_LNK),
+        ];
+        assert_eq!(names, want.map(|(n, t)| (n.to_string(), t)));
     }
 
     #[test]

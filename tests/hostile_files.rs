@@ -727,3 +727,17 @@ fn a_view_rooted_in_a_process_directory_is_refused() {
     ]);
     assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
 }
+
+#[test]
+fn the_guest_s_proc_self_without_a_view_stays_inside_the_filter() {
+    require_kvm!();
+    let Some(prog) = glibc("noview") else { return };
+    let o = run(&["run", "--trace", "off", prog.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // ., .., 0, 1, 2 and the directory's own fd 3.
+    assert_eq!(
+        stdout(&o),
+        "fd_link.stdout=-2\nexe=ok\ncmdline=ok\nmaps=ok\nauxv=ok\n\
+         passwd=No such file or directory\nfd_dir.entries=6\n"
+    );
+}

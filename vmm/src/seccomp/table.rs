@@ -273,7 +273,31 @@ pub static VCPU: &[Allowed] = &[
     allow(
         libc::SYS_ppoll,
         Args::Any,
-        "a guest read of stdin or a pipe, or a sleep, waits with the stop eventfd",
+        "a guest read of stdin or a pipe, a sleep, or program output to a full pipe, socket or terminal waits with the stop eventfd",
+    ),
+    allow(
+        libc::SYS_pwritev2,
+        Args::OneOf {
+            arg: 5,
+            values: &[(libc::RWF_NOWAIT as u64, "RWF_NOWAIT")],
+        },
+        "program output to a pipe, without blocking (the shared description stays blocking)",
+    ),
+    allow(
+        libc::SYS_sendto,
+        Args::OneOf {
+            arg: 3,
+            values: &[(
+                (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as u64,
+                "MSG_DONTWAIT|MSG_NOSIGNAL",
+            )],
+        },
+        "program output to a socket, without blocking",
+    ),
+    allow(
+        libc::SYS_fstatfs,
+        Args::WithView,
+        "the view tells a file on a procfs (the host's processes are hidden) from others",
     ),
     allow(libc::SYS_uname, Args::Any, "guest uname"),
     allow(libc::SYS_clock_getres, Args::Any, "guest clock_getres"),

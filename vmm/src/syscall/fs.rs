@@ -1225,7 +1225,11 @@ impl Files {
                 Some(view) => view.path_of(fd.as_fd()),
                 None => Err(Errno::ENOENT),
             },
+            // Named by the host's /proc (readlink, which the seccomp
+            // filter allows only with a view: without one there is no
+            // file system to name anything in).
             Object::Stdin | Object::Stdout | Object::Stderr => {
+                self.view.as_ref().ok_or(Errno::ENOENT)?;
                 let host = file.host_fd().ok_or(Errno::ENOENT)?;
                 let link = format!("/proc/self/fd/{}", host.as_raw_fd());
                 nix::fcntl::readlink(link.as_str()).map(|t| t.into_vec())

@@ -126,6 +126,66 @@ fn a_write_blocked_on_a_full_pipe_ends_at_sigterm() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
+/// The finding's own command, `microvm run --timeout 1s PROG 2>&1 | sleep`:
+/// the trace and the program's output share one pipe nobody reads, so the
+/// trace writer (and microvm's closing line) find it full too. The stop
+/// ends the run at the timeout all the same, the rest of the trace dropped.
+#[test]
+fn a_trace_blocked_on_a_full_stderr_ends_at_the_timeout() {
+    require_kvm!();
+    let Some(prog) = glibc("write_flood") else {
+        return;
+    };
+    for trace in ["text", "json"] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        let mut child = microvm()
+            .args(["run", "--trace", trace, "--timeout", "1s"])
+            .arg(&prog)
+            .arg("1024")
+            .stdout(writer.try_clone().unwrap())
+            .stderr(writer)
+            .spawn()
+            .unwrap();
+        let (code, took) = wait_at_most(&mut child, Duration::from_secs(20));
+        drop(reader);
+        assert_eq!(code, 124, "--trace {trace}");
+        assert!(
+            took < Duration::from_secs(8),
+            "--trace {trace}: took {took:?}"
+        );
+    }
+}
+
+/// A trace on a stderr that is read slowly, not stopped: nothing is
+/// dropped — microvm waits for its reader as any writer does.
+#[test]
+fn a_slowly_read_trace_is_whole() {
+    require_kvm!();
+    let Some(prog) = glibc("write_flood") else {
+        return;
+    };
+    let mut child = microvm()
+        .arg("run")
+        .arg(&prog)
+        .arg("4")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("write(1, ").count(), 4, "{err}");
+    assert!(err.ends_with("+++ exited with 0 +++\n"), "{err}");
+}
+
 /// A pseudo-terminal: (master, slave).
 fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
     use std::os::fd::FromRawFd;

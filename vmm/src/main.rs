@@ -4,7 +4,8 @@ use clap::{Parser, Subcommand};
 use microvm::exception::Signal;
 use microvm::memory::DEFAULT_MEMORY;
 use microvm::seccomp::{Confinement, Mode as SeccompMode};
-use microvm::stop::StopReason;
+use microvm::stop::{StopReason, StopSlot};
+use microvm::syscall::fs::{OutputStopped, StopAwareStderr};
 use microvm::syscall::SyscallService;
 use microvm::trace::{TraceFormat, Tracer};
 use microvm::vm::{Outcome, Vm, VmConfig};
@@ -12,14 +13,30 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-/// One line on stderr. Never panics: stderr may be a closed pipe.
+/// One line on stderr. Never panics (stderr may be a closed pipe), and
+/// once the run is stopped never waits for a stderr nobody reads.
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = format!("{}\n", format_args!($($arg)*));
+        let _ = stderr().write_all(line.as_bytes());
     }};
+}
+
+/// The run's stop, once the VM exists: microvm's stderr (its lines and the
+/// trace) waits for room together with it.
+static STOP: LazyLock<StopSlot> = LazyLock::new(StopSlot::default);
+
+/// microvm's stderr, watching the run's stop; made (its kind of descriptor
+/// asked) before the seccomp filters, at the start of `run_held`.
+static STDERR: LazyLock<StopAwareStderr> = LazyLock::new(|| StopAwareStderr::new(STOP.clone()));
+
+/// microvm's stderr, watching the run's stop.
+fn stderr() -> StopAwareStderr {
+    STDERR.clone()
 }
 
 #[derive(Parser)]
@@ -175,7 +192,7 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
     };
     let tracer = match (&args.output, args.trace) {
         (None, TraceFormat::Off) if args.summary => {
-            Tracer::new(TraceFormat::Off, false, Box::new(std::io::stderr()), true)
+            Tracer::new(TraceFormat::Off, false, Box::new(stderr()), true)
         }
         (Some(path), TraceFormat::Off) if args.summary => {
             let file =
@@ -194,7 +211,7 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
                 })?;
             Tracer::new(format, args.regs, Box::new(file), false)
         }
-        (None, format) => Tracer::new(format, args.regs, Box::new(std::io::stderr()), true),
+        (None, format) => Tracer::new(format, args.regs, Box::new(stderr()), true),
     };
     let tracer = if args.summary {
         tracer.with_summary()
@@ -211,6 +228,7 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
         service = service.with_fs_root(dir)?;
     }
     let vm = Vm::new(&config)?;
+    STOP.set(vm.stop_handle());
     let view_root = service.view_root().map(|fd| fd.as_raw_fd());
     let confinement = Confinement::new(args.seccomp, view_root)?;
     announce(args.seccomp);
@@ -221,6 +239,10 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
     let trace_lost = match flushed {
         // A reader that went away ends microvm quietly, like any writer.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => None,
+        // Stopped with stderr full: the rest of the trace was dropped so
+        // that the stop is not held by a reader that does not read; the
+        // stop's own status stands.
+        Err(e) if OutputStopped::is(&e) => None,
         Err(source) => {
             let path = args
                 .output
@@ -241,6 +263,7 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
 /// guest at once and flushes the trace.
 fn run_held(args: RunArgs) -> Result<Ended, microvm::Error> {
     microvm::supervisor::hold_stop_signals();
+    LazyLock::force(&STDERR);
     run(args)
 }
 

@@ -204,6 +204,28 @@ pub fn wait_writable(stop: Option<&StopHandle>, fd: BorrowedFd<'_>) -> io::Resul
     wait_for(stop, Some(fd), libc::POLLOUT, None)
 }
 
+/// Whether `fd` is writable now, without waiting.
+pub fn wait_writable_now(fd: BorrowedFd<'_>) -> io::Result<Wake> {
+    wait_for(None, Some(fd), libc::POLLOUT, Some(Duration::ZERO))
+}
+
+/// Where a run's [`StopHandle`] will be once the VM exists: writers made
+/// before it (microvm's stderr) watch the stop from then on.
+#[derive(Clone, Default)]
+pub struct StopSlot(Arc<std::sync::OnceLock<StopHandle>>);
+
+impl StopSlot {
+    /// Put the run's handle in the slot (the first one stays).
+    pub fn set(&self, stop: StopHandle) {
+        let _ = self.0.set(stop);
+    }
+
+    /// The handle, once set.
+    pub fn get(&self) -> Option<&StopHandle> {
+        self.0.get()
+    }
+}
+
 /// [`wait`] for the poll(2) `events` of `fd`.
 fn wait_for(
     stop: Option<&StopHandle>,

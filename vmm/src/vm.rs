@@ -437,6 +437,11 @@ impl Vm {
         }
         tracer.syscall(&mem, &frame, outcome);
         if tracer.failed() {
+            // A trace write cut short by a stop (stderr full, its reader
+            // not reading): the stop ends the run, not the trace.
+            if let Some(reason) = self.stop.reason() {
+                return Ok(Some(Outcome::Stopped(reason)));
+            }
             return trace_failure(tracer);
         }
         match outcome {

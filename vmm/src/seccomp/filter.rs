@@ -319,13 +319,22 @@ pub(crate) mod tests {
         let tgkill = |sig: u64| run(&p, libc::SYS_tgkill, [1, 2, sig, 0, 0, 0]);
         assert_eq!(tgkill(34), ALLOW);
         assert_eq!(tgkill(libc::SIGKILL as u64), TRAP);
-        for nr in [libc::SYS_poll, libc::SYS_exit_group, libc::SYS_futex] {
+        // ppoll: the trace on a full stderr waits for room with the stop.
+        for nr in [
+            libc::SYS_poll,
+            libc::SYS_ppoll,
+            libc::SYS_exit_group,
+            libc::SYS_futex,
+        ] {
             assert_eq!(run(&p, nr, [0; 6]), ALLOW);
         }
+        let pwritev2 = |flags: u64| run(&p, libc::SYS_pwritev2, [2, 0, 1, u64::MAX, 0, flags]);
+        assert_eq!(pwritev2(libc::RWF_NOWAIT as u64), ALLOW);
+        assert_eq!(pwritev2(0), TRAP);
         for nr in [
             libc::SYS_ioctl,
             libc::SYS_openat2,
-            libc::SYS_ppoll,
+            libc::SYS_pread64,
             libc::SYS_socket,
         ] {
             assert_eq!(run(&p, nr, [0; 6]), TRAP, "{}", table::syscall_name(nr));

@@ -210,6 +210,30 @@ pub static BOTH: &[Allowed] = &[
         Args::Any,
         "the clock, where the vDSO cannot answer (guest clock_gettime, time, gettimeofday; timeouts; --summary)",
     ),
+    allow(
+        libc::SYS_ppoll,
+        Args::Any,
+        "a guest read of stdin or a pipe, a sleep, or output (the program's, the trace, microvm's lines) to a full pipe, socket or terminal waits with the stop eventfd",
+    ),
+    allow(
+        libc::SYS_pwritev2,
+        Args::OneOf {
+            arg: 5,
+            values: &[(libc::RWF_NOWAIT as u64, "RWF_NOWAIT")],
+        },
+        "output (the program's on fds 1 and 2, the trace and microvm's lines on stderr) to a pipe, without blocking (the shared description stays blocking)",
+    ),
+    allow(
+        libc::SYS_sendto,
+        Args::OneOf {
+            arg: 3,
+            values: &[(
+                (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as u64,
+                "MSG_DONTWAIT|MSG_NOSIGNAL",
+            )],
+        },
+        "output (the program's, the trace, microvm's lines) to a socket, without blocking",
+    ),
 ];
 
 /// The vCPU thread: KVM_RUN first, then what the syscall service does for
@@ -269,30 +293,6 @@ pub static VCPU: &[Allowed] = &[
         libc::SYS_readlinkat,
         Args::WithView,
         "guest readlink of a symlink in the view, through its O_PATH descriptor",
-    ),
-    allow(
-        libc::SYS_ppoll,
-        Args::Any,
-        "a guest read of stdin or a pipe, a sleep, or program output to a full pipe, socket or terminal waits with the stop eventfd",
-    ),
-    allow(
-        libc::SYS_pwritev2,
-        Args::OneOf {
-            arg: 5,
-            values: &[(libc::RWF_NOWAIT as u64, "RWF_NOWAIT")],
-        },
-        "program output to a pipe, without blocking (the shared description stays blocking)",
-    ),
-    allow(
-        libc::SYS_sendto,
-        Args::OneOf {
-            arg: 3,
-            values: &[(
-                (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as u64,
-                "MSG_DONTWAIT|MSG_NOSIGNAL",
-            )],
-        },
-        "program output to a socket, without blocking",
     ),
     allow(
         libc::SYS_fstatfs,

@@ -222,6 +222,7 @@ enum HostKind {
 /// blocking; should such a write block all the same (a terminal stopped
 /// with Ctrl-S between the poll and the write), the stop's kick signal,
 /// whose handler has no SA_RESTART, interrupts it.
+#[derive(Clone)]
 pub struct HostOutput {
     fd: BorrowedFd<'static>,
     kind: HostKind,
@@ -309,6 +310,77 @@ impl HostOutput {
                 Err(e) => return Err(e as i64),
             }
         }
+        Ok(())
+    }
+}
+
+/// Why a [`StopAwareStderr`] write failed: the run was stopped while
+/// microvm's stderr had no room, so the rest was dropped rather than
+/// holding microvm until the reader reads again.
+#[derive(Debug, thiserror::Error)]
+#[error("the guest was stopped while the output's reader was not reading; the rest was dropped")]
+pub struct OutputStopped;
+
+impl OutputStopped {
+    /// True when `e` is this error.
+    pub fn is(e: &std::io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<OutputStopped>())
+    }
+}
+
+/// microvm's own stderr as an [`std::io::Write`], for the trace and
+/// microvm's own lines: written as the program's output is (never
+/// blocking the descriptor others share), waiting for room together with
+/// the run's stop once `stop` holds one. After a stop it writes only what
+/// fits at once and fails with [`OutputStopped`] for the rest, so a full
+/// stderr pipe cannot hold a stopped run. Its kind of descriptor is asked
+/// once, when it is made: clone it rather than make another.
+#[derive(Clone)]
+pub struct StopAwareStderr {
+    out: HostOutput,
+    stop: stop::StopSlot,
+}
+
+impl StopAwareStderr {
+    /// microvm's stderr, watching `stop`.
+    pub fn new(stop: stop::StopSlot) -> Self {
+        StopAwareStderr {
+            out: HostOutput::new(stdio_fd(2)),
+            stop,
+        }
+    }
+
+    /// One write after the stop: what the descriptor takes now.
+    fn write_now(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.kind == HostKind::Polled
+            && !matches!(stop::wait_writable_now(self.out.fd), Ok(Wake::Ready))
+        {
+            return Err(std::io::Error::other(OutputStopped));
+        }
+        match self.out.write_once(buf) {
+            Ok(n) => Ok(n),
+            Err(Errno::EAGAIN | Errno::EINTR) => Err(std::io::Error::other(OutputStopped)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Write for StopAwareStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let stop = self.stop.get();
+        if stop.is_some_and(|s| s.reason().is_some()) {
+            return self.write_now(buf);
+        }
+        let mut written = 0i64;
+        match self.out.write_all(buf, stop, &mut written) {
+            Ok(()) => Ok(buf.len()),
+            Err(_) if written > 0 => Ok(written as usize),
+            Err(errno::EINTR) => Err(std::io::Error::other(OutputStopped)),
+            Err(e) => Err(std::io::Error::from_raw_os_error(e as i32)),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }

@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{microvm, program, run, stderr, stdout};
+use common::{microvm, program, run, stderr, stdout, Scratch};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,33 +22,19 @@ const HELLO: &str = "hello, world\nsecond line\n";
 /// abs         -> /etc/passwd                     (absolute symlink)
 /// sub/rel     -> ../../../../../../etc/passwd    (climbs out)
 /// ```
-struct Root(PathBuf);
-
-impl Root {
-    fn new(name: &str) -> Root {
-        let dir = std::env::temp_dir().join(format!("microvm-files-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("etc")).unwrap();
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        let hello = dir.join("hello.txt");
-        std::fs::write(&hello, HELLO).unwrap();
-        std::fs::set_permissions(&hello, std::fs::Permissions::from_mode(0o644)).unwrap();
-        std::fs::write(dir.join("etc/passwd"), "inside\n").unwrap();
-        std::fs::write(dir.join("sub/note.txt"), "note\n").unwrap();
-        symlink("/etc/passwd", dir.join("abs")).unwrap();
-        symlink("../../../../../../etc/passwd", dir.join("sub/rel")).unwrap();
-        Root(dir)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn root(name: &str) -> Scratch {
+    let root = Scratch::new(&format!("files-{name}"));
+    let dir = &root.0;
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let hello = dir.join("hello.txt");
+    std::fs::write(&hello, HELLO).unwrap();
+    std::fs::set_permissions(&hello, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(dir.join("etc/passwd"), "inside\n").unwrap();
+    std::fs::write(dir.join("sub/note.txt"), "note\n").unwrap();
+    symlink("/etc/passwd", dir.join("abs")).unwrap();
+    symlink("../../../../../../etc/passwd", dir.join("sub/rel")).unwrap();
+    root
 }
 
 fn files() -> String {
@@ -57,7 +42,7 @@ fn files() -> String {
 }
 
 /// `microvm run [--fs-root ROOT] files ARGS...`.
-fn scenario(root: Option<&Root>, args: &[&str]) -> Output {
+fn scenario(root: Option<&Scratch>, args: &[&str]) -> Output {
     let mut cmd = vec!["run".to_string()];
     if let Some(root) = root {
         cmd.push("--fs-root".into());
@@ -120,7 +105,7 @@ fn walkthrough_open_dup_close_traced_with_registers() {
     require_kvm!();
     // The example from the syscall walkthrough, on the host's own root as
     // the issue runs it, and on a temporary root.
-    let root = Root::new("walkthrough");
+    let root = root("walkthrough");
     for fs_root in ["/", root.path()] {
         let o = run(&[
             "run",
@@ -149,7 +134,7 @@ fn walkthrough_open_dup_close_traced_with_registers() {
 #[test]
 fn read_seek_pread_readv_and_stat() {
     require_kvm!();
-    let root = Root::new("read");
+    let root = root("read");
     let o = scenario(Some(&root), &["read", "/hello.txt"]);
     assert_eq!(
         stdout(&o),
@@ -221,7 +206,7 @@ fn read_seek_pread_readv_and_stat() {
 #[test]
 fn dup_dup2_dup3_fcntl_and_the_lowest_free_fd() {
     require_kvm!();
-    let root = Root::new("fds");
+    let root = root("fds");
     let o = scenario(Some(&root), &["fds", "/hello.txt"]);
     assert_eq!(
         stdout(&o),
@@ -281,7 +266,7 @@ fn dup_dup2_dup3_fcntl_and_the_lowest_free_fd() {
 #[test]
 fn writes_and_creation_get_erofs() {
     require_kvm!();
-    let root = Root::new("erofs");
+    let root = root("erofs");
     let o = scenario(Some(&root), &["erofs", "/hello.txt", "/sub"]);
     let erofs = err(libc::EROFS);
     for label in [
@@ -324,7 +309,7 @@ fn writes_and_creation_get_erofs() {
 #[test]
 fn nothing_escapes_the_root() {
     require_kvm!();
-    let root = Root::new("escape");
+    let root = root("escape");
     let attempts = [
         "../../etc/passwd",
         "/../../../etc/passwd",
@@ -363,7 +348,7 @@ fn nothing_escapes_the_root() {
 #[test]
 fn directories_cwd_and_symlinks() {
     require_kvm!();
-    let root = Root::new("dir");
+    let root = root("dir");
     let o = scenario(Some(&root), &["dir", "/sub", "note.txt"]);
     assert_eq!(
         stdout(&o),
@@ -405,7 +390,7 @@ fn directories_cwd_and_symlinks() {
 #[test]
 fn bad_pointers_get_efault() {
     require_kvm!();
-    let root = Root::new("efault");
+    let root = root("efault");
     let o = scenario(Some(&root), &["efault", "/hello.txt"]);
     let efault = err(libc::EFAULT);
     for label in [
@@ -758,7 +743,7 @@ fn terminal_ioctls_answer_from_the_host_terminal() {
 #[test]
 fn json_trace_of_file_syscalls_keeps_raw_arguments() {
     require_kvm!();
-    let root = Root::new("json");
+    let root = root("json");
     let o = run(&[
         "run",
         "--trace",

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{microvm, run, stderr, stdout};
+use common::{microvm, run, stderr, stdout, Scratch};
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::symlink;
@@ -18,29 +18,6 @@ use std::time::{Duration, Instant};
 /// tests/c/NAME.c built statically with gcc (see [`common::build`]).
 fn glibc(name: &str) -> Option<PathBuf> {
     common::build("gcc", name, &["-static", "-O1"])
-}
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("microvm-hostile-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Wait for `child` at most `limit`; kill it and fail if it runs longer.
@@ -350,7 +327,7 @@ fn rofs_natively(prog: &Path, tree: &Path, mnt: &Path) -> Option<String> {
 fn opens_on_the_view_fail_as_on_a_read_only_mount() {
     require_kvm!();
     let Some(prog) = glibc("rofs") else { return };
-    let scratch = Scratch::new("rofs");
+    let scratch = Scratch::new("hostile-rofs");
     let tree = scratch.0.join("tree");
     rofs_tree(&tree);
     if let Some(native) = rofs_natively(&prog, &tree, &scratch.0.join("mnt")) {
@@ -435,7 +412,7 @@ fn refused_at_once(args: &[&str], why: &str) {
 #[test]
 fn a_program_file_that_is_not_a_regular_file_is_refused_unread() {
     require_kvm!();
-    let scratch = Scratch::new("not-regular");
+    let scratch = Scratch::new("hostile-not-regular");
     let fifo = scratch.0.join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     let fifo = fifo.to_str().unwrap();
@@ -459,7 +436,7 @@ fn a_program_file_that_is_not_a_regular_file_is_refused_unread() {
 #[test]
 fn a_huge_sparse_program_file_is_checked_before_it_is_read() {
     require_kvm!();
-    let scratch = Scratch::new("sparse");
+    let scratch = Scratch::new("hostile-sparse");
     // 2 GiB of nothing: a flat image larger than guest memory.
     let flat = scratch.0.join("flat");
     std::fs::File::create(&flat)
@@ -705,7 +682,7 @@ fn the_guest_never_sees_the_host_s_processes_in_proc() {
     let Some(prog) = glibc("procself") else {
         return;
     };
-    let scratch = Scratch::new("procself");
+    let scratch = Scratch::new("hostile-procself");
     let links = proc_links(&scratch);
     let links = links.to_str().unwrap();
     // Natively, the doors are open: the test knocks on real ones.

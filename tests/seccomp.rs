@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{microvm, program, run, stderr, stdout};
+use common::{microvm, program, run, stderr, stdout, Scratch};
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -24,29 +24,10 @@ fn files() -> String {
 }
 
 /// A scratch directory with `hello.txt`, removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        // Under /tmp: `make test-native` runs the tests on a read-only
-        // copy of the tree.
-        let dir =
-            std::env::temp_dir().join(format!("microvm-seccomp-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("hello.txt"), "hello\n").unwrap();
-        Dir(dir)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn scratch_root(name: &str) -> Scratch {
+    let dir = Scratch::new(&format!("seccomp-{name}"));
+    std::fs::write(dir.0.join("hello.txt"), "hello\n").unwrap();
+    dir
 }
 
 /// `microvm run ARGS` with stdin, stdout and stderr piped: the guest
@@ -142,7 +123,7 @@ fn proc_limit(pid: u32, name: &str) -> (String, String) {
 #[test]
 fn each_thread_is_confined_while_the_guest_runs() {
     require_kvm!();
-    let root = Dir::new("on");
+    let root = scratch_root("on");
     let child = spawn(
         &[
             "run",
@@ -211,7 +192,7 @@ fn each_thread_is_confined_while_the_guest_runs() {
 
 /// `microvm run` of exit42 with the hook asking `spec`.
 fn refused(spec: &str, extra: &[&str]) -> Output {
-    let root = Dir::new("refused");
+    let root = scratch_root("refused");
     let mut args = vec!["run", "--fs-root", root.path()];
     args.extend_from_slice(extra);
     let exit42 = program("exit42");
@@ -283,7 +264,7 @@ fn an_open_by_the_c_library_fails_with_eacces_and_the_run_goes_on() {
 #[test]
 fn without_the_hook_the_same_run_ends_normally() {
     require_kvm!();
-    let root = Dir::new("plain");
+    let root = scratch_root("plain");
     let o = run(&[
         "run",
         "--fs-root",
@@ -433,7 +414,7 @@ fn fds_program(dir: &Path) -> Option<PathBuf> {
 #[test]
 fn a_guest_never_reaches_microvms_own_descriptors() {
     require_kvm!();
-    let root = Dir::new("fds");
+    let root = scratch_root("fds");
     let Some(fds) = fds_program(&root.0) else {
         return;
     };

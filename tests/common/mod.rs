@@ -164,3 +164,29 @@ pub fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A scratch directory under the system's temporary directory (the tree is
+/// read-only under `make test-native`), empty when made and removed when
+/// dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// `microvm-NAME-PID`, made anew.
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("microvm-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    /// Its path, as text (for command lines).
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

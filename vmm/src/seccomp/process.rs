@@ -50,7 +50,8 @@ pub fn highest_fd() -> io::Result<Option<u32>> {
 
 /// Hold RLIMIT_NOFILE (soft and hard) to microvm's own descriptors plus
 /// `guest_fds`, the most host descriptors the guest's fd table can hold
-/// at once; never raise it. Returns the limit set.
+/// at once: the soft limit raised to it if the hard limit allows, the hard
+/// limit never raised. Returns the limit set.
 pub fn limit_fds(guest_fds: u64) -> io::Result<u64> {
     let own = highest_fd()?.map_or(0, |fd| u64::from(fd) + 1);
     let mut current = libc::rlimit {
@@ -61,10 +62,14 @@ pub fn limit_fds(guest_fds: u64) -> io::Result<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    // The soft limit is raised to what is wanted where the hard limit
+    // allows it: a shell's usual soft limit of 1024 would otherwise make
+    // the host's EMFILE come before the guest's own limit.
     let want = own + guest_fds;
+    let held = current.rlim_max.min(want);
     let limit = libc::rlimit {
-        rlim_cur: current.rlim_cur.min(want),
-        rlim_max: current.rlim_max.min(want),
+        rlim_cur: held,
+        rlim_max: held,
     };
     // SAFETY: setrlimit reads one rlimit.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {

@@ -352,15 +352,24 @@ impl StopAwareStderr {
 
     /// One write after the stop: what the descriptor takes now.
     fn write_now(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.out.kind == HostKind::Polled
-            && !matches!(stop::wait_writable_now(self.out.fd), Ok(Wake::Ready))
-        {
-            return Err(std::io::Error::other(OutputStopped));
-        }
-        match self.out.write_once(buf) {
-            Ok(n) => Ok(n),
-            Err(Errno::EAGAIN | Errno::EINTR) => Err(std::io::Error::other(OutputStopped)),
-            Err(e) => Err(e.into()),
+        loop {
+            if self.out.kind == HostKind::Polled
+                && !matches!(stop::wait_writable_now(self.out.fd), Ok(Wake::Ready))
+            {
+                return Err(std::io::Error::other(OutputStopped));
+            }
+            match self.out.write_once(buf) {
+                Ok(n) => return Ok(n),
+                // A kernel without RWF_NOWAIT for pipes (before 6.4 or so;
+                // the emulated machine of `make test-native` has 6.1).
+                Err(Errno::EOPNOTSUPP) if self.out.kind == HostKind::Pipe => {
+                    self.out.kind = HostKind::Polled
+                }
+                Err(Errno::EAGAIN | Errno::EINTR) => {
+                    return Err(std::io::Error::other(OutputStopped))
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 }
@@ -1737,3 +1746,71 @@ impl Emitter<'_> {
 #[cfg(test)]
 #[path = "fs_model_tests.rs"]
 mod model_tests;
+
+#[cfg(test)]
+mod output_tests {
+    use super::*;
+    use crate::stop::{StopHandle, StopReason, StopSlot};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+
+    /// A pseudo-terminal (master, slave): a descriptor that refuses
+    /// RWF_NOWAIT with EOPNOTSUPP, as pipes do before Linux 6.4.
+    fn pty() -> (OwnedFd, BorrowedFd<'static>) {
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes the two descriptors; name, termios and
+        // winsize may be NULL.
+        let r = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: openpty made both; the slave is leaked for 'static.
+        unsafe {
+            (
+                OwnedFd::from_raw_fd(master),
+                BorrowedFd::borrow_raw(OwnedFd::from_raw_fd(slave).into_raw_fd()),
+            )
+        }
+    }
+
+    fn read_master(master: &OwnedFd) -> Vec<u8> {
+        let mut buf = [0u8; 64];
+        let n = nix::unistd::read(master, &mut buf).unwrap();
+        buf[..n].to_vec()
+    }
+
+    #[test]
+    fn pipe_writes_fall_back_to_polling_where_rwf_nowait_is_refused() {
+        let (master, slave) = pty();
+        let as_pipe = |stop: StopSlot| StopAwareStderr {
+            out: HostOutput {
+                fd: slave,
+                kind: HostKind::Pipe,
+            },
+            stop,
+        };
+        // The premise: this descriptor refuses RWF_NOWAIT.
+        assert_eq!(
+            as_pipe(StopSlot::default()).out.write_once(b"x"),
+            Err(Errno::EOPNOTSUPP)
+        );
+        // Before a stop: written, by polling.
+        let mut out = as_pipe(StopSlot::default());
+        assert_eq!(out.write(b"abc").unwrap(), 3);
+        assert_eq!(read_master(&master), b"abc");
+        // After a stop: what fits now, by polling too, not an error.
+        let mut immediate_exit = 0u8;
+        let handle = StopHandle::new(&mut immediate_exit).unwrap();
+        handle.stop(StopReason::Timeout);
+        let slot = StopSlot::default();
+        slot.set(handle);
+        let mut out = as_pipe(slot);
+        assert_eq!(out.write(b"xyz").unwrap(), 3);
+        assert_eq!(read_master(&master), b"xyz");
+    }
+}

@@ -167,7 +167,14 @@ fn each_thread_is_confined_while_the_guest_runs() {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
         .max()
         .unwrap();
-    assert_eq!(soft.parse::<u64>().unwrap(), highest_own + 1 + 1024);
+    // The limit was set from microvm's highest descriptor at the time;
+    // set-up may close one or two since (the program file).
+    let soft = soft.parse::<u64>().unwrap();
+    let least = highest_own + 1 + 1024;
+    assert!(
+        (least..=least + 4).contains(&soft),
+        "RLIMIT_NOFILE {soft}, microvm's highest fd now {highest_own}"
+    );
     // Guest RAM (96 MiB) is left out of core dumps.
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
     let mut size = "";

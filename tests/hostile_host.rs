@@ -16,7 +16,9 @@ mod common;
 #[allow(dead_code)]
 mod harness;
 
-use harness::{syscall_frame, ScratchTree, TestGuest, DATA, DATA_PAGES, RESERVED, RODATA, UNMAPPED};
+use harness::{
+    syscall_frame, ScratchTree, TestGuest, DATA, DATA_PAGES, RESERVED, RODATA, UNMAPPED,
+};
 use microvm::syscall::{nr, Disposition, SyscallService};
 use microvm::trace::{TraceFormat, Tracer};
 use microvm_abi::layout::PAGE_SIZE;
@@ -89,7 +91,10 @@ const SERVICE_ALLOCATION_CAP: usize = 256 << 10;
 /// valid but unusual: the read-only page, for input).
 const BAD_POINTERS: [(&str, u64); 11] = [
     ("NULL", 0),
-    ("straddling into an unmapped page", DATA + DATA_PAGES * PAGE_SIZE - 8),
+    (
+        "straddling into an unmapped page",
+        DATA + DATA_PAGES * PAGE_SIZE - 8,
+    ),
     ("at the last mapped byte", DATA + DATA_PAGES * PAGE_SIZE - 1),
     ("in the read-only page", RODATA),
     ("in a PROT_NONE reservation", RESERVED + 0x100),
@@ -164,51 +169,183 @@ fn templates() -> Vec<Template> {
     vec![
         t("read", nr::READ, [FILE_FD, BUF, 16, 0, 0, 0], &[1], &[2]),
         t("write", nr::WRITE, [1, PATH, 8, 0, 0, 0], &[1], &[2]),
-        t("pread64", nr::PREAD64, [FILE_FD, BUF, 16, 0, 0, 0], &[1], &[2, 3]),
+        t(
+            "pread64",
+            nr::PREAD64,
+            [FILE_FD, BUF, 16, 0, 0, 0],
+            &[1],
+            &[2, 3],
+        ),
         t("readv", nr::READV, [FILE_FD, IOV, 1, 0, 0, 0], &[1], &[2]),
         t("writev", nr::WRITEV, [1, IOV, 1, 0, 0, 0], &[1], &[2]),
         t("open", nr::OPEN, [PATH, 0, 0, 0, 0, 0], &[0], &[]),
-        t("openat", nr::OPENAT, [AT_FDCWD, PATH, 0, 0, 0, 0], &[1], &[]),
+        t(
+            "openat",
+            nr::OPENAT,
+            [AT_FDCWD, PATH, 0, 0, 0, 0],
+            &[1],
+            &[],
+        ),
         t("stat", nr::STAT, [DOT, BUF, 0, 0, 0, 0], &[0, 1], &[]),
         t("lstat", nr::LSTAT, [DOT, BUF, 0, 0, 0, 0], &[0, 1], &[]),
         t("fstat", nr::FSTAT, [FILE_FD, BUF, 0, 0, 0, 0], &[1], &[]),
-        t("newfstatat", nr::NEWFSTATAT, [AT_FDCWD, DOT, BUF, 0, 0, 0], &[1, 2], &[]),
-        t("statx", nr::STATX, [AT_FDCWD, DOT, 0, 0x7ff, BUF, 0], &[1, 4], &[]),
-        t("readlink", nr::READLINK, [LINK, BUF, 64, 0, 0, 0], &[0, 1], &[2]),
-        t("readlinkat", nr::READLINKAT, [AT_FDCWD, LINK, BUF, 64, 0, 0], &[1, 2], &[3]),
+        t(
+            "newfstatat",
+            nr::NEWFSTATAT,
+            [AT_FDCWD, DOT, BUF, 0, 0, 0],
+            &[1, 2],
+            &[],
+        ),
+        t(
+            "statx",
+            nr::STATX,
+            [AT_FDCWD, DOT, 0, 0x7ff, BUF, 0],
+            &[1, 4],
+            &[],
+        ),
+        t(
+            "readlink",
+            nr::READLINK,
+            [LINK, BUF, 64, 0, 0, 0],
+            &[0, 1],
+            &[2],
+        ),
+        t(
+            "readlinkat",
+            nr::READLINKAT,
+            [AT_FDCWD, LINK, BUF, 64, 0, 0],
+            &[1, 2],
+            &[3],
+        ),
         t("getcwd", nr::GETCWD, [BUF, 4096, 0, 0, 0, 0], &[0], &[1]),
         t("chdir", nr::CHDIR, [DOT, 0, 0, 0, 0, 0], &[0], &[]),
-        t("getdents64", nr::GETDENTS64, [DIR_FD, BUF, 4096, 0, 0, 0], &[1], &[2]),
-        t("ioctl", nr::IOCTL, [FILE_FD, libc::TCGETS, BUF, 0, 0, 0], &[2], &[]),
+        t(
+            "getdents64",
+            nr::GETDENTS64,
+            [DIR_FD, BUF, 4096, 0, 0, 0],
+            &[1],
+            &[2],
+        ),
+        t(
+            "ioctl",
+            nr::IOCTL,
+            [FILE_FD, libc::TCGETS, BUF, 0, 0, 0],
+            &[2],
+            &[],
+        ),
         t("uname", nr::UNAME, [BUF, 0, 0, 0, 0, 0], &[0], &[]),
-        t("getrandom", nr::GETRANDOM, [BUF, 16, 0, 0, 0, 0], &[0], &[1]),
-        t("clock_gettime", nr::CLOCK_GETTIME, [0, BUF, 0, 0, 0, 0], &[1], &[]),
-        t("clock_getres", nr::CLOCK_GETRES, [0, BUF, 0, 0, 0, 0], &[1], &[]),
-        t("gettimeofday", nr::GETTIMEOFDAY, [BUF, BUF + 64, 0, 0, 0, 0], &[0, 1], &[]),
+        t(
+            "getrandom",
+            nr::GETRANDOM,
+            [BUF, 16, 0, 0, 0, 0],
+            &[0],
+            &[1],
+        ),
+        t(
+            "clock_gettime",
+            nr::CLOCK_GETTIME,
+            [0, BUF, 0, 0, 0, 0],
+            &[1],
+            &[],
+        ),
+        t(
+            "clock_getres",
+            nr::CLOCK_GETRES,
+            [0, BUF, 0, 0, 0, 0],
+            &[1],
+            &[],
+        ),
+        t(
+            "gettimeofday",
+            nr::GETTIMEOFDAY,
+            [BUF, BUF + 64, 0, 0, 0, 0],
+            &[0, 1],
+            &[],
+        ),
         t("time", nr::TIME, [BUF, 0, 0, 0, 0, 0], &[0], &[]),
         // The read-only page is zeroes: a valid timespec of 0 s.
-        t("nanosleep", nr::NANOSLEEP, [RODATA, BUF, 0, 0, 0, 0], &[0, 1], &[]),
-        t("clock_nanosleep", nr::CLOCK_NANOSLEEP, [0, 0, RODATA, BUF, 0, 0], &[2, 3], &[]),
-        t("sched_getaffinity", nr::SCHED_GETAFFINITY, [0, 8, BUF, 0, 0, 0], &[2], &[1]),
+        t(
+            "nanosleep",
+            nr::NANOSLEEP,
+            [RODATA, BUF, 0, 0, 0, 0],
+            &[0, 1],
+            &[],
+        ),
+        t(
+            "clock_nanosleep",
+            nr::CLOCK_NANOSLEEP,
+            [0, 0, RODATA, BUF, 0, 0],
+            &[2, 3],
+            &[],
+        ),
+        t(
+            "sched_getaffinity",
+            nr::SCHED_GETAFFINITY,
+            [0, 8, BUF, 0, 0, 0],
+            &[2],
+            &[1],
+        ),
         t("getrlimit", nr::GETRLIMIT, [7, BUF, 0, 0, 0, 0], &[1], &[]),
         // RLIMIT_RTTIME: lowering it to what the read-only page holds (0)
         // harms nothing here.
-        t("setrlimit", nr::SETRLIMIT, [15, RODATA, 0, 0, 0, 0], &[1], &[]),
-        t("prlimit64", nr::PRLIMIT64, [0, 15, RODATA, BUF, 0, 0], &[2, 3], &[]),
-        t("arch_prctl", nr::ARCH_PRCTL, [0x1003, BUF, 0, 0, 0, 0], &[1], &[]),
+        t(
+            "setrlimit",
+            nr::SETRLIMIT,
+            [15, RODATA, 0, 0, 0, 0],
+            &[1],
+            &[],
+        ),
+        t(
+            "prlimit64",
+            nr::PRLIMIT64,
+            [0, 15, RODATA, BUF, 0, 0],
+            &[2, 3],
+            &[],
+        ),
+        t(
+            "arch_prctl",
+            nr::ARCH_PRCTL,
+            [0x1003, BUF, 0, 0, 0, 0],
+            &[1],
+            &[],
+        ),
         t("lseek", nr::LSEEK, [FILE_FD, 0, 0, 0, 0, 0], &[], &[1]),
         Template {
             skip: MM_SKIP,
-            ..t("mmap", nr::MMAP, [UNMAPPED, 4096, prot_rw, fixed, u64::MAX, 0], &[0], &[])
+            ..t(
+                "mmap",
+                nr::MMAP,
+                [UNMAPPED, 4096, prot_rw, fixed, u64::MAX, 0],
+                &[0],
+                &[],
+            )
         },
-        t("mmap", nr::MMAP, [0, 4096, prot_rw, anon, u64::MAX, 0], &[], &[1]),
+        t(
+            "mmap",
+            nr::MMAP,
+            [0, 4096, prot_rw, anon, u64::MAX, 0],
+            &[],
+            &[1],
+        ),
         Template {
             skip: MM_SKIP,
-            ..t("mprotect", nr::MPROTECT, [UNMAPPED, 4096, 1, 0, 0, 0], &[0], &[1])
+            ..t(
+                "mprotect",
+                nr::MPROTECT,
+                [UNMAPPED, 4096, 1, 0, 0, 0],
+                &[0],
+                &[1],
+            )
         },
         Template {
             skip: MM_SKIP,
-            ..t("munmap", nr::MUNMAP, [UNMAPPED, 4096, 0, 0, 0, 0], &[0], &[1])
+            ..t(
+                "munmap",
+                nr::MUNMAP,
+                [UNMAPPED, 4096, 0, 0, 0, 0],
+                &[0],
+                &[1],
+            )
         },
     ]
 }
@@ -287,10 +424,8 @@ fn initial_writes() -> Vec<(u64, Vec<u8>)> {
 // ---------------------------------------------------------------------------
 
 fn scratch(name: &str) -> ScratchTree {
-    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "hostile-{name}-{}",
-        std::process::id()
-    ));
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("hostile-{name}-{}", std::process::id()));
     ScratchTree::create(&base).expect("the scratch tree")
 }
 
@@ -299,9 +434,18 @@ fn scratch(name: &str) -> ScratchTree {
 fn build_c(name: &str, flags: &[&str]) -> Option<PathBuf> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/c/{name}.c"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hostile-{name}"));
-    match Command::new("gcc").args(flags).arg("-o").arg(&out).arg(&src).output() {
+    match Command::new("gcc")
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .output()
+    {
         Ok(o) if o.status.success() => Some(out),
-        Ok(o) => panic!("gcc {name}.c failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Ok(o) => panic!(
+            "gcc {name}.c failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
         Err(_) if std::env::var_os("CI").is_some() => panic!("CI is set but gcc is missing"),
         Err(_) => {
             eprintln!("skipped: gcc is not installed");
@@ -362,7 +506,10 @@ fn service_with_fds(tree: &ScratchTree, guest: &mut TestGuest) -> SyscallService
     }
     let open = syscall_frame(nr::OPENAT, [AT_FDCWD, PATH, 0, 0, 0, 0]);
     assert_eq!(guest.call(&mut service, &open), Disposition::Return(3));
-    let dir = syscall_frame(nr::OPENAT, [AT_FDCWD, DOT, libc::O_DIRECTORY as u64, 0, 0, 0]);
+    let dir = syscall_frame(
+        nr::OPENAT,
+        [AT_FDCWD, DOT, libc::O_DIRECTORY as u64, 0, 0, 0],
+    );
     assert_eq!(guest.call(&mut service, &dir), Disposition::Return(4));
     service
 }
@@ -491,4 +638,190 @@ fn bad_pointers_and_lengths_get_the_answers_linux_gives() {
 
 fn errno_name(r: i64) -> &'static str {
     microvm::trace::format::errno_name(r).unwrap_or("ok")
+}
+
+// ---------------------------------------------------------------------------
+// The loader on truncated and bit-flipped ELF images
+// ---------------------------------------------------------------------------
+
+/// Load `image` into fresh guest memory: `Ok` or the error's text, and the
+/// largest single allocation the loader made.
+fn load(image: &[u8]) -> (Result<(), String>, usize) {
+    let ram = microvm::memory::GuestRam::new(microvm_abi::layout::MIN_MEMORY).unwrap();
+    let mut space = microvm::space::AddressSpace::new(
+        microvm::arch::paging::PageTables::new(),
+        microvm::memory::FrameAllocator::new(microvm_abi::layout::MIN_MEMORY),
+    );
+    let argv = ["prog".to_string()];
+    let start = microvm::loader::StartInfo {
+        start: microvm::loader::Start {
+            argv: &argv,
+            envp: &[],
+            execfn: "/prog",
+        },
+        hwcap: 0,
+        random: [0; 16],
+    };
+    largest_allocation(|| {
+        microvm::loader::load_program(&ram, &mut space, image, Path::new("prog"), &start)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// No single allocation the loader makes may be larger than this: the
+/// image's own size (the loader reads tables out of it) several times
+/// over, and never anything a header field asks for.
+fn loader_cap(image: &[u8]) -> usize {
+    8 * image.len() + (1 << 20)
+}
+
+/// A refusal must say what is wrong with the program, on one line.
+fn assert_clear(e: &str, what: &str) {
+    let says_what = e.starts_with("cannot run prog: ")
+        || e.starts_with("guest memory is too small for the program");
+    assert!(
+        says_what && !e.contains('\n') && e.len() < 300,
+        "{what}: unclear refusal {e:?}"
+    );
+}
+
+/// Real static ELF images the build makes: a guest program, and a C
+/// program linked statically against musl (when musl-gcc is there).
+fn real_elfs() -> Vec<(String, Vec<u8>)> {
+    let mut images = vec![(
+        "guest syscalls".to_string(),
+        std::fs::read(common::program("syscalls")).unwrap(),
+    )];
+    let musl = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-musl-hello");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/c/hello.c");
+    match Command::new("musl-gcc")
+        .args(["-static", "-Os", "-s", "-o"])
+        .arg(&musl)
+        .arg(&src)
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            images.push(("musl hello".to_string(), std::fs::read(&musl).unwrap()))
+        }
+        _ if std::env::var_os("CI").is_some() => panic!("CI is set but musl-gcc failed"),
+        _ => eprintln!("musl-gcc missing: only the guest program is used"),
+    }
+    images
+}
+
+#[test]
+fn every_truncation_of_a_real_elf_loads_or_is_refused_clearly() {
+    for (name, image) in real_elfs() {
+        assert_eq!(load(&image).0, Ok(()), "{name} whole");
+        let mut loaded = 0;
+        for len in 0..image.len() {
+            let what = format!("{name} cut to {len} bytes");
+            let (r, largest) = load(&image[..len]);
+            assert!(
+                largest <= loader_cap(&image),
+                "{what}: allocated {largest} bytes at once"
+            );
+            match r {
+                Ok(()) => loaded += 1,
+                Err(e) => assert_clear(&e, &what),
+            }
+        }
+        eprintln!("{name}: {} bytes, {loaded} truncations loaded", image.len());
+        // Only cuts inside the section headers and names at the end (not
+        // needed to run it) can still load.
+        assert!(
+            loaded < image.len() / 2,
+            "{name}: {loaded} truncations loaded"
+        );
+    }
+}
+
+#[test]
+fn thousands_of_bit_flips_of_a_real_elf_load_or_are_refused_clearly() {
+    // xorshift64*, seeded: the same flips every run.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let (mut loaded, mut refused) = (0, 0);
+    for (name, image) in real_elfs() {
+        for i in 0..3000 {
+            let mut flipped = image.clone();
+            let flips = 1 + next() % 4;
+            let mut at = Vec::new();
+            for _ in 0..flips {
+                // Mostly in the ELF and program headers, where a flip
+                // changes what the loader is asked to do.
+                let limit = if next() % 4 == 0 {
+                    flipped.len()
+                } else {
+                    0x200.min(flipped.len())
+                };
+                let byte = (next() % limit as u64) as usize;
+                let bit = next() % 8;
+                flipped[byte] ^= 1 << bit;
+                at.push((byte, bit));
+            }
+            let what = format!("{name} flip #{i} at {at:?}");
+            let (r, largest) = load(&flipped);
+            assert!(
+                largest <= loader_cap(&image),
+                "{what}: allocated {largest} bytes at once"
+            );
+            match r {
+                Ok(()) => loaded += 1,
+                Err(e) => {
+                    assert_clear(&e, &what);
+                    refused += 1;
+                }
+            }
+        }
+    }
+    eprintln!("bit flips: {loaded} loaded, {refused} refused");
+    // Both outcomes happen: the flips reach the checks and get past them.
+    assert!(
+        loaded > 0 && refused > 0,
+        "{loaded} loaded, {refused} refused"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// In a real guest
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bad_pointers_in_a_real_guest_get_the_answers_linux_gives() {
+    require_kvm!();
+    let Some(prog) = build_c("badptr", &["-static", "-O1"]) else {
+        return;
+    };
+    let native = Command::new(&prog)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the program runs natively");
+    assert!(native.status.success());
+    let native = String::from_utf8(native.stdout).unwrap();
+    let o = common::run(&[
+        "run",
+        "--trace",
+        "json",
+        "--fs-root",
+        "/",
+        prog.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let ours = common::stdout(&o);
+    assert_eq!(ours, native, "microvm answers otherwise than Linux");
+    // Each EFAULT the program printed is one in the trace.
+    let efaults = native.lines().filter(|l| l.ends_with(" -14")).count();
+    assert!(efaults >= 15, "{native}");
+    let traced = common::json_records(&o)
+        .iter()
+        .filter(|r| r["kind"] == "syscall" && r["errno"] == "EFAULT")
+        .count();
+    assert_eq!(traced, efaults);
 }

@@ -104,44 +104,58 @@ impl Tracers {
             Disposition::Return(v) | Disposition::Killed(v, _) => Some(v),
             Disposition::Exit(_) => None,
         };
-        self.text.count(frame.rax, ret, std::time::Duration::from_nanos(1));
+        self.text
+            .count(frame.rax, ret, std::time::Duration::from_nanos(1));
         self.text.syscall(mem, frame, outcome);
         self.json.syscall(mem, frame, outcome);
         self.records += 1;
     }
 
-    /// Finish both and check what they wrote: every text line printable
-    /// ASCII (guest bytes are escaped), one line per record plus the
-    /// summary table, and every JSON line one JSON object.
+    /// Finish both and check what they wrote (see [`check_text_trace`]
+    /// and [`check_json_trace`]).
     fn check(mut self) {
         self.text.finish().expect("the text trace is written");
         self.json.finish().expect("the JSON trace is written");
-        let text = self.text_out.take();
-        if let Some(&b) = text.iter().find(|&&b| b != b'\n' && !(0x20..0x7f).contains(&b)) {
-            panic!(
-                "unescaped byte {b:#04x} in the text trace: {}",
-                String::from_utf8_lossy(&text)
-            );
-        }
-        let lines = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
-        // The summary: header, rule, a row per syscall number seen (at most
-        // one per record), rule, total.
-        assert!(
-            lines >= self.records && lines <= 2 * self.records + 4,
-            "{lines} text lines for {} records",
-            self.records
-        );
-        let json = self.json_out.take();
-        let mut objects = 0;
-        for line in json.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let v: serde_json::Value = serde_json::from_slice(line).unwrap_or_else(|e| {
-                panic!("bad JSON line {}: {e}", String::from_utf8_lossy(line))
-            });
-            assert!(v.is_object(), "{v}");
-            objects += 1;
-        }
-        assert_eq!(objects, self.records, "one JSON line per record");
+        check_text_trace(&self.text_out.take(), self.records);
+        check_json_trace(&self.json_out.take(), self.records);
     }
+}
+
+/// Panic unless `text` is a text trace of `records` records and a summary:
+/// every byte printable ASCII or a newline (guest bytes are escaped), at
+/// least a line per record, at most a summary table more.
+pub fn check_text_trace(text: &[u8], records: usize) {
+    if let Some(&b) = text
+        .iter()
+        .find(|&&b| b != b'\n' && !(0x20..0x7f).contains(&b))
+    {
+        panic!(
+            "unescaped byte {b:#04x} in the text trace: {}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    let lines = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    // The summary: header, rule, a row per syscall number seen (at most
+    // one per record), rule, total.
+    assert!(
+        lines >= records && lines <= 2 * records + 4,
+        "{lines} text lines for {records} records"
+    );
+}
+
+/// Panic unless `json` is exactly `records` lines, each a JSON object.
+pub fn check_json_trace(json: &[u8], records: usize) {
+    let mut objects = 0;
+    for line in json.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(line)
+            .unwrap_or_else(|e| panic!("bad JSON line {}: {e}", String::from_utf8_lossy(line)));
+        assert!(v.is_object(), "{v}");
+        objects += 1;
+    }
+    assert_eq!(objects, records, "one JSON line per record");
 }
 
 /// A trap frame with every register from the input.
@@ -250,7 +264,12 @@ impl TestGuest {
     pub fn new() -> Self {
         let (ram, mut space) = fresh_space();
         space
-            .map(&ram, DATA, DATA + DATA_PAGES * PAGE_SIZE, PageFlags::USER_RW)
+            .map(
+                &ram,
+                DATA,
+                DATA + DATA_PAGES * PAGE_SIZE,
+                PageFlags::USER_RW,
+            )
             .expect("data pages");
         let ro = PageFlags {
             write: false,
@@ -339,11 +358,23 @@ pub fn quiet_service(fs_root: Option<&Path>) -> SyscallService {
 }
 
 /// An argument: mostly pointers near the mapped regions and their edges,
-/// small numbers and the values that break arithmetic.
-fn arbitrary_arg(u: &mut Unstructured<'_>) -> u64 {
+/// small numbers, the values that break arithmetic, powers of two, and
+/// what an earlier call returned (an fd, an mmap address), near it.
+fn arbitrary_arg(u: &mut Unstructured<'_>, results: &[u64]) -> u64 {
     let kind = u.arbitrary::<u8>().unwrap_or(0);
     let small = u64::from(u.arbitrary::<u16>().unwrap_or(0));
-    match kind % 12 {
+    match kind % 16 {
+        12 | 13 if !results.is_empty() => {
+            let r = results[usize::from(small as u8) % results.len()];
+            let offset = (small >> 8) << 12;
+            if kind % 16 == 12 {
+                r
+            } else {
+                r.wrapping_add(offset)
+            }
+        }
+        14 => 1u64 << (small % 64),
+        15 => (1u64 << (small % 48)).wrapping_sub(small >> 6),
         0 => DATA + small % (DATA_PAGES * PAGE_SIZE),
         // A pointer that ends near the unmapped page after the data.
         1 => DATA + DATA_PAGES * PAGE_SIZE - (small % 64),
@@ -383,7 +414,9 @@ pub fn syscalls(data: &[u8]) {
     let tree = scratch_tree();
     let with_root = u.arbitrary::<bool>().unwrap_or(false);
     let mut guest = TestGuest::new();
-    let fill_len = u.int_in_range(0..=(DATA_PAGES as usize + 1) * 4096).unwrap_or(0);
+    let fill_len = u
+        .int_in_range(0..=(DATA_PAGES as usize + 1) * 4096)
+        .unwrap_or(0);
     guest.fill(u.bytes(fill_len.min(u.len())).unwrap_or(&[]));
     // Arbitrary page-table entries, for some inputs: the pool holds every
     // table, so these can point anywhere in guest RAM, or outside it.
@@ -402,6 +435,7 @@ pub fn syscalls(data: &[u8]) {
     let mut service = quiet_service(with_root.then_some(tree.root.as_path()));
     let mut tracers = Tracers::new();
     let calls = u.int_in_range(1..=12).unwrap_or(1);
+    let mut results = Vec::new();
     for _ in 0..calls {
         if u.ratio(1, 16).unwrap_or(false) {
             let frame = arbitrary_frame(&mut u);
@@ -415,7 +449,7 @@ pub fn syscalls(data: &[u8]) {
         };
         let mut args = [0u64; 6];
         for a in &mut args {
-            *a = arbitrary_arg(&mut u);
+            *a = arbitrary_arg(&mut u, &results);
         }
         let mut frame = syscall_frame(nr, args);
         if u.ratio(1, 8).unwrap_or(false) {
@@ -425,6 +459,11 @@ pub fn syscalls(data: &[u8]) {
         }
         let outcome = guest.call(&mut service, &frame);
         tracers.syscall(&guest.mem(), &frame, outcome);
+        if let Disposition::Return(r) = outcome {
+            if r >= 0 {
+                results.push(r as u64);
+            }
+        }
         if let Disposition::Return(fd) = outcome {
             if matches!(nr, nr::OPEN | nr::OPENAT) && fd >= 0 {
                 tree.check_guest_fd(&mut guest, &mut service, fd as u64);
@@ -492,7 +531,10 @@ impl ScratchTree {
         let links: [(&str, &Path); 19] = [
             ("abs", Path::new("/etc/passwd")),
             ("abs_out", &secret_abs),
-            ("climb", Path::new("../../../../../../../../../../etc/passwd")),
+            (
+                "climb",
+                Path::new("../../../../../../../../../../etc/passwd"),
+            ),
             ("out", Path::new("../outside/secret")),
             ("dir/up", Path::new("../..")),
             ("dir/upout", Path::new("../../outside/secret")),
@@ -529,7 +571,10 @@ impl ScratchTree {
     pub fn check_fd(&self, fd: BorrowedFd<'_>, what: &dyn std::fmt::Debug) {
         let st = nix::sys::stat::fstat(fd).expect("fstat of an open fd");
         let got = (st.st_dev, st.st_ino);
-        assert_ne!(got, self.secret, "{what:?} opened the file outside the view");
+        assert_ne!(
+            got, self.secret,
+            "{what:?} opened the file outside the view"
+        );
         assert!(
             self.inside.contains(&got),
             "{what:?} opened {got:?}, which is not in the scratch tree"
@@ -546,7 +591,10 @@ impl ScratchTree {
         guest.mem().read(buf, &mut st).expect("the data page");
         let word = |at: usize| u64::from_le_bytes(st[at..at + 8].try_into().expect("8 bytes"));
         let got = (word(0), word(8));
-        assert_ne!(got, self.secret, "guest fd {fd} is the file outside the view");
+        assert_ne!(
+            got, self.secret,
+            "guest fd {fd} is the file outside the view"
+        );
         assert!(
             self.inside.contains(&got),
             "guest fd {fd} is {got:?}, not in the scratch tree"
@@ -575,10 +623,38 @@ fn collect_ids(dir: &Path, ids: &mut HashSet<(u64, u64)>) -> io::Result<()> {
 /// Path components for [`view_paths`]: every name in the scratch tree,
 /// the hostile links, and the separators.
 const COMPONENTS: [&[u8]; 32] = [
-    b"/", b"/", b"..", b".", b"", b"etc", b"passwd", b"dir", b"sub", b"deep", b"file", b"up",
-    b"upout", b"top", b"abs", b"abs_out", b"climb", b"out", b"loop1", b"loop2", b"self",
-    b"rootlink", b"proc", b"procmem", b"procfd", b"thread", b"dev", b"zero", b"fifo", b"empty",
-    b"outside", b"secret",
+    b"/",
+    b"/",
+    b"..",
+    b".",
+    b"",
+    b"etc",
+    b"passwd",
+    b"dir",
+    b"sub",
+    b"deep",
+    b"file",
+    b"up",
+    b"upout",
+    b"top",
+    b"abs",
+    b"abs_out",
+    b"climb",
+    b"out",
+    b"loop1",
+    b"loop2",
+    b"self",
+    b"rootlink",
+    b"proc",
+    b"procmem",
+    b"procfd",
+    b"thread",
+    b"dev",
+    b"zero",
+    b"fifo",
+    b"empty",
+    b"outside",
+    b"secret",
 ];
 
 /// A path joined from the components `picks` choose, with a `/` between.
@@ -631,7 +707,11 @@ pub fn view_paths(data: &[u8]) {
         .view
         .path_of(fd.as_fd())
         .unwrap_or_else(|e| panic!("{what:?} opened, but has no path in the view: {e}"));
-    assert!(in_view.starts_with(b"/"), "{:?}", String::from_utf8_lossy(&in_view));
+    assert!(
+        in_view.starts_with(b"/"),
+        "{:?}",
+        String::from_utf8_lossy(&in_view)
+    );
     let again = tree
         .view
         .open(&in_view, OFlag::O_PATH | OFlag::O_NOFOLLOW)
@@ -689,13 +769,20 @@ pub fn hypercall(data: &[u8]) {
     assert_eq!(decoded == Decoded::Forged, !genuine);
     match &decoded {
         Decoded::UserException { signal, reason } => {
-            assert_eq!(*signal, microvm::exception::vector(page.frame.vector).signal);
+            assert_eq!(
+                *signal,
+                microvm::exception::vector(page.frame.vector).signal
+            );
             assert!(!reason.is_empty() && reason.len() < 200, "{reason}");
         }
         Decoded::KernelFailure(m) => {
             // At most the message (each bad byte can become U+FFFD, three
             // bytes) and a line of registers.
-            assert!(m.len() <= 3 * microvm_abi::MESSAGE_LEN + 1024, "{}", m.len());
+            assert!(
+                m.len() <= 3 * microvm_abi::MESSAGE_LEN + 1024,
+                "{}",
+                m.len()
+            );
         }
         Decoded::Forged => {}
     }

@@ -174,7 +174,10 @@ mod tests {
         let Decoded::KernelFault(m) = decode(0, Hypercall::KernelFault as u32, &p) else {
             panic!("not a kernel fault");
         };
-        assert!(m.starts_with("#PF page fault in ring 0 at rip 0x401000"), "{m}");
+        assert!(
+            m.starts_with("#PF page fault in ring 0 at rip 0x401000"),
+            "{m}"
+        );
         assert_eq!(
             decode(0, 99, &p),
             Decoded::KernelFailure("unknown hypercall 99".into())

@@ -27,9 +27,8 @@ use microvm_abi::layout::{
     KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP, PAGE_SIZE, PF_USER_RSP, SHARED_PAGE, TSS,
 };
 use microvm_abi::{
-    selector, BenchMode, BootInfo, EntryKind, Port, TrapFrame, ABI_VERSION,
-    BENCH_SYSCALL, BOOT_MAGIC, SHARED_FS_BASE_OFFSET, SHARED_GS_BASE_OFFSET,
-    SHARED_REQUESTS_OFFSET,
+    selector, BenchMode, BootInfo, EntryKind, Port, TrapFrame, ABI_VERSION, BENCH_SYSCALL,
+    BOOT_MAGIC, SHARED_FS_BASE_OFFSET, SHARED_GS_BASE_OFFSET, SHARED_REQUESTS_OFFSET,
 };
 use std::path::{Path, PathBuf};
 

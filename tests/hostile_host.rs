@@ -552,16 +552,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("writev iov_len 1 TiB", PARTIAL),
     ("writev iov_len longer than the mapping", PARTIAL),
     ("getdents64 arg 2 length longer than the mapping", PARTIAL),
-    ("mmap arg 0 the last byte of user space", MM_RANGE),
-    ("mmap arg 0 kernel", MM_RANGE),
-    ("mmap arg 0 non-canonical", MM_RANGE),
-    ("mmap arg 0 2^63", MM_RANGE),
-    ("mmap arg 0 u64::MAX", MM_RANGE),
-    ("mprotect arg 0 kernel", MM_RANGE),
-    ("mprotect arg 0 non-canonical", MM_RANGE),
-    ("mprotect arg 0 2^63", MM_RANGE),
-    ("mprotect arg 1 length 2^63", MM_RANGE),
-    ("mprotect arg 1 length u64::MAX", MM_RANGE),
+    ("mmap arg 0 u64::MAX", FIXED_AT_MAX),
 ];
 
 /// The environments differ, not the answers.
@@ -572,10 +563,9 @@ const ENVIRONMENT: &str = "the host and the guest differ here, not the syscall";
 /// when nothing moved; 0 at end of file without touching the buffer).
 const PARTIAL: &str = "whole-buffer check instead of a short transfer";
 
-/// Linux answers a MAP_FIXED or mprotect range outside user space with
-/// ENOMEM (EPERM for MAP_FIXED at u64::MAX), microvm with EINVAL
-/// (syscall/mm.rs, user_range).
-const MM_RANGE: &str = "EINVAL where Linux says ENOMEM";
+/// mmap(MAP_FIXED) at address u64::MAX: Linux says EPERM, microvm
+/// ENOMEM (syscall/mm.rs, space.rs).
+const FIXED_AT_MAX: &str = "ENOMEM where Linux says EPERM";
 
 #[test]
 fn bad_pointers_and_lengths_get_the_answers_linux_gives() {

@@ -11,13 +11,15 @@ mod harness;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-/// Make the harnesses' scratch tree under the target directory.
+/// Make the harnesses' scratch tree in this test's temporary directory
+/// (not the target directory: it is read-only under make test-native).
 fn scratch_under_target() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        let dir = std::env::temp_dir().join(format!("microvm-fuzz-inputs-{}", std::process::id()));
         // SAFETY: set once, before any harness reads it; the Rust
         // standard library serialises its own environment accesses.
-        unsafe { std::env::set_var("MICROVM_FUZZ_SCRATCH", env!("CARGO_TARGET_TMPDIR")) };
+        unsafe { std::env::set_var("MICROVM_FUZZ_SCRATCH", dir) };
     });
 }
 

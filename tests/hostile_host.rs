@@ -780,3 +780,25 @@ fn bad_pointers_in_a_real_guest_get_the_answers_linux_gives() {
         .count();
     assert_eq!(traced, efaults);
 }
+
+#[test]
+fn a_static_pie_whose_addresses_overflow_is_refused() {
+    // Found by the loader fuzzer: PT_PHDR's address, added to the
+    // static-pie base, overflowed (a panic in a debug build). Linux adds
+    // with wraparound; so does the loader now.
+    let crash = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/loader/pie-phdr-address-overflow");
+    let (r, _) = load(&std::fs::read(crash).unwrap());
+    if let Err(e) = r {
+        assert_clear(&e, "the fuzzer's static-pie");
+    }
+    // The same for the entry point: a guest program made a static-pie
+    // (e_type ET_DYN) entered at u64::MAX, which wraps to below the base.
+    let mut image = std::fs::read(common::program("syscalls")).unwrap();
+    image[16..18].copy_from_slice(&3u16.to_le_bytes());
+    image[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
+    let (r, _) = load(&image);
+    let e = r.unwrap_err();
+    assert_clear(&e, "entry at u64::MAX");
+    assert!(e.contains("entry point"), "{e}");
+}

@@ -628,7 +628,7 @@ fn load(image: &[u8]) -> (Result<(), String>, usize) {
         random: [0; 16],
     };
     largest_allocation(|| {
-        microvm::loader::load_program(&ram, &mut space, image, Path::new("prog"), &start)
+        microvm::loader::load_program(&ram, &mut space, image.into(), Path::new("prog"), &start)
             .map(|_| ())
             .map_err(|e| e.to_string())
     })

@@ -210,7 +210,7 @@ pub fn loader(data: &[u8]) {
         hwcap: 0,
         random: [0; 16],
     };
-    match loader::load_program(&ram, &mut space, data, Path::new("fuzz"), &start) {
+    match loader::load_program(&ram, &mut space, data.into(), Path::new("fuzz"), &start) {
         Ok(p) => {
             let cr3 = space.tables().root();
             assert!(

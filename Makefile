@@ -6,6 +6,7 @@
 #   make test-native  the tests on a real kvm_amd, nested in QEMU's emulation
 #   make lint       rustfmt check and clippy -D warnings, host and guest
 #   make bench      microvm bench, then the criterion benchmarks
+#   make fuzz       the cargo-fuzz targets, FUZZ_SECONDS (default 60) each
 
 GUEST_TARGET := x86_64-unknown-none
 GUEST_OUT    := target/guest/$(GUEST_TARGET)/release
@@ -55,6 +56,19 @@ test: lint
 .PHONY: test-native
 test-native: setup
 	CARGO=$(CARGO) scripts/test-native
+
+# Coverage-guided fuzzing of every parser of guest input (fuzz/; needs a
+# nightly toolchain and cargo-fuzz, installed here when missing; make test
+# does not need them). Fails on any crash, leak or timeout (scripts/fuzz).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz fuzz-setup
+fuzz-setup: setup
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@rustup +nightly target list --installed | grep -qx '$(GUEST_TARGET)' || rustup +nightly target add $(GUEST_TARGET)
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+
+fuzz: fuzz-setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
 
 # The benchmark table (BENCHMARKS.md), then the criterion benches with
 # their HTML report in target/criterion/report/index.html.

@@ -114,6 +114,21 @@ impl StopHandle {
         })
     }
 
+    /// A handle tied to no vCPU: stopping it only wakes the waits that use
+    /// it. For driving the syscall service without KVM (tests, fuzzing):
+    /// a handle stopped before the service runs makes every syscall that
+    /// would wait on the host (sleeps, reads of a terminal or a pipe)
+    /// return EINTR at once.
+    pub fn detached() -> io::Result<StopHandle> {
+        Ok(StopHandle {
+            inner: Arc::new(Inner {
+                reason: AtomicU8::new(0),
+                target: Mutex::new(None),
+                stopped: EventFd::new(EFD_NONBLOCK | EFD_CLOEXEC)?,
+            }),
+        })
+    }
+
     /// Called on the vCPU thread when it starts running.
     pub(crate) fn attach_current_thread(&self) {
         if let Ok(mut t) = self.inner.target.lock() {

@@ -11,6 +11,7 @@ use crate::arch::paging::{PageFlags, PageTables};
 use crate::arch::{gdt, idt, regs};
 use crate::error::{Error, Result};
 use crate::exception::{self, Signal};
+use crate::hypercall::{self, Decoded};
 use crate::loader::{self, LoadedKernel};
 use crate::memory::{FrameAllocator, GuestRam};
 use crate::space::AddressSpace;
@@ -26,9 +27,8 @@ use microvm_abi::layout::{
     KERNEL_STACK_BOTTOM, KERNEL_STACK_TOP, PAGE_SIZE, PF_USER_RSP, SHARED_PAGE, TSS,
 };
 use microvm_abi::{
-    selector, BenchMode, BootInfo, EntryKind, Hypercall, Port, TrapFrame, ABI_VERSION,
-    BENCH_SYSCALL, BOOT_MAGIC, SHARED_FS_BASE_OFFSET, SHARED_GS_BASE_OFFSET,
-    SHARED_REQUESTS_OFFSET,
+    selector, BenchMode, BootInfo, EntryKind, Port, TrapFrame, ABI_VERSION, BENCH_SYSCALL,
+    BOOT_MAGIC, SHARED_FS_BASE_OFFSET, SHARED_GS_BASE_OFFSET, SHARED_REQUESTS_OFFSET,
 };
 use std::path::{Path, PathBuf};
 
@@ -477,44 +477,23 @@ impl Vm {
     }
 
     /// A hypercall through the shared page (exceptions, kernel faults,
-    /// panics): not the hot path.
+    /// panics): not the hot path. Decoded by [`hypercall::decode`].
     fn hypercall(&mut self, port: u16, value: u32, tracer: &mut Tracer) -> Result<Option<Outcome>> {
-        let frame: TrapFrame = self.ram.read_obj(SHARED_PAGE)?;
-        if frame.ticket != self.ticket.wrapping_add(1) {
-            // The kernel advances the ticket before every hypercall, in
-            // memory ring 3 cannot write: this knock came from ring 3.
-            return self.port_fault(port, tracer).map(Some);
+        let page: microvm_abi::SharedPage = self.ram.read_obj(SHARED_PAGE)?;
+        let frame = page.frame;
+        let decoded = hypercall::decode(self.ticket, value, &page);
+        if decoded != Decoded::Forged {
+            self.ticket = frame.ticket;
         }
-        self.ticket = frame.ticket;
-        match Hypercall::try_from(value) {
-            Ok(Hypercall::UserException) => Ok(Some(self.user_exception(&frame, tracer))),
-            Ok(Hypercall::ForeignEntry) => self.foreign_entry(frame, tracer).map(Some),
-            Ok(Hypercall::KernelFault) => {
-                if let Some(outcome) = self.fault_at_a_door(frame, tracer) {
-                    return outcome.map(Some);
-                }
-                let v = exception::vector(frame.vector);
-                let mut regs = Vec::new();
-                let _ = crate::trace::format::regs(&mut regs, &frame);
-                Err(Error::Kernel(format!(
-                    "{} {} in ring 0 at rip {:#x} (error code {:#x}, cr2 {:#x}){}",
-                    v.mnemonic,
-                    v.name,
-                    frame.rip,
-                    frame.error_code,
-                    frame.cr2,
-                    String::from_utf8_lossy(&regs)
-                )))
-            }
-            Ok(Hypercall::Panic) => {
-                let page: microvm_abi::SharedPage = self.ram.read_obj(SHARED_PAGE)?;
-                let len = (page.message_len as usize).min(page.message.len());
-                Err(Error::Kernel(format!(
-                    "the guest kernel panicked: {}",
-                    exception::escaped(&page.message[..len])
-                )))
-            }
-            Err(nr) => Err(Error::Kernel(format!("unknown hypercall {nr}"))),
+        match decoded {
+            Decoded::Forged => self.port_fault(port, tracer).map(Some),
+            Decoded::UserException => Ok(Some(self.user_exception(&frame, tracer))),
+            Decoded::ForeignEntry => self.foreign_entry(frame, tracer).map(Some),
+            Decoded::KernelFault(message) => match self.fault_at_a_door(frame, tracer) {
+                Some(outcome) => outcome.map(Some),
+                None => Err(Error::Kernel(message)),
+            },
+            Decoded::KernelFailure(message) => Err(Error::Kernel(message)),
         }
     }
 
@@ -526,17 +505,7 @@ impl Vm {
         self.stats.exceptions += 1;
         let hardware = self.int_n_as_hardware_sees_it(frame);
         let frame = hardware.as_ref().unwrap_or(frame);
-        let (signal, reason) = if frame.cs == u64::from(selector::USER_CS) {
-            (
-                exception::vector(frame.vector).signal,
-                exception::kill_reason(frame.vector, frame.error_code, frame.cr2, frame.rip),
-            )
-        } else {
-            (
-                Signal::Sigsegv,
-                exception::foreign_cs_reason(frame.cs, frame.vector, frame.rip),
-            )
-        };
+        let (signal, reason) = hypercall::user_exception(frame);
         tracer.exception(frame, Some(signal));
         tracer.end(None, Some(signal));
         Outcome::Killed { signal, reason }
@@ -568,40 +537,12 @@ impl Vm {
     /// the #GP these are on a kernel without 32-bit support, and the
     /// transition is logged as one.
     fn foreign_entry(&mut self, frame: TrapFrame, tracer: &mut Tracer) -> Result<Outcome> {
-        let kind = match EntryKind::try_from(frame.kind) {
-            Ok(k @ (EntryKind::CompatSyscall | EntryKind::Sysenter)) => k,
-            _ => {
-                return Err(Error::Kernel(format!(
-                    "foreign-entry hypercall with entry kind {:#x}",
-                    frame.kind
-                )))
-            }
-        };
+        let (logged, reason) = hypercall::foreign_entry(&frame).map_err(Error::Kernel)?;
         self.stats.exceptions += 1;
-        // After a compat SYSCALL rcx/r11 are the return RIP and RFLAGS;
-        // SYSENTER keeps neither. The selectors ring 3 ran with are lost.
-        let (rip, rflags) = match kind {
-            EntryKind::CompatSyscall => (frame.rcx, frame.r11),
-            _ => (0, 0),
-        };
-        let logged = TrapFrame {
-            rip,
-            rflags,
-            cs: 0,
-            ss: 0,
-            kind: EntryKind::Exception as u64,
-            vector: exception::GP_VECTOR,
-            error_code: 0,
-            cr2: 0,
-            ..frame
-        };
         let signal = Signal::Sigsegv;
         tracer.exception(&logged, Some(signal));
         tracer.end(None, Some(signal));
-        Ok(Outcome::Killed {
-            signal,
-            reason: exception::foreign_entry_reason(kind, rip),
-        })
+        Ok(Outcome::Killed { signal, reason })
     }
 
     /// A fault the kernel took in ring 0 at the first instruction of one

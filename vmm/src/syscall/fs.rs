@@ -1353,7 +1353,13 @@ impl Files {
         if file.kind() != Kind::Directory {
             return Err(Errno::ENOTDIR);
         }
-        let count = count.min(BOUNCE_SIZE as u64) as usize;
+        // Linux takes the count as an unsigned int and compares it with
+        // each entry's length as an int: none fits in 0 or less.
+        let count = count as u32 as i32;
+        if count <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        let count = (count as usize).min(BOUNCE_SIZE);
         check_writable(ctx.mem, dirp, count as u64)?;
         if self.bounce.is_empty() {
             self.bounce = vec![0; BOUNCE_SIZE];

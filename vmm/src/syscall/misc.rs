@@ -21,6 +21,10 @@ pub const NODENAME: &str = "microvm";
 /// Bytes a `struct robust_list_head` has (set_robust_list checks it).
 const ROBUST_LIST_HEAD_SIZE: u64 = 24;
 
+/// An address in the page at 0, which is never mapped: what getrlimit
+/// and setrlimit read or write for NULL, so that it faults as on Linux.
+const NULL_PAGE_ADDR: u64 = 1;
+
 /// Bytes of the one CPU's affinity mask (one unsigned long).
 const CPU_MASK_SIZE: u64 = 8;
 
@@ -108,8 +112,10 @@ impl Misc {
             nr::CLOCK_NANOSLEEP => clock_nanosleep(ctx, a[0], a[1], a[2], a[3]),
             nr::SCHED_GETAFFINITY => sched_getaffinity(ctx, a[0], a[1], a[2]),
             nr::PRLIMIT64 => self.prlimit64(ctx, a[0], a[1], a[2], a[3]),
-            nr::GETRLIMIT => self.prlimit64(ctx, 0, a[0], 0, a[1]),
-            nr::SETRLIMIT => self.prlimit64(ctx, 0, a[0], a[1], 0),
+            // Unlike prlimit64's, their pointer is not optional: NULL is
+            // EFAULT (an address no page is mapped at).
+            nr::GETRLIMIT => self.prlimit64(ctx, 0, a[0], 0, a[1].max(NULL_PAGE_ADDR)),
+            nr::SETRLIMIT => self.prlimit64(ctx, 0, a[0], a[1].max(NULL_PAGE_ADDR), 0),
             // The thread id the kernel would write at exit: the only thread.
             nr::SET_TID_ADDRESS => Ok(GUEST_PID as u64),
             nr::SET_ROBUST_LIST => {
@@ -189,7 +195,8 @@ fn uname(ctx: &Context<'_, '_>, buf: u64) -> SysResult {
     Ok(0)
 }
 
-/// Host random bytes.
+/// Host random bytes. As on Linux, bytes go in until the buffer faults:
+/// the count written, or EFAULT if not one byte could be.
 fn getrandom(ctx: &Context<'_, '_>, buf: u64, len: u64, flags: u64) -> SysResult {
     let flags = flags as u32 as u64;
     if flags & !(grnd::NONBLOCK | grnd::RANDOM | grnd::INSECURE) != 0
@@ -198,14 +205,14 @@ fn getrandom(ctx: &Context<'_, '_>, buf: u64, len: u64, flags: u64) -> SysResult
         return Err(Errno::EINVAL);
     }
     let len = len.min(MAX_RW_COUNT);
-    ctx.mem
-        .for_each_piece(buf, len, crate::arch::paging::Access::UserWrite, |_, _| {})
-        .map_err(|_| Errno::EFAULT)?;
     let host_flags = (flags & (grnd::NONBLOCK | grnd::INSECURE)) as libc::c_uint;
-    let mut chunk = [0u8; 4096];
+    let page = microvm_abi::layout::PAGE_SIZE;
+    let mut chunk = [0u8; microvm_abi::layout::PAGE_SIZE as usize];
     let mut done = 0u64;
     while done < len {
-        let want = (len - done).min(chunk.len() as u64) as usize;
+        // One guest page at a time: a chunk is written whole or faults.
+        let at = buf.wrapping_add(done);
+        let want = (len - done).min(page - at % page) as usize;
         // SAFETY: getrandom writes at most `want` bytes into `chunk`, which
         // has at least that many.
         let r = unsafe { libc::getrandom(chunk.as_mut_ptr().cast(), want, host_flags) };
@@ -215,9 +222,12 @@ fn getrandom(ctx: &Context<'_, '_>, buf: u64, len: u64, flags: u64) -> SysResult
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        ctx.mem
-            .write(buf + done, &chunk[..n])
-            .map_err(|_| Errno::EFAULT)?;
+        if ctx.mem.write(at, &chunk[..n]).is_err() {
+            if done == 0 {
+                return Err(Errno::EFAULT);
+            }
+            break;
+        }
         done += n as u64;
         if n < want {
             break;

@@ -399,15 +399,17 @@ fn run_measured(args: &[&str]) -> (i32, i64, String) {
     (libc::WEXITSTATUS(status), usage.ru_maxrss, err)
 }
 
-/// `args` are refused at once with one line containing `why`, exit 1.
+/// `args` are refused with one line containing `why`, exit 1, before the
+/// file is read: a read of /dev/zero or a FIFO with no writer would never
+/// end (run_measured kills it at 20 s), a read of 2 GiB would show in the
+/// peak RSS. No time bound: the emulated machine of `make test-native` on a
+/// loaded CI host takes seconds to start any run.
 fn refused_at_once(args: &[&str], why: &str) {
-    let start = Instant::now();
     let (code, rss, err) = run_measured(args);
     assert_eq!(code, 1, "{args:?}: {err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.starts_with("microvm: "), "{err}");
     assert!(err.contains(why), "{args:?}: expected {why:?} in {err:?}");
-    assert!(start.elapsed() < Duration::from_secs(5), "{args:?}");
     assert!(rss < 64 << 10, "{args:?}: peak RSS {rss} KiB");
 }
 

@@ -401,9 +401,9 @@ fn arbitrary_arg(u: &mut Unstructured<'_>, results: &[u64]) -> u64 {
     }
 }
 
-/// The syscall numbers microvm serves.
-fn served() -> &'static [(&'static str, u64)] {
-    nr::ALL
+/// Every syscall in the table (served or refused: all are traced).
+fn table() -> &'static [microvm_abi::linux::syscalls::Syscall] {
+    microvm_abi::linux::syscalls::SYSCALLS
 }
 
 /// Serve a sequence of syscalls decoded from `data` over a guest memory
@@ -445,7 +445,7 @@ pub fn syscalls(data: &[u8]) {
             continue;
         }
         let nr = if u.ratio(7, 8).unwrap_or(true) {
-            *u.choose(served()).map(|(_, n)| n).unwrap_or(&0)
+            u.choose(table()).map_or(0, |s| s.nr)
         } else {
             u.arbitrary::<u64>().unwrap_or(0)
         };

@@ -992,13 +992,3 @@ mod tests {
         assert_eq!(header.as_slice(), NAMES, "table differs from {HEADER}");
     }
 }
-
-#[cfg(test)]
-mod abi_numbers {
-    #[test]
-    fn abi_syscall_numbers_match_the_table() {
-        for &(name, nr) in microvm_abi::linux::nr::ALL {
-            assert_eq!(super::number(&name.to_lowercase()), Some(nr), "{name}");
-        }
-    }
-}

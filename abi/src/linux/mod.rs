@@ -1,0 +1,9 @@
+//! The Linux x86-64 ABI both sides of microvm use: the syscall table (the
+//! host serves and traces the calls, the ring-3 programs in `guest/user`
+//! make them), the constants and their names.
+
+pub mod consts;
+pub mod syscalls;
+pub mod xlat;
+
+pub use syscalls::nr;

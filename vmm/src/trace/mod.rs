@@ -7,6 +7,7 @@
 
 pub mod format;
 pub mod structs;
+pub mod style;
 pub mod summary;
 pub mod sysent;
 

@@ -177,6 +177,9 @@ pub enum Arg {
     InBuf(u8),
     /// An output buffer, shown after success.
     OutBuf(Len),
+    /// An output buffer of binary data, shown after success in hex
+    /// (`"\x53\xf7"`) whatever `-x` says, as strace shows getrandom's.
+    OutBytes(Len),
     /// A struct the caller passes in.
     In(Struct),
     /// A struct the kernel fills, shown after success.
@@ -609,7 +612,7 @@ table! {
     SCHED_GETATTR = 315, "sched_getattr", NONE, [Int, Ptr, ULong, Hex], Int;
     RENAMEAT2 = 316, "renameat2", DESC|FILE, [Fd, Path, Fd, Path, Hex], Int;
     SECCOMP = 317, "seccomp", NONE, [ULong, Hex, Ptr], Int;
-    GETRANDOM = 318, "getrandom", NONE, [OutBuf(Len::Ret), ULong, Flags(&GETRANDOM_FLAGS)], Int;
+    GETRANDOM = 318, "getrandom", NONE, [OutBytes(Len::Ret), ULong, Flags(&GETRANDOM_FLAGS)], Int;
     MEMFD_CREATE = 319, "memfd_create", DESC, [Path, Hex], Int;
     KEXEC_FILE_LOAD = 320, "kexec_file_load", DESC, [Fd, Fd, ULong, Path, Hex], Int;
     BPF = 321, "bpf", DESC, [Int, Ptr, ULong], Int;
@@ -625,7 +628,7 @@ table! {
     PKEY_FREE = 331, "pkey_free", NONE, [Int], Int;
     STATX = 332, "statx", DESC|FILE|FSTAT|STAT_LIKE, [Fd, Path, Special(StatxAtFlags), Flags(&STATX_MASK), Out(Statx)], Int;
     IO_PGETEVENTS = 333, "io_pgetevents", NONE, [Hex, Int, Int, Ptr, Ptr, Ptr], Int;
-    RSEQ = 334, "rseq", NONE, [Ptr, ULong, Hex, Hex], Int;
+    RSEQ = 334, "rseq", NONE, [Ptr, Hex, Hex, Hex], Int;
     PIDFD_SEND_SIGNAL = 424, "pidfd_send_signal", DESC|SIGNAL|PROCESS, [Fd, Int, Ptr, Hex], Int;
     IO_URING_SETUP = 425, "io_uring_setup", DESC, [ULong, Ptr], Int;
     IO_URING_ENTER = 426, "io_uring_enter", DESC|SIGNAL, [Fd, ULong, ULong, Hex, Ptr, ULong], Int;

@@ -358,7 +358,7 @@ pub fn entries(thread: Thread) -> impl Iterator<Item = &'static Allowed> {
 pub fn syscall_name(nr: c_long) -> &'static str {
     u64::try_from(nr)
         .ok()
-        .and_then(crate::trace::sysent::sysent)
+        .and_then(microvm_abi::linux::syscalls::by_nr)
         .map_or("unknown", |e| e.name)
 }
 

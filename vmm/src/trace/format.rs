@@ -1,19 +1,18 @@
 //! strace-style text: arguments decoded by type, buffers as quoted escaped
 //! strings, errors with their errno name and message.
 
-use super::structs;
-use super::sysent::{self, Arg};
+use super::style::{HexStrings, Style};
 use crate::exception;
-use crate::syscall::mm;
 use crate::usermem::UserMemory;
+use microvm_abi::linux::consts::AT_FDCWD;
+use microvm_abi::linux::xlat::{Xlat, XlatKind};
 use microvm_abi::TrapFrame;
 use std::io::{self, Write};
 
-/// How many bytes of a buffer or string are shown before "...".
-pub const STRING_LIMIT: usize = 32;
-
-/// Linux's AT_FDCWD.
-const AT_FDCWD: i32 = crate::syscall::linux::at::FDCWD;
+/// The most bytes of a string `-s` can show: strings are read into a
+/// buffer this size on the stack (strace's own limit is larger, but a
+/// trace line is not the place for more).
+pub const MAX_STRING_LIMIT: usize = 4096;
 
 /// The largest errno a syscall returns (-4095..-1 are errors).
 const MAX_ERRNO: i64 = 4095;
@@ -57,25 +56,45 @@ pub fn errno_name(ret: i64) -> Option<&'static str> {
     errno(ret).map(|(name, _)| name)
 }
 
-/// Write `bytes` as a C string literal, strace style.
-pub fn quoted(out: &mut impl Write, bytes: &[u8], truncated: bool) -> io::Result<()> {
+/// Write `bytes` as a C string literal, strace style (`-x`/`-xx` in
+/// `hex`: the whole string as `\xNN`).
+pub fn quoted_as(
+    out: &mut impl Write,
+    bytes: &[u8],
+    truncated: bool,
+    hex: HexStrings,
+) -> io::Result<()> {
     out.write_all(b"\"")?;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\n' => out.write_all(b"\\n")?,
-            b'\t' => out.write_all(b"\\t")?,
-            b'\r' => out.write_all(b"\\r")?,
-            0x0b => out.write_all(b"\\v")?,
-            0x0c => out.write_all(b"\\f")?,
-            b'"' => out.write_all(b"\\\"")?,
-            b'\\' => out.write_all(b"\\\\")?,
-            0x20..=0x7e => out.write_all(&[b])?,
-            _ => {
-                let next_is_digit = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-                if next_is_digit {
-                    write!(out, "\\{b:03o}")?
-                } else {
-                    write!(out, "\\{b:o}")?
+    let all_hex = match hex {
+        HexStrings::None => false,
+        HexStrings::All => true,
+        // strace: hex when any byte is neither printable nor \t\n\v\f\r.
+        HexStrings::NonAscii => bytes
+            .iter()
+            .any(|&c| c > 0x7e || (c < b' ' && !(9..=13).contains(&c))),
+    };
+    if all_hex {
+        for &b in bytes {
+            write!(out, "\\x{b:02x}")?;
+        }
+    } else {
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'\n' => out.write_all(b"\\n")?,
+                b'\t' => out.write_all(b"\\t")?,
+                b'\r' => out.write_all(b"\\r")?,
+                0x0b => out.write_all(b"\\v")?,
+                0x0c => out.write_all(b"\\f")?,
+                b'"' => out.write_all(b"\\\"")?,
+                b'\\' => out.write_all(b"\\\\")?,
+                0x20..=0x7e => out.write_all(&[b])?,
+                _ => {
+                    let next_is_digit = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
+                    if next_is_digit {
+                        write!(out, "\\{b:03o}")?
+                    } else {
+                        write!(out, "\\{b:o}")?
+                    }
                 }
             }
         }
@@ -87,6 +106,11 @@ pub fn quoted(out: &mut impl Write, bytes: &[u8], truncated: bool) -> io::Result
     Ok(())
 }
 
+/// Write `bytes` as a C string literal, strace's default style.
+pub fn quoted(out: &mut impl Write, bytes: &[u8], truncated: bool) -> io::Result<()> {
+    quoted_as(out, bytes, truncated, HexStrings::None)
+}
+
 /// A pointer: hex, or NULL.
 pub fn pointer(out: &mut impl Write, v: u64) -> io::Result<()> {
     if v == 0 {
@@ -96,65 +120,103 @@ pub fn pointer(out: &mut impl Write, v: u64) -> io::Result<()> {
     }
 }
 
-/// open(2) flags by name.
-pub fn open_flags(out: &mut impl Write, v: u64) -> io::Result<()> {
-    use crate::syscall::linux::o;
-    const FLAGS: [(u64, &str); 13] = [
-        (o::CREAT, "O_CREAT"),
-        (o::EXCL, "O_EXCL"),
-        (o::NOCTTY, "O_NOCTTY"),
-        (o::TRUNC, "O_TRUNC"),
-        (o::APPEND, "O_APPEND"),
-        (o::NONBLOCK, "O_NONBLOCK"),
-        (o::DSYNC, "O_DSYNC"),
-        (o::DIRECT, "O_DIRECT"),
-        (o::DIRECTORY, "O_DIRECTORY"),
-        (o::NOFOLLOW, "O_NOFOLLOW"),
-        (o::NOATIME, "O_NOATIME"),
-        (o::CLOEXEC, "O_CLOEXEC"),
-        (o::PATH, "O_PATH"),
-    ];
-    let mode = match v & o::ACCMODE {
-        o::RDONLY => "O_RDONLY",
-        o::WRONLY => "O_WRONLY",
-        o::RDWR => "O_RDWR",
-        _ => "O_ACCMODE",
-    };
-    out.write_all(mode.as_bytes())?;
-    let mut rest = v & !o::ACCMODE;
-    // O_LARGEFILE is implied on x86-64; strace shows it too.
-    if rest & o::LARGEFILE != 0 {
-        out.write_all(b"|O_LARGEFILE")?;
-        rest &= !o::LARGEFILE;
+/// A number in hex, 0 as `0` (strace's `%#x`).
+pub fn hex(out: &mut impl Write, v: u64) -> io::Result<()> {
+    if v == 0 {
+        out.write_all(b"0")
+    } else {
+        write!(out, "{v:#x}")
     }
-    for (bit, name) in FLAGS {
-        if rest & bit != 0 {
-            write!(out, "|{name}")?;
+}
+
+/// `v` by the names of `table` (an int argument: the low 32 bits).
+pub fn xlat(out: &mut impl Write, table: &Xlat, v: u64) -> io::Result<()> {
+    let v = v as u32 as u64;
+    match table.kind {
+        XlatKind::Values { unknown } => match table.name(v) {
+            Some(name) => out.write_all(name.as_bytes()),
+            None => write!(out, "{v:#x} /* {unknown} */"),
+        },
+        XlatKind::Bits { zero } => bits(out, table, v, zero),
+    }
+}
+
+/// `v` as the names of the bits of `table` set in it, in table order,
+/// joined by `|`; bits without a name in hex; `zero` for 0.
+pub fn bits(out: &mut impl Write, table: &Xlat, v: u64, zero: &str) -> io::Result<()> {
+    if v == 0 {
+        return out.write_all(zero.as_bytes());
+    }
+    let mut rest = v;
+    let mut first = true;
+    for &(bit, name) in table.entries {
+        if bit != 0 && rest & bit == bit {
+            if !first {
+                out.write_all(b"|")?;
+            }
+            out.write_all(name.as_bytes())?;
             rest &= !bit;
+            first = false;
         }
     }
     if rest != 0 {
-        write!(out, "|{rest:#o}")?;
+        if !first {
+            out.write_all(b"|")?;
+        }
+        write!(out, "{rest:#x}")?;
     }
     Ok(())
 }
 
-/// `len` guest bytes at `addr` as a quoted string (cut at
-/// [`STRING_LIMIT`]), or the pointer if they cannot be read.
-pub fn buffer(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64, len: u64) -> io::Result<()> {
-    let shown = (len as usize).min(STRING_LIMIT);
-    let mut buf = [0u8; STRING_LIMIT];
+/// `len` guest bytes at `addr` as a quoted string (cut at the `-s`
+/// limit), or the pointer if they cannot be read.
+pub fn buffer(
+    out: &mut impl Write,
+    mem: &UserMemory<'_>,
+    addr: u64,
+    len: u64,
+    style: &Style,
+) -> io::Result<()> {
+    buffer_as(out, mem, addr, len, style, style.hex)
+}
+
+/// [`buffer`], in the given hex style (strace shows some binary buffers in
+/// hex whatever `-x` says).
+pub fn buffer_as(
+    out: &mut impl Write,
+    mem: &UserMemory<'_>,
+    addr: u64,
+    len: u64,
+    style: &Style,
+    hex: HexStrings,
+) -> io::Result<()> {
+    if addr == 0 {
+        return pointer(out, addr);
+    }
+    let limit = style.string_limit.min(MAX_STRING_LIMIT);
+    let shown = usize::try_from(len).unwrap_or(usize::MAX).min(limit);
+    let mut buf = [0u8; MAX_STRING_LIMIT];
     match mem.read(addr, &mut buf[..shown]) {
-        Ok(()) => quoted(out, &buf[..shown], len as usize > shown),
+        Ok(()) => quoted_as(out, &buf[..shown], len > shown as u64, hex),
         Err(_) => pointer(out, addr),
     }
 }
 
-/// The NUL-terminated guest string at `addr`, quoted, or the pointer.
-pub fn string(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64) -> io::Result<()> {
-    let mut buf = [0u8; STRING_LIMIT];
-    match mem.read_cstr(addr, &mut buf) {
-        Ok((n, found)) => quoted(out, &buf[..n], !found),
+/// The NUL-terminated guest string at `addr`, quoted (cut at the `-s`
+/// limit), or the pointer.
+pub fn string(
+    out: &mut impl Write,
+    mem: &UserMemory<'_>,
+    addr: u64,
+    style: &Style,
+) -> io::Result<()> {
+    if addr == 0 {
+        return pointer(out, addr);
+    }
+    let limit = style.string_limit.min(MAX_STRING_LIMIT);
+    let mut buf = [0u8; MAX_STRING_LIMIT];
+    match mem.read_cstr(addr, &mut buf[..limit]) {
+        Ok((n, found)) => quoted_as(out, &buf[..n], !found, style.hex),
         Err(_) => pointer(out, addr),
     }
 }
@@ -174,170 +236,6 @@ pub fn octal(out: &mut impl Write, v: u64) -> io::Result<()> {
         out.write_all(b"000")
     } else {
         write!(out, "0{v:02o}")
-    }
-}
-
-/// One argument.
-fn arg(
-    out: &mut impl Write,
-    mem: &UserMemory<'_>,
-    kind: Arg,
-    args: &[u64; 6],
-    i: usize,
-    ret: Option<i64>,
-) -> io::Result<()> {
-    let v = args[i];
-    match kind {
-        Arg::Int => write!(out, "{}", v as i64),
-        Arg::UInt => write!(out, "{v}"),
-        Arg::Hex => write!(out, "{v:#x}"),
-        Arg::Mode => octal(out, v),
-        Arg::Fd => fd(out, v),
-        Arg::Ptr => pointer(out, v),
-        Arg::Str => string(out, mem, v),
-        Arg::InBuf(len_arg) => {
-            let len = args.get(len_arg as usize).copied().unwrap_or(0);
-            buffer(out, mem, v, len)
-        }
-        Arg::OutBuf => match ret {
-            Some(n) if n >= 0 => buffer(out, mem, v, n as u64),
-            _ => pointer(out, v),
-        },
-        Arg::OpenFlags => open_flags(out, v),
-    }
-}
-
-/// Write `v` as the names of the `bits` set in it, joined by `|`; bits
-/// without a name are shown in hex; `zero` is shown for 0.
-pub fn bit_names(out: &mut impl Write, v: u64, bits: &[(u64, &str)], zero: &str) -> io::Result<()> {
-    if v == 0 {
-        return out.write_all(zero.as_bytes());
-    }
-    let mut rest = v;
-    let mut first = true;
-    for &(bit, name) in bits {
-        if rest & bit == bit && bit != 0 {
-            if !first {
-                out.write_all(b"|")?;
-            }
-            out.write_all(name.as_bytes())?;
-            rest &= !bit;
-            first = false;
-        }
-    }
-    if rest != 0 {
-        if !first {
-            out.write_all(b"|")?;
-        }
-        write!(out, "{rest:#x}")?;
-    }
-    Ok(())
-}
-
-/// mmap/mprotect protections.
-const PROT: [(u64, &str); 3] = [
-    (mm::PROT_READ, "PROT_READ"),
-    (mm::PROT_WRITE, "PROT_WRITE"),
-    (mm::PROT_EXEC, "PROT_EXEC"),
-];
-
-/// mmap flags.
-const MAP: [(u64, &str); 12] = [
-    (mm::MAP_SHARED, "MAP_SHARED"),
-    (mm::MAP_PRIVATE, "MAP_PRIVATE"),
-    (mm::MAP_FIXED, "MAP_FIXED"),
-    (mm::MAP_ANONYMOUS, "MAP_ANONYMOUS"),
-    (0x100, "MAP_GROWSDOWN"),
-    (0x800, "MAP_DENYWRITE"),
-    (0x1000, "MAP_EXECUTABLE"),
-    (0x2000, "MAP_LOCKED"),
-    (0x4000, "MAP_NORESERVE"),
-    (0x8000, "MAP_POPULATE"),
-    (0x2_0000, "MAP_STACK"),
-    (mm::MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"),
-];
-
-/// The memory syscalls' flag arguments, by name as strace shows them.
-/// Returns false when argument `i` of `name` is not one of them.
-fn memory_arg(out: &mut impl Write, name: &str, i: usize, v: u64) -> io::Result<bool> {
-    match (name, i) {
-        ("mmap", 2) | ("mprotect", 2) | ("pkey_mprotect", 2) => {
-            bit_names(out, v, &PROT, "PROT_NONE")?
-        }
-        ("mmap", 3) => bit_names(out, v, &MAP, "0")?,
-        ("mmap", 4) => write!(out, "{}", v as i32)?,
-        ("mmap", 5) => write!(out, "{v}")?,
-        ("arch_prctl", 0) => {
-            let code = match v {
-                mm::ARCH_SET_GS => "ARCH_SET_GS",
-                mm::ARCH_SET_FS => "ARCH_SET_FS",
-                mm::ARCH_GET_FS => "ARCH_GET_FS",
-                mm::ARCH_GET_GS => "ARCH_GET_GS",
-                _ => return write!(out, "{v:#x}").map(|()| true),
-            };
-            out.write_all(code.as_bytes())?
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-/// True for syscalls whose result is an address.
-fn returns_pointer(name: &str) -> bool {
-    matches!(name, "mmap" | "mremap" | "brk" | "shmat")
-}
-
-/// `name(args...) = ret`, without the newline. `ret` is None for a syscall
-/// that does not return (exit). Syscalls with structs or flags are decoded
-/// by [`structs`]; the rest argument by argument from the syscall table.
-pub fn syscall_line(
-    out: &mut impl Write,
-    mem: &UserMemory<'_>,
-    frame: &TrapFrame,
-    ret: Option<i64>,
-) -> io::Result<()> {
-    let args = [
-        frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
-    ];
-    let ent = sysent::sysent(frame.rax);
-    match ent {
-        Some(e) => {
-            write!(out, "{}(", e.name)?;
-            if !structs::args(out, mem, frame.rax, &args, ret)? {
-                for (i, &kind) in e.args.iter().enumerate() {
-                    if i > 0 {
-                        out.write_all(b", ")?;
-                    }
-                    if !memory_arg(out, e.name, i, args[i])? {
-                        arg(out, mem, kind, &args, i, ret)?;
-                    }
-                }
-            }
-        }
-        None => {
-            write!(out, "syscall_{:#x}(", frame.rax)?;
-            for (i, a) in args.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b", ")?;
-                }
-                write!(out, "{a:#x}")?;
-            }
-        }
-    }
-    out.write_all(b")")?;
-    match ret {
-        None => out.write_all(b" = ?"),
-        Some(r) => {
-            if let Some((name, msg)) = errno(r) {
-                write!(out, " = -1 {name} ({msg})")
-            } else if structs::ret(out, frame.rax, &args, r)? {
-                Ok(())
-            } else if ent.is_some_and(|e| returns_pointer(e.name)) {
-                write!(out, " = {r:#x}")
-            } else {
-                write!(out, " = {r}")
-            }
-        }
     }
 }
 
@@ -418,15 +316,5 @@ mod tests {
         assert_eq!(errno(-38), Some(("ENOSYS", "Function not implemented")));
         assert_eq!(errno(-9), Some(("EBADF", "Bad file descriptor")));
         assert_eq!(errno(-200), None);
-    }
-
-    #[test]
-    fn flags() {
-        let mut v = Vec::new();
-        open_flags(&mut v, 0).unwrap();
-        assert_eq!(v, b"O_RDONLY");
-        v.clear();
-        open_flags(&mut v, 0o2000101).unwrap();
-        assert_eq!(String::from_utf8(v).unwrap(), "O_WRONLY|O_CREAT|O_CLOEXEC");
     }
 }

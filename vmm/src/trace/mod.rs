@@ -5,11 +5,13 @@
 //! when both go to the terminal's stderr (so their order is kept), and at
 //! the end of the run.
 
+pub mod decode;
 pub mod format;
 pub mod structs;
 pub mod style;
 pub mod summary;
-pub mod sysent;
+#[cfg(test)]
+pub mod testing;
 
 use crate::exception;
 use crate::stop::StopReason;
@@ -40,6 +42,7 @@ pub struct Tracer {
     seq: u64,
     error: Option<io::Error>,
     summary: Option<summary::Summary>,
+    style: style::Style,
 }
 
 /// The registers of a transition, as JSON.
@@ -159,7 +162,14 @@ impl Tracer {
             seq: 0,
             error: None,
             summary: None,
+            style: style::Style::default(),
         }
+    }
+
+    /// Show values as `style` says (`-s`, `-x`, `-v`, `-y`).
+    pub fn with_style(mut self, style: style::Style) -> Tracer {
+        self.style = style;
+        self
     }
 
     /// Also count every syscall and print a `strace -c`-like summary at
@@ -210,10 +220,17 @@ impl Tracer {
         };
         let result = match self.format {
             TraceFormat::Text => {
-                self.text_line(frame, |out| format::syscall_line(out, mem, frame, ret))
+                let style = self.style;
+                let call = decode::Call::new(mem, frame, ret, &style);
+                self.text_line(frame, |out| {
+                    let mut line = Column::new(out);
+                    decode::call(&mut line, &call)?;
+                    line.tab_to(RESULT_COLUMN)?;
+                    decode::result(line.inner, &call)
+                })
             }
             TraceFormat::Json => {
-                let ent = sysent::sysent(frame.rax);
+                let ent = microvm_abi::linux::syscalls::by_nr(frame.rax);
                 let all = [
                     frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
                 ];
@@ -367,6 +384,41 @@ impl Tracer {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+/// The column strace aligns ` = result` at (its `-a` default).
+const RESULT_COLUMN: usize = 40;
+
+/// A writer that counts what the line holds so far.
+struct Column<'w, W: Write> {
+    inner: &'w mut W,
+    written: usize,
+}
+
+impl<'w, W: Write> Column<'w, W> {
+    fn new(inner: &'w mut W) -> Self {
+        Column { inner, written: 0 }
+    }
+
+    /// Pad with spaces to `column`, or one space when past it (strace's
+    /// `tabto`).
+    fn tab_to(&mut self, column: usize) -> io::Result<()> {
+        const SPACES: [u8; RESULT_COLUMN] = [b' '; RESULT_COLUMN];
+        let pad = column.saturating_sub(self.written).clamp(1, SPACES.len());
+        self.inner.write_all(&SPACES[..pad])
+    }
+}
+
+impl<W: Write> Write for Column<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

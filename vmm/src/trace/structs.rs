@@ -1,24 +1,21 @@
-//! strace-style decoding of the syscalls whose arguments are structs or
-//! flags: `fstat(3, {st_mode=S_IFREG|0644, st_size=2935, ...})`,
-//! `openat(AT_FDCWD, "/etc/passwd", O_RDONLY)`,
-//! `clock_gettime(CLOCK_MONOTONIC, {tv_sec=1, tv_nsec=2})`, ...
-//!
-//! [`args`] is the one entry point for arguments: [`super::format`] calls it
-//! first and falls back to the per-argument formatting of the syscall table
-//! when it returns false. [`ret`] does the same for the few return values
-//! strace decorates (fcntl's flags).
+//! The struct and special decoders the syscall table's rows name:
+//! `{st_mode=S_IFREG|0644, st_size=2935, ...}`, `O_RDONLY|O_CREAT, 0644`,
+//! `{tv_sec=1, tv_nsec=2}`, iovecs, fcntl and ioctl commands...
 //!
 //! Output structs are read from guest memory after the syscall returned,
 //! and only when it succeeded; otherwise (or when the memory cannot be
 //! read) the pointer is shown, as strace does. The `*_fields` functions
 //! decode bytes in the x86-64 layouts of [`crate::syscall::linux`].
 
-use super::format::{
-    bit_names, buffer, fd, octal, open_flags, pointer, quoted, string, STRING_LIMIT,
-};
-use crate::syscall::linux::{self, at, f, grnd, o, stat, statx, termios, utsname, winsize};
-use crate::syscall::nr;
+use super::decode::Call;
+use super::format::{bits, buffer, octal, pointer, quoted, string, xlat};
+use crate::syscall::linux::{self, stat, statx, termios, utsname, winsize};
 use crate::usermem::UserMemory;
+use microvm_abi::linux::consts::{
+    AT_FLAGS, AT_STATX_SYNC_TYPE, FD_CLOEXEC, F_GETFD, F_GETFL, OPEN_ACCESS_MODES, OPEN_MODE_FLAGS,
+    O_ACCMODE, O_CREAT, O_TMPFILE,
+};
+use microvm_abi::linux::syscalls::{Arg, SpecialArg, Struct, Syscall};
 use std::io::{self, Write};
 
 /// How many iovecs of a readv/writev are shown.
@@ -30,334 +27,145 @@ fn read<const N: usize>(mem: &UserMemory<'_>, addr: u64) -> Option<[u8; N]> {
     mem.read(addr, &mut buf).ok().map(|_| buf)
 }
 
-/// True when `ret` is a successful return.
-fn ok(ret: Option<i64>) -> bool {
-    ret.is_some_and(|r| r >= 0)
-}
-
-/// Write the arguments of syscall `nr` (between its parentheses) if it is
-/// decoded here; false leaves them to the generic formatting.
-pub fn args(
-    out: &mut impl Write,
-    mem: &UserMemory<'_>,
-    nr: u64,
-    a: &[u64; 6],
-    ret: Option<i64>,
-) -> io::Result<bool> {
-    match nr {
-        nr::OPEN => {
-            string(out, mem, a[0])?;
-            out.write_all(b", ")?;
-            open_args(out, a[1], a[2])?;
-        }
-        nr::OPENAT => {
-            fd(out, a[0])?;
-            out.write_all(b", ")?;
-            string(out, mem, a[1])?;
-            out.write_all(b", ")?;
-            open_args(out, a[2], a[3])?;
-        }
-        nr::FSTAT => {
-            fd(out, a[0])?;
-            out.write_all(b", ")?;
-            out_struct(out, mem, a[1], ret, stat_fields::<_, { stat::SIZE }>)?;
-        }
-        nr::STAT | nr::LSTAT => {
-            string(out, mem, a[0])?;
-            out.write_all(b", ")?;
-            out_struct(out, mem, a[1], ret, stat_fields::<_, { stat::SIZE }>)?;
-        }
-        nr::NEWFSTATAT => {
-            fd(out, a[0])?;
-            out.write_all(b", ")?;
-            string(out, mem, a[1])?;
-            out.write_all(b", ")?;
-            out_struct(out, mem, a[2], ret, stat_fields::<_, { stat::SIZE }>)?;
-            out.write_all(b", ")?;
-            at_flags(out, a[3], false)?;
-        }
-        nr::STATX => {
-            fd(out, a[0])?;
-            out.write_all(b", ")?;
-            string(out, mem, a[1])?;
-            out.write_all(b", ")?;
-            at_flags(out, a[2], true)?;
-            out.write_all(b", ")?;
-            statx_mask(out, a[3])?;
-            out.write_all(b", ")?;
-            out_struct(out, mem, a[4], ret, statx_fields::<_, { statx::SIZE }>)?;
-        }
-        nr::UNAME => out_struct(out, mem, a[0], ret, utsname_fields::<_, { utsname::SIZE }>)?,
-        nr::CLOCK_GETTIME | nr::CLOCK_GETRES => {
-            clock(out, a[0])?;
-            out.write_all(b", ")?;
-            out_struct(out, mem, a[1], ret, timespec_fields)?;
-        }
-        nr::GETTIMEOFDAY => {
-            out_struct(out, mem, a[0], ret, timeval_fields)?;
-            out.write_all(b", ")?;
-            out_struct(out, mem, a[1], ret, timezone_fields)?;
-        }
-        nr::TIME => match read::<8>(mem, a[0]).filter(|_| ok(ret)) {
-            Some(b) => write!(out, "[{}]", i64::from_le_bytes(b))?,
-            None => pointer(out, a[0])?,
-        },
-        nr::NANOSLEEP => {
-            in_struct(out, mem, a[0], timespec_fields)?;
-            out.write_all(b", ")?;
-            remaining(out, mem, a[1], ret)?;
-        }
-        nr::CLOCK_NANOSLEEP => {
-            clock(out, a[0])?;
-            out.write_all(b", ")?;
-            flags(
-                out,
-                a[1] as u32 as u64,
-                &[(linux::TIMER_ABSTIME, "TIMER_ABSTIME")],
-            )?;
-            out.write_all(b", ")?;
-            in_struct(out, mem, a[2], timespec_fields)?;
-            out.write_all(b", ")?;
-            remaining(out, mem, a[3], ret)?;
-        }
-        nr::FCNTL => fcntl_args(out, a)?,
-        nr::IOCTL => ioctl_args(out, mem, a, ret)?,
-        nr::LSEEK => {
-            fd(out, a[0])?;
-            write!(out, ", {}, ", a[1] as i64)?;
-            match linux::SEEK_NAMES.get(a[2] as u32 as usize) {
-                Some(name) => out.write_all(name.as_bytes())?,
-                None => write!(out, "{:#x}", a[2] as u32)?,
-            }
-        }
-        nr::READV | nr::WRITEV => {
-            fd(out, a[0])?;
-            out.write_all(b", ")?;
-            if nr == nr::WRITEV {
-                iovecs(out, mem, a[1], a[2], None)?;
-            } else if let Some(n) = ret.filter(|&r| r >= 0) {
-                iovecs(out, mem, a[1], a[2], Some(n as u64))?;
-            } else {
-                pointer(out, a[1])?;
-            }
-            write!(out, ", {}", a[2] as u32)?;
-        }
-        nr::GETRANDOM => {
-            match ret {
-                Some(n) if n > 0 => buffer(out, mem, a[0], n as u64)?,
-                _ => pointer(out, a[0])?,
-            }
-            write!(out, ", {}, ", a[1])?;
-            flags(
-                out,
-                a[2] as u32 as u64,
-                &[
-                    (grnd::NONBLOCK, "GRND_NONBLOCK"),
-                    (grnd::RANDOM, "GRND_RANDOM"),
-                    (grnd::INSECURE, "GRND_INSECURE"),
-                ],
-            )?;
-        }
-        nr::PRLIMIT64 => {
-            write!(out, "{}, ", a[0] as i32)?;
-            resource(out, a[1])?;
-            out.write_all(b", ")?;
-            in_struct(out, mem, a[2], |o, b: &[u8; 16]| rlimit_fields(o, b, true))?;
-            out.write_all(b", ")?;
-            out_struct(out, mem, a[3], ret, |o, b: &[u8; 16]| {
-                rlimit_fields(o, b, true)
-            })?;
-        }
-        nr::GETRLIMIT | nr::SETRLIMIT => {
-            resource(out, a[0])?;
-            out.write_all(b", ")?;
-            let show = |o: &mut _, b: &[u8; 16]| rlimit_fields(o, b, false);
-            if nr == nr::SETRLIMIT {
-                in_struct(out, mem, a[1], show)?;
-            } else {
-                out_struct(out, mem, a[1], ret, show)?;
-            }
-        }
-        nr::SCHED_GETAFFINITY => {
-            write!(out, "{}, {}, ", a[0] as i32, a[1] as u32)?;
-            match ret.filter(|&r| r > 0) {
-                Some(n) => cpu_list(out, mem, a[2], n as u64)?,
-                None => pointer(out, a[2])?,
-            }
-        }
-        nr::DUP3 => {
-            fd(out, a[0])?;
-            out.write_all(b", ")?;
-            fd(out, a[1])?;
-            out.write_all(b", ")?;
-            flags(out, a[2] as u32 as u64, &[(o::CLOEXEC, "O_CLOEXEC")])?;
-        }
-        nr::GETCWD => {
-            if ok(ret) {
-                string(out, mem, a[0])?;
-            } else {
-                pointer(out, a[0])?;
-            }
-            write!(out, ", {}", a[1])?;
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-/// Write ` = value` for a successful return of `nr` if it is decorated
-/// here (fcntl's F_GETFD and F_GETFL); false leaves it to the caller.
-pub fn ret(out: &mut impl Write, nr: u64, a: &[u64; 6], ret: i64) -> io::Result<bool> {
-    if nr != nr::FCNTL || ret < 0 {
-        return Ok(false);
-    }
-    match a[1] as u32 as u64 {
-        f::GETFD if ret == 0 => out.write_all(b" = 0")?,
-        f::GETFD => {
-            write!(out, " = {ret:#x}")?;
-            if ret as u64 & f::FD_CLOEXEC != 0 {
-                out.write_all(b" (flags FD_CLOEXEC)")?;
-            }
-        }
-        f::GETFL => {
-            write!(out, " = {ret:#x} (flags ")?;
-            open_flags(out, ret as u64)?;
-            out.write_all(b")")?;
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-/// Open flags, and the mode when it matters (O_CREAT, O_TMPFILE).
-fn open_args(out: &mut impl Write, flags: u64, mode: u64) -> io::Result<()> {
-    let flags = flags as u32 as u64;
-    open_flags(out, flags)?;
-    if flags & o::CREAT != 0 || flags & o::TMPFILE == o::TMPFILE {
-        out.write_all(b", ")?;
-        octal(out, mode as u32 as u64)?;
-    }
-    Ok(())
-}
-
-/// `A|B|0x40` from a table of bit names; `0` for no bits.
-fn flags(out: &mut impl Write, v: u64, names: &[(u64, &str)]) -> io::Result<()> {
-    bit_names(out, v, names, "0")
-}
-
-/// `AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW`; for statx, the sync type too
-/// (`AT_STATX_SYNC_AS_STAT` when it is 0).
-fn at_flags(out: &mut impl Write, v: u64, statx: bool) -> io::Result<()> {
-    let v = v as u32 as u64;
-    let names = [
-        (at::SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"),
-        (at::NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"),
-        (at::EMPTY_PATH, "AT_EMPTY_PATH"),
-        (at::STATX_FORCE_SYNC, "AT_STATX_FORCE_SYNC"),
-        (at::STATX_DONT_SYNC, "AT_STATX_DONT_SYNC"),
-    ];
-    if statx && v & at::STATX_SYNC_TYPE == 0 {
-        out.write_all(b"AT_STATX_SYNC_AS_STAT")?;
-        if v != 0 {
-            out.write_all(b"|")?;
-            flags(out, v, &names)?;
-        }
-        return Ok(());
-    }
-    flags(out, v, &names)
-}
-
-/// statx's mask: `STATX_ALL`, `STATX_BASIC_STATS|STATX_BTIME`, ...
-fn statx_mask(out: &mut impl Write, v: u64) -> io::Result<()> {
-    flags(
-        out,
-        v as u32 as u64,
-        &[
-            (0xfff, "STATX_ALL"),
-            (0x7ff, "STATX_BASIC_STATS"),
-            (0x1, "STATX_TYPE"),
-            (0x2, "STATX_MODE"),
-            (0x4, "STATX_NLINK"),
-            (0x8, "STATX_UID"),
-            (0x10, "STATX_GID"),
-            (0x20, "STATX_ATIME"),
-            (0x40, "STATX_MTIME"),
-            (0x80, "STATX_CTIME"),
-            (0x100, "STATX_INO"),
-            (0x200, "STATX_SIZE"),
-            (0x400, "STATX_BLOCKS"),
-            (0x800, "STATX_BTIME"),
-            (0x1000, "STATX_MNT_ID"),
-            (0x2000, "STATX_DIOALIGN"),
-            (0x4000, "STATX_MNT_ID_UNIQUE"),
-            (0x8000, "STATX_SUBVOL"),
-        ],
-    )
-}
-
-/// A clock id by name.
-fn clock(out: &mut impl Write, v: u64) -> io::Result<()> {
-    let id = v as i32;
-    match usize::try_from(id)
-        .ok()
-        .and_then(|i| linux::CLOCK_NAMES.get(i).copied().flatten())
-    {
-        Some(name) => out.write_all(name.as_bytes()),
-        None => write!(out, "{id}"),
-    }
-}
-
-/// A resource by name.
-fn resource(out: &mut impl Write, v: u64) -> io::Result<()> {
-    match linux::RLIMIT_NAMES.get(v as u32 as usize) {
-        Some(name) => out.write_all(name.as_bytes()),
-        None => write!(out, "{:#x} /* RLIMIT_??? */", v as u32),
-    }
-}
-
-/// An output struct: decoded after a successful return, else the pointer.
-fn out_struct<W: Write, const N: usize>(
-    out: &mut W,
-    mem: &UserMemory<'_>,
-    addr: u64,
-    ret: Option<i64>,
-    show: impl FnOnce(&mut W, &[u8; N]) -> io::Result<()>,
-) -> io::Result<()> {
-    if addr == 0 || !ok(ret) {
-        return pointer(out, addr);
-    }
-    in_struct(out, mem, addr, show)
-}
-
-/// An input struct (or an output one known to be filled): decoded if
-/// readable, else the pointer.
-fn in_struct<W: Write, const N: usize>(
-    out: &mut W,
-    mem: &UserMemory<'_>,
-    addr: u64,
-    show: impl FnOnce(&mut W, &[u8; N]) -> io::Result<()>,
-) -> io::Result<()> {
+/// A struct the caller passed in: decoded if readable, else the pointer.
+pub fn input(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) -> io::Result<()> {
     if addr == 0 {
         return pointer(out, addr);
     }
+    let mem = c.mem;
+    match kind {
+        Struct::Stat => shown(out, mem, addr, stat_fields::<_, { stat::SIZE }>),
+        Struct::Statx => shown(out, mem, addr, statx_fields::<_, { statx::SIZE }>),
+        Struct::Utsname => shown(out, mem, addr, utsname_fields::<_, { utsname::SIZE }>),
+        Struct::Timespec => shown(out, mem, addr, timespec_fields),
+        Struct::Timeval => shown(out, mem, addr, timeval_fields),
+        Struct::Timezone => shown(out, mem, addr, timezone_fields),
+        Struct::Rlimit => shown(out, mem, addr, |o, b: &[u8; 16]| rlimit_fields(o, b, false)),
+        Struct::Rlimit64 => shown(out, mem, addr, |o, b: &[u8; 16]| rlimit_fields(o, b, true)),
+    }
+}
+
+/// A struct the kernel fills: decoded after success, else the pointer.
+pub fn output(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) -> io::Result<()> {
+    if !c.succeeded() {
+        return pointer(out, addr);
+    }
+    input(out, c, kind, addr)
+}
+
+/// `show` the `N` bytes at `addr`, or the pointer when they cannot be read.
+fn shown<W: Write, const N: usize>(
+    out: &mut W,
+    mem: &UserMemory<'_>,
+    addr: u64,
+    show: impl FnOnce(&mut W, &[u8; N]) -> io::Result<()>,
+) -> io::Result<()> {
     match read::<N>(mem, addr) {
         Some(b) => show(out, &b),
         None => pointer(out, addr),
     }
 }
 
-/// A sleep's remaining time: shown when it was interrupted.
-fn remaining(
+/// Argument `i` of `row`, a [`SpecialArg`].
+pub fn special(
     out: &mut impl Write,
-    mem: &UserMemory<'_>,
-    addr: u64,
-    ret: Option<i64>,
+    c: &Call<'_, '_>,
+    row: &Syscall,
+    kind: SpecialArg,
+    i: usize,
 ) -> io::Result<()> {
-    if ret == Some(-i64::from(libc::EINTR)) {
-        in_struct(out, mem, addr, timespec_fields)
-    } else {
-        pointer(out, addr)
+    let v = c.args[i];
+    let next = c.args.get(i + 1).copied().unwrap_or(0);
+    match kind {
+        SpecialArg::OpenFlags => {
+            open_flags(out, v)?;
+            let creates = v & O_CREAT != 0 || v & O_TMPFILE == O_TMPFILE;
+            if creates && row.args.get(i + 1) == Some(&Arg::Folded) {
+                out.write_all(b", ")?;
+                octal(out, next as u32 as u64)?;
+            }
+            Ok(())
+        }
+        SpecialArg::StatxAtFlags => statx_at_flags(out, v),
+        SpecialArg::Remaining => {
+            if c.ret == Some(-i64::from(libc::EINTR)) {
+                input(out, c, Struct::Timespec, v)
+            } else {
+                pointer(out, v)
+            }
+        }
+        SpecialArg::Iovecs { output } => {
+            if !output {
+                iovecs(out, c, v, next, None)
+            } else if let Some(n) = c.ret_len() {
+                iovecs(out, c, v, next, Some(n))
+            } else {
+                pointer(out, v)
+            }
+        }
+        SpecialArg::Fcntl => fcntl_args(out, v, next),
+        SpecialArg::Ioctl => ioctl_args(out, c, v, next),
+        SpecialArg::OutString => {
+            if c.succeeded() {
+                string(out, c.mem, v, c.style)
+            } else {
+                pointer(out, v)
+            }
+        }
+        SpecialArg::CpuSet => match c.ret_len().filter(|&n| n > 0) {
+            Some(n) => cpu_list(out, c.mem, v, n),
+            None => pointer(out, v),
+        },
+        SpecialArg::TimeT => match read::<8>(c.mem, v).filter(|_| c.succeeded()) {
+            Some(b) => write!(out, "[{}]", i64::from_le_bytes(b)),
+            None => pointer(out, v),
+        },
     }
+}
+
+/// fcntl's return value: the flags `F_GETFD` and `F_GETFL` return, decoded.
+pub fn fcntl_ret(out: &mut impl Write, c: &Call<'_, '_>, ret: i64) -> io::Result<()> {
+    match c.args[1] as u32 as u64 {
+        F_GETFD if ret != 0 => {
+            write!(out, "= {ret:#x}")?;
+            if ret as u64 & FD_CLOEXEC != 0 {
+                out.write_all(b" (flags FD_CLOEXEC)")?;
+            }
+            Ok(())
+        }
+        F_GETFL => {
+            write!(out, "= {ret:#x} (flags ")?;
+            open_flags(out, ret as u64)?;
+            out.write_all(b")")
+        }
+        _ => write!(out, "= {ret}"),
+    }
+}
+
+/// open(2) flags as strace shows them: the access mode, then the flags.
+pub fn open_flags(out: &mut impl Write, v: u64) -> io::Result<()> {
+    let v = v as u32 as u64;
+    xlat(out, &OPEN_ACCESS_MODES, v & O_ACCMODE)?;
+    let rest = v & !O_ACCMODE;
+    if rest != 0 {
+        out.write_all(b"|")?;
+        bits(out, &OPEN_MODE_FLAGS, rest, "0")?;
+    }
+    Ok(())
+}
+
+/// statx's flags: `AT_STATX_SYNC_AS_STAT` when the sync type is 0, then
+/// the `AT_*` flags.
+fn statx_at_flags(out: &mut impl Write, v: u64) -> io::Result<()> {
+    let v = v as u32 as u64;
+    if v & AT_STATX_SYNC_TYPE == 0 {
+        out.write_all(b"AT_STATX_SYNC_AS_STAT")?;
+        if v == 0 {
+            return Ok(());
+        }
+        out.write_all(b"|")?;
+    }
+    xlat(out, &AT_FLAGS, v)
 }
 
 /// `S_IFREG|0644`.
@@ -410,7 +218,11 @@ pub fn stat_fields<W: Write, const N: usize>(out: &mut W, b: &[u8; N]) -> io::Re
 /// `{stx_mask=..., stx_attributes=0, stx_mode=S_IFREG|0644, stx_size=2935, ...}`.
 pub fn statx_fields<W: Write, const N: usize>(out: &mut W, b: &[u8; N]) -> io::Result<()> {
     out.write_all(b"{stx_mask=")?;
-    statx_mask(out, u64::from(linux::u32_at(b, statx::MASK)))?;
+    xlat(
+        out,
+        &microvm_abi::linux::consts::STATX_MASK,
+        u64::from(linux::u32_at(b, statx::MASK)),
+    )?;
     match linux::u64_at(b, statx::ATTRIBUTES) {
         0 => out.write_all(b", stx_attributes=0, stx_mode=")?,
         v => write!(out, ", stx_attributes={v:#x}, stx_mode=")?,
@@ -512,55 +324,45 @@ pub fn termios_fields(out: &mut impl Write, b: &[u8; termios::SIZE]) -> io::Resu
     write!(out, "c_line={}, ...}}", b[termios::LINE])
 }
 
-fn fcntl_args(out: &mut impl Write, a: &[u64; 6]) -> io::Result<()> {
-    fd(out, a[0])?;
-    let cmd = a[1] as u32 as u64;
-    let name = match cmd {
-        f::DUPFD => "F_DUPFD",
-        f::GETFD => "F_GETFD",
-        f::SETFD => "F_SETFD",
-        f::GETFL => "F_GETFL",
-        f::SETFL => "F_SETFL",
-        f::DUPFD_CLOEXEC => "F_DUPFD_CLOEXEC",
-        _ => {
-            return write!(out, ", {:#x} /* F_??? */, {:#x}", cmd, a[2]);
-        }
+/// fcntl's command and, for the commands that take one, its argument.
+fn fcntl_args(out: &mut impl Write, cmd: u64, arg: u64) -> io::Result<()> {
+    use microvm_abi::linux::consts::{
+        FCNTLCMDS, FDFLAGS, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, F_SETFL,
     };
-    write!(out, ", {name}")?;
+    let cmd = cmd as u32 as u64;
+    xlat(out, &FCNTLCMDS, cmd)?;
     match cmd {
-        f::DUPFD | f::DUPFD_CLOEXEC => write!(out, ", {}", a[2] as i32),
-        f::SETFD => {
+        F_DUPFD | F_DUPFD_CLOEXEC => write!(out, ", {}", arg as i32),
+        F_SETFD => {
             out.write_all(b", ")?;
-            flags(out, a[2] as u32 as u64, &[(f::FD_CLOEXEC, "FD_CLOEXEC")])
+            xlat(out, &FDFLAGS, arg)
         }
-        f::SETFL => {
+        F_SETFL => {
             out.write_all(b", ")?;
-            open_flags(out, a[2] as u32 as u64)
+            open_flags(out, arg)
         }
-        _ => Ok(()),
+        F_GETFD | F_GETFL => Ok(()),
+        _ => {
+            out.write_all(b", ")?;
+            super::format::hex(out, arg)
+        }
     }
 }
 
-fn ioctl_args(
-    out: &mut impl Write,
-    mem: &UserMemory<'_>,
-    a: &[u64; 6],
-    ret: Option<i64>,
-) -> io::Result<()> {
-    fd(out, a[0])?;
-    match a[1] as u32 as u64 {
-        linux::ioctl::TCGETS => {
-            out.write_all(b", TCGETS, ")?;
-            out_struct(out, mem, a[2], ret, termios_fields)
-        }
-        linux::ioctl::TIOCGWINSZ => {
-            out.write_all(b", TIOCGWINSZ, ")?;
-            out_struct(out, mem, a[2], ret, winsize_fields)
-        }
-        req => {
-            write!(out, ", {req:#x}, ")?;
-            pointer(out, a[2])
-        }
+/// ioctl's request and its argument: the terminal structs decoded.
+fn ioctl_args(out: &mut impl Write, c: &Call<'_, '_>, req: u64, arg: u64) -> io::Result<()> {
+    use microvm_abi::linux::consts::{IOCTL_REQUESTS, TCGETS, TIOCGWINSZ};
+    let req = req as u32 as u64;
+    match IOCTL_REQUESTS.name(req) {
+        Some(name) => out.write_all(name.as_bytes())?,
+        None => write!(out, "{req:#x}")?,
+    }
+    out.write_all(b", ")?;
+    let filled = c.succeeded() && arg != 0;
+    match req {
+        TCGETS if filled => shown(out, c.mem, arg, termios_fields),
+        TIOCGWINSZ if filled => shown(out, c.mem, arg, winsize_fields),
+        _ => pointer(out, arg),
     }
 }
 
@@ -568,7 +370,7 @@ fn ioctl_args(
 /// bytes of data are shown in all (what a readv returned).
 fn iovecs(
     out: &mut impl Write,
-    mem: &UserMemory<'_>,
+    c: &Call<'_, '_>,
     iov: u64,
     count: u64,
     limit: Option<u64>,
@@ -576,7 +378,7 @@ fn iovecs(
     let count = count as u32 as u64;
     let entry = |i: u64| {
         iov.checked_add(i * linux::PAIR_SIZE as u64)
-            .and_then(|a| read::<16>(mem, a))
+            .and_then(|a| read::<16>(c.mem, a))
     };
     if count > 0 && entry(0).is_none() {
         // Not even the first iovec is readable: the pointer, as strace.
@@ -592,7 +394,7 @@ fn iovecs(
         let (base, len) = (linux::u64_at(&raw, 0), linux::u64_at(&raw, 8));
         out.write_all(b"{iov_base=")?;
         let shown = len.min(left);
-        buffer(out, mem, base, shown)?;
+        buffer(out, c.mem, base, shown, c.style)?;
         left -= shown;
         write!(out, ", iov_len={len}}}")?;
     }
@@ -604,8 +406,9 @@ fn iovecs(
 
 /// The CPUs set in the `len`-byte mask at `addr`: `[0]`, `[0, 1]`.
 fn cpu_list(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64, len: u64) -> io::Result<()> {
-    let len = len.min(STRING_LIMIT as u64) as usize;
-    let mut buf = [0u8; STRING_LIMIT];
+    const MAX: usize = 128;
+    let len = len.min(MAX as u64) as usize;
+    let mut buf = [0u8; MAX];
     if mem.read(addr, &mut buf[..len]).is_err() {
         return pointer(out, addr);
     }
@@ -728,62 +531,107 @@ mod tests {
         );
     }
 
+    use crate::trace::testing::{Memory, USER};
+    use microvm_abi::linux::nr;
+
     #[test]
     fn flag_sets() {
+        let mut m = Memory::new();
+        let path = m.put(USER, b"/etc/passwd\0");
+        let at = |flags| [3, path, USER + 0x100, flags, 0, 0];
         assert_eq!(
-            text(|o| at_flags(o, at::EMPTY_PATH, false)),
-            "AT_EMPTY_PATH"
+            m.line(nr::NEWFSTATAT, at(0x1000), Some(-2)),
+            "newfstatat(3, \"/etc/passwd\", 0x10000100, AT_EMPTY_PATH) = -1 ENOENT (No such file or directory)"
         );
-        assert_eq!(text(|o| at_flags(o, 0, false)), "0");
+        assert!(m
+            .line(nr::NEWFSTATAT, at(0x8000_0100), Some(-2))
+            .ends_with("AT_SYMLINK_NOFOLLOW|0x80000000) = -1 ENOENT (No such file or directory)"));
+        let statx = |flags, mask| [3, path, flags, mask, 0, 0];
         assert_eq!(
-            text(|o| at_flags(o, at::SYMLINK_NOFOLLOW | 0x8000_0000, false)),
-            "AT_SYMLINK_NOFOLLOW|0x80000000"
+            m.line(nr::STATX, statx(0, 0xfff), Some(-9)),
+            "statx(3, \"/etc/passwd\", AT_STATX_SYNC_AS_STAT, STATX_ALL, NULL) = -1 EBADF (Bad file descriptor)"
         );
-        assert_eq!(text(|o| at_flags(o, 0, true)), "AT_STATX_SYNC_AS_STAT");
+        assert!(m
+            .line(nr::STATX, statx(0x1000, 0x17ff), Some(-9))
+            .contains("AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH, STATX_BASIC_STATS|STATX_MNT_ID"));
         assert_eq!(
-            text(|o| at_flags(o, at::EMPTY_PATH, true)),
-            "AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH"
+            m.line(
+                nr::OPENAT,
+                [(-100i64) as u64, path, 0, 0o644, 0, 0],
+                Some(3)
+            ),
+            "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY) = 3"
         );
-        assert_eq!(text(|o| statx_mask(o, 0xfff)), "STATX_ALL");
         assert_eq!(
-            text(|o| statx_mask(o, 0x17ff)),
-            "STATX_BASIC_STATS|STATX_MNT_ID"
+            m.line(nr::OPEN, [path, 0o2000101, 0o644, 0, 0, 0], Some(3)),
+            "open(\"/etc/passwd\", O_WRONLY|O_CREAT|O_CLOEXEC, 0644) = 3"
         );
-        assert_eq!(text(|o| open_args(o, 0, 0o644)), "O_RDONLY");
         assert_eq!(
-            text(|o| open_args(o, o::WRONLY | o::CREAT, 0o644)),
-            "O_WRONLY|O_CREAT, 0644"
+            m.line(nr::MMAP, [0, 8192, 3, 0x22, u64::MAX, 0], Some(0x7000_0000)),
+            "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x70000000"
         );
-        assert_eq!(text(|o| mode(o, 0)), "000");
     }
 
     #[test]
     fn fcntl_lines() {
-        let a = |cmd: u64, arg: u64| [3, cmd, arg, 0, 0, 0];
-        assert_eq!(text(|o| fcntl_args(o, &a(f::GETFD, 0))), "3, F_GETFD");
+        let m = Memory::new();
+        let f = |cmd: u64, arg: u64, ret: i64| m.line(nr::FCNTL, [3, cmd, arg, 0, 0, 0], Some(ret));
+        assert_eq!(f(1, 0, 0), "fcntl(3, F_GETFD) = 0");
+        assert_eq!(f(1, 0, 1), "fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)");
+        assert_eq!(f(2, 1, 0), "fcntl(3, F_SETFD, FD_CLOEXEC) = 0");
+        assert_eq!(f(1030, 10, 10), "fcntl(3, F_DUPFD_CLOEXEC, 10) = 10");
         assert_eq!(
-            text(|o| fcntl_args(o, &a(f::SETFD, 1))),
-            "3, F_SETFD, FD_CLOEXEC"
+            f(4, 0o4000, 0),
+            "fcntl(3, F_SETFL, O_RDONLY|O_NONBLOCK) = 0"
         );
         assert_eq!(
-            text(|o| fcntl_args(o, &a(f::DUPFD_CLOEXEC, 10))),
-            "3, F_DUPFD_CLOEXEC, 10"
+            f(3, 0, 0x8000),
+            "fcntl(3, F_GETFL) = 0x8000 (flags O_RDONLY|O_LARGEFILE)"
         );
+        assert_eq!(f(0, 0, 5), "fcntl(3, F_DUPFD, 0) = 5");
+    }
+
+    #[test]
+    fn buffers_strings_and_styles() {
+        use crate::trace::style::{HexStrings, Style};
+        let mut m = Memory::new();
+        let buf = m.put(USER, b"hi\x01\n");
         assert_eq!(
-            text(|o| fcntl_args(o, &a(f::SETFL, o::NONBLOCK))),
-            "3, F_SETFL, O_RDONLY|O_NONBLOCK"
+            m.line(nr::WRITE, [1, buf, 4, 0, 0, 0], Some(4)),
+            "write(1, \"hi\\1\\n\", 4) = 4"
         );
+        let x = Style {
+            hex: HexStrings::NonAscii,
+            ..Style::default()
+        };
         assert_eq!(
-            text(|o| ret(o, nr::FCNTL, &a(f::GETFL, 0), 0x8000).map(|_| ())),
-            " = 0x8000 (flags O_RDONLY|O_LARGEFILE)"
+            m.line_with(&x, nr::WRITE, [1, buf, 4, 0, 0, 0], Some(4)),
+            "write(1, \"\\x68\\x69\\x01\\x0a\", 4) = 4"
         );
+        let s2 = Style {
+            string_limit: 2,
+            ..Style::default()
+        };
         assert_eq!(
-            text(|o| ret(o, nr::FCNTL, &a(f::GETFD, 0), 1).map(|_| ())),
-            " = 0x1 (flags FD_CLOEXEC)"
+            m.line_with(&s2, nr::WRITE, [1, buf, 4, 0, 0, 0], Some(4)),
+            "write(1, \"hi\"..., 4) = 4"
         );
+        // A zero-length iovec at NULL is NULL, as strace shows it.
+        let iov = m.put(USER + 0x100, &[0u8; 16]);
         assert_eq!(
-            text(|o| ret(o, nr::FCNTL, &a(f::DUPFD, 0), 5).map(|_| ())),
-            ""
+            m.line(nr::WRITEV, [1, iov, 1, 0, 0, 0], Some(0)),
+            "writev(1, [{iov_base=NULL, iov_len=0}], 1) = 0"
+        );
+        // getrandom's bytes in hex, whatever -x says.
+        let r = m.put(USER + 0x200, b"\x53\xf7");
+        assert_eq!(
+            m.line(nr::GETRANDOM, [r, 2, 1, 0, 0, 0], Some(2)),
+            "getrandom(\"\\x53\\xf7\", 2, GRND_NONBLOCK) = 2"
+        );
+        // A number x86-64 has no syscall for.
+        assert_eq!(
+            m.line(500, [0, 1, 2, 3, 4, 5], Some(-38)),
+            "syscall_0x1f4(0, 0x1, 0x2, 0x3, 0x4, 0x5) = -1 ENOSYS (Function not implemented)"
         );
     }
 }

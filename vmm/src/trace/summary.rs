@@ -1,11 +1,12 @@
 //! `--summary`: per-syscall counts, errors and host time, like `strace -c`.
 //!
 //! The guest picks the syscall numbers, any of 2^64, so the table is fixed:
-//! one row for each number of the x86-64 table (0 to [`sysent::MAX_NR`]),
+//! one row for each number of the x86-64 table (0 to [`MAX_NR`]),
 //! and one row for every number above it together. Counting never
 //! allocates, whatever numbers the guest makes up.
 
-use super::{format, sysent};
+use super::format;
+use microvm_abi::linux::syscalls::{by_nr, MAX_NR};
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -16,10 +17,10 @@ struct Row {
     time: Duration,
 }
 
-/// Rows: one per number up to [`sysent::MAX_NR`], then [`OTHER`].
-const ROWS: usize = sysent::MAX_NR as usize + 2;
+/// Rows: one per number up to [`MAX_NR`], then [`OTHER`].
+const ROWS: usize = MAX_NR as usize + 2;
 
-/// The row every number above [`sysent::MAX_NR`] is counted in.
+/// The row every number above [`MAX_NR`] is counted in.
 const OTHER: usize = ROWS - 1;
 
 /// The name the summary gives the [`OTHER`] row.
@@ -49,8 +50,7 @@ fn row_name(index: usize) -> String {
     if index == OTHER {
         return OTHER_NAME.to_string();
     }
-    sysent::sysent(index as u64)
-        .map_or_else(|| format!("syscall_{index:#x}"), |e| e.name.to_string())
+    by_nr(index as u64).map_or_else(|| format!("syscall_{index:#x}"), |e| e.name.to_string())
 }
 
 impl Summary {
@@ -167,7 +167,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.len() <= ROWS + 4, "{} lines", lines.len());
-        let in_table = (0..n).filter(|i| i * 7919 <= sysent::MAX_NR).count() as u64;
+        let in_table = (0..n).filter(|i| i * 7919 <= MAX_NR).count() as u64;
         let other = lines
             .iter()
             .find(|l| l.ends_with(OTHER_NAME))
@@ -185,11 +185,11 @@ mod tests {
     #[test]
     fn a_number_in_a_gap_of_the_table_keeps_its_own_row() {
         let mut s = Summary::default();
-        let gap = (0..=sysent::MAX_NR)
-            .find(|&n| sysent::sysent(n).is_none())
+        let gap = (0..=MAX_NR)
+            .find(|&n| by_nr(n).is_none())
             .expect("the x86-64 table has gaps");
         s.add(gap, Some(-38), Duration::ZERO);
-        s.add(sysent::MAX_NR + 1, Some(-38), Duration::ZERO);
+        s.add(MAX_NR + 1, Some(-38), Duration::ZERO);
         let mut out = Vec::new();
         s.write(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

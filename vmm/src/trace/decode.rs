@@ -1,0 +1,151 @@
+//! Interprets the syscall table's rows (`microvm_abi::linux::syscalls`):
+//! each argument shown by its decoder, strace 6 style. This file knows no
+//! syscall by name or number; everything about a syscall is in its row.
+
+use super::format::{self, buffer, buffer_as, fd, hex, octal, pointer, string, xlat};
+use super::structs;
+use super::style::{HexStrings, Style};
+use crate::usermem::UserMemory;
+use microvm_abi::linux::syscalls::{by_nr, Arg, Len, Ret, Syscall};
+use microvm_abi::TrapFrame;
+use std::io::{self, Write};
+
+/// One syscall as the trace sees it: its arguments, its result (None for a
+/// call that does not return), and the memory its pointers point into.
+pub struct Call<'a, 'm> {
+    /// The program's memory, as ring 3 sees it.
+    pub mem: &'a UserMemory<'m>,
+    /// Its number.
+    pub nr: u64,
+    /// rdi, rsi, rdx, r10, r8, r9.
+    pub args: [u64; 6],
+    /// What rax returned, if it returned.
+    pub ret: Option<i64>,
+    /// How values are shown.
+    pub style: &'a Style,
+}
+
+impl<'a, 'm> Call<'a, 'm> {
+    /// The call in `frame` (number in rax, arguments in the syscall
+    /// registers).
+    pub fn new(
+        mem: &'a UserMemory<'m>,
+        frame: &TrapFrame,
+        ret: Option<i64>,
+        style: &'a Style,
+    ) -> Self {
+        Call {
+            mem,
+            nr: frame.rax,
+            args: [
+                frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+            ],
+            ret,
+            style,
+        }
+    }
+
+    /// True when it returned a value that is not an error.
+    pub fn succeeded(&self) -> bool {
+        self.ret.is_some_and(|r| format::errno(r).is_none())
+    }
+
+    /// The return value as a byte count, when it succeeded.
+    pub fn ret_len(&self) -> Option<u64> {
+        self.ret
+            .filter(|_| self.succeeded())
+            .and_then(|r| u64::try_from(r).ok())
+    }
+}
+
+/// `name(args...)`: the call part of the line, before ` = ret`.
+pub fn call(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
+    match by_nr(c.nr) {
+        Some(row) => {
+            write!(out, "{}(", row.name)?;
+            let mut first = true;
+            for i in 0..row.args.len() {
+                if row.args[i] == Arg::Folded {
+                    continue;
+                }
+                if !first {
+                    out.write_all(b", ")?;
+                }
+                first = false;
+                arg(out, c, row, i)?;
+            }
+        }
+        None => {
+            // strace's form for a number it does not know.
+            write!(out, "syscall_{:#x}(", c.nr)?;
+            for (i, a) in c.args.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b", ")?;
+                }
+                hex(out, *a)?;
+            }
+        }
+    }
+    out.write_all(b")")
+}
+
+/// `= 3`, `= 0x7f00...`, `= -1 ENOENT (No such file or directory)`, `= ?`.
+pub fn result(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
+    let Some(r) = c.ret else {
+        return out.write_all(b"= ?");
+    };
+    if let Some((name, msg)) = format::errno(r) {
+        return write!(out, "= -1 {name} ({msg})");
+    }
+    match by_nr(c.nr).map_or(Ret::Int, |row| row.ret) {
+        Ret::Int | Ret::Fd => write!(out, "= {r}"),
+        Ret::Addr => write!(out, "= {r:#x}"),
+        Ret::Fcntl => structs::fcntl_ret(out, c, r),
+    }
+}
+
+/// An output buffer of `len` bytes at `addr`, after success; else the
+/// pointer.
+fn out_buffer(
+    out: &mut impl Write,
+    c: &Call<'_, '_>,
+    addr: u64,
+    len: Len,
+    hex: HexStrings,
+) -> io::Result<()> {
+    let Some(n) = c.ret_len() else {
+        return pointer(out, addr);
+    };
+    let len = match len {
+        Len::Ret => n,
+        Len::Arg(j) => c.args.get(usize::from(j)).copied().unwrap_or(0),
+    };
+    buffer_as(out, c.mem, addr, len, c.style, hex)
+}
+
+/// Argument `i` of `row`, shown by its decoder.
+pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> io::Result<()> {
+    let v = c.args[i];
+    match row.args[i] {
+        Arg::Int => write!(out, "{}", v as i32),
+        Arg::Long => write!(out, "{}", v as i64),
+        Arg::UInt => write!(out, "{}", v as u32),
+        Arg::ULong => write!(out, "{v}"),
+        Arg::Hex => hex(out, v),
+        Arg::Ptr => pointer(out, v),
+        Arg::Mode => octal(out, v as u32 as u64),
+        Arg::Fd => fd(out, v),
+        Arg::Path => string(out, c.mem, v, c.style),
+        Arg::Flags(table) | Arg::Enum(table) => xlat(out, table, v),
+        Arg::InBuf(len) => {
+            let len = c.args.get(usize::from(len)).copied().unwrap_or(0);
+            buffer(out, c.mem, v, len, c.style)
+        }
+        Arg::OutBuf(len) => out_buffer(out, c, v, len, c.style.hex),
+        Arg::OutBytes(len) => out_buffer(out, c, v, len, HexStrings::All),
+        Arg::In(kind) => structs::input(out, c, kind, v),
+        Arg::Out(kind) => structs::output(out, c, kind, v),
+        Arg::Special(kind) => structs::special(out, c, row, kind, i),
+        Arg::Folded => Ok(()),
+    }
+}

@@ -15,10 +15,15 @@ pub const USER: u64 = 0x1000_0000;
 pub const PAGES: u64 = 4;
 
 /// Guest RAM with [`PAGES`] writable user pages at [`USER`].
-#[allow(clippy::new_without_default)]
 pub struct Memory {
     ram: GuestRam,
     space: AddressSpace,
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Memory::new()
+    }
 }
 
 impl Memory {

@@ -359,7 +359,7 @@ fn sigint_and_sigterm_stop_the_guest_and_flush_the_trace() {
         eprintln!("{name}: stopped {took:?} after the signal");
         assert_eq!(o.status.code(), Some(status), "{name}: {}", stderr(&o));
         assert_eq!(message(&o), msg);
-        let text = std::fs::read_to_string(&trace).unwrap();
+        let text = common::unpadded(&std::fs::read_to_string(&trace).unwrap());
         let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         assert_eq!(last["kind"], "end");
         assert_eq!(last["stopped"], name);

@@ -471,7 +471,7 @@ fn a_guest_never_reaches_microvms_own_descriptors() {
         "probed 3..1023: 0 answers other than EBADF\nopen=3 read=6\nopened 1020 more, then errno 24\n"
     );
     // The trace, written through microvm's own descriptor, is whole.
-    let text = std::fs::read_to_string(&trace).unwrap();
+    let text = common::unpadded(&std::fs::read_to_string(&trace).unwrap());
     let _ = std::fs::remove_file(&trace);
     let _ = std::fs::remove_file(&fds);
     assert!(text.contains("close(1023) = -1 EBADF (Bad file descriptor)\n"));

@@ -42,8 +42,22 @@ fn glibc_static_pie_hello_world() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), "hello, world\n");
     // Placed at the fixed PIE base.
-    let first = common::json_records(&o).into_iter().next().unwrap();
+    let records = common::json_records(&o);
+    let first = &records[0];
     assert!(first["regs"]["rip"].as_u64().unwrap() >= microvm::loader::PIE_BASE);
+    // The JSON has what the text line shows, beside the raw values.
+    let write = records
+        .iter()
+        .find(|r| r["name"] == "write")
+        .expect("a write record");
+    assert_eq!(
+        write["decoded"],
+        serde_json::json!(["1", "\"hello, world\\n\"", "13"])
+    );
+    assert_eq!(write["result"], "13");
+    assert_eq!(write["args"][2], 13);
+    let rseq = records.iter().find(|r| r["name"] == "rseq").unwrap();
+    assert_eq!(rseq["result"], "-1 ENOSYS (Function not implemented)");
 }
 
 #[test]

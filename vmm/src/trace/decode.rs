@@ -89,6 +89,43 @@ pub fn call(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
     out.write_all(b")")
 }
 
+/// Each argument as the text line shows it (those a special decoder folds
+/// into the one before are left out), for the JSON trace.
+pub fn shown_args(c: &Call<'_, '_>) -> Vec<String> {
+    let mut shown = Vec::with_capacity(6);
+    let mut text = Vec::new();
+    match by_nr(c.nr) {
+        Some(row) => {
+            for i in 0..row.args.len() {
+                if row.args[i] == Arg::Folded {
+                    continue;
+                }
+                text.clear();
+                // Writing to a Vec cannot fail.
+                let _ = arg(&mut text, c, row, i);
+                shown.push(String::from_utf8_lossy(&text).into_owned());
+            }
+        }
+        None => {
+            for a in c.args {
+                text.clear();
+                let _ = hex(&mut text, a);
+                shown.push(String::from_utf8_lossy(&text).into_owned());
+            }
+        }
+    }
+    shown
+}
+
+/// The result as the text line shows it after `= `, for the JSON trace.
+pub fn shown_result(c: &Call<'_, '_>) -> String {
+    let mut text = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = result(&mut text, c);
+    let text = String::from_utf8_lossy(&text);
+    text.strip_prefix("= ").unwrap_or(&text).to_string()
+}
+
 /// `= 3`, `= 0x7f00...`, `= -1 ENOENT (No such file or directory)`, `= ?`.
 pub fn result(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
     let Some(r) = c.ret else {

@@ -105,8 +105,12 @@ struct JsonSyscall<'a> {
     nr: u64,
     name: Option<&'static str>,
     args: &'a [u64],
+    /// The arguments as the text trace shows them.
+    decoded: Vec<String>,
     ret: Option<i64>,
     errno: Option<&'static str>,
+    /// The result as the text trace shows it after `= `.
+    result: String,
     regs: JsonRegs,
 }
 
@@ -230,6 +234,8 @@ impl Tracer {
                 })
             }
             TraceFormat::Json => {
+                let style = self.style;
+                let call = decode::Call::new(mem, frame, ret, &style);
                 let ent = microvm_abi::linux::syscalls::by_nr(frame.rax);
                 let all = [
                     frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
@@ -242,8 +248,10 @@ impl Tracer {
                     nr: frame.rax,
                     name: ent.map(|e| e.name),
                     args: &all[..n],
+                    decoded: decode::shown_args(&call),
                     ret,
                     errno: ret.and_then(format::errno_name),
+                    result: decode::shown_result(&call),
                     regs: frame.into(),
                 };
                 json_line(&mut self.out, &record)

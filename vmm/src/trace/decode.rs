@@ -186,3 +186,91 @@ pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> i
         Arg::Folded => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod table_tests {
+    use microvm_abi::linux::syscalls::{by_name, by_nr, Arg, Len, SYSCALLS};
+
+    /// The kernel's numbers, from the installed UAPI header.
+    const HEADER: &str = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
+
+    /// Every `__NR_name number` in [`HEADER`].
+    fn header() -> Option<Vec<(u64, String)>> {
+        let text = match std::fs::read_to_string(HEADER) {
+            Ok(text) => text,
+            Err(err) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "{HEADER}: {err} (install linux-libc-dev)"
+                );
+                println!("skipping: cannot read {HEADER} ({err}); install linux-libc-dev");
+                return None;
+            }
+        };
+        let mut found = Vec::new();
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            if let (Some("#define"), Some(name), Some(value)) =
+                (words.next(), words.next(), words.next())
+            {
+                if let (Some(name), Ok(nr)) = (name.strip_prefix("__NR_"), value.parse()) {
+                    found.push((nr, name.to_string()));
+                }
+            }
+        }
+        assert!(!found.is_empty(), "no __NR_ definitions in {HEADER}");
+        found.sort();
+        Some(found)
+    }
+
+    #[test]
+    fn the_table_is_the_installed_kernel_header() {
+        let Some(header) = header() else { return };
+        let table: Vec<(u64, String)> = SYSCALLS
+            .iter()
+            .map(|s| (s.nr, s.name.to_string()))
+            .collect();
+        assert_eq!(
+            table, header,
+            "abi/src/linux/syscalls.rs differs from {HEADER}"
+        );
+        for (nr, name) in &header {
+            assert_eq!(by_nr(*nr).map(|s| s.name), Some(name.as_str()));
+            assert_eq!(by_name(name).map(|s| s.nr), Some(*nr));
+        }
+    }
+
+    #[test]
+    fn every_row_is_well_formed() {
+        for s in SYSCALLS {
+            for (i, arg) in s.args.iter().enumerate() {
+                match *arg {
+                    Arg::InBuf(j) | Arg::OutBuf(Len::Arg(j)) | Arg::OutBytes(Len::Arg(j)) => {
+                        let j = usize::from(j);
+                        assert!(
+                            j < s.args.len() && j != i,
+                            "{}: length argument {j}",
+                            s.name
+                        );
+                    }
+                    Arg::Folded => assert!(
+                        i > 0 && matches!(s.args[i - 1], Arg::Special(_)),
+                        "{}: argument {i} is folded into no special decoder",
+                        s.name
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn well_known_rows() {
+        use microvm_abi::linux::nr;
+        assert_eq!((nr::READ, nr::DUP, nr::GETPPID), (0, 32, 110));
+        assert_eq!(by_nr(nr::WRITE).map(|s| s.args.len()), Some(3));
+        assert!(by_nr(335).is_none(), "335..=423 are reserved");
+        assert!(by_nr(u64::MAX).is_none());
+        assert!(by_name("no_such_call").is_none());
+    }
+}

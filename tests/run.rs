@@ -234,6 +234,31 @@ fn registers_reach_the_trace_exactly() {
     for (name, value) in expect {
         assert_eq!(regs[name].as_u64(), Some(value), "{name} in {regs}");
     }
+    // The JSON object lists them in this order, and nothing else.
+    let line = stderr(&o).lines().next().unwrap().to_string();
+    let object = line.split_once(r#""regs":{"#).unwrap().1;
+    let object = object.split_once('}').unwrap().0;
+    let fields: Vec<String> = expect
+        .iter()
+        .map(|(name, value)| format!("\"{name}\":{value}"))
+        .collect();
+    assert_eq!(object, fields.join(","), "{line}");
+
+    // --regs shows the same registers, in the same order, in hex, the
+    // selectors with their RPL.
+    let o = run(&["run", "--regs", program("regs").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text: Vec<String> = expect
+        .iter()
+        .map(|&(name, value)| match name {
+            "cs" | "ss" => format!("{name}={value:#x} (rpl {})", value & 3),
+            _ => format!("{name}={value:#x}"),
+        })
+        .collect();
+    let err = stderr(&o);
+    let line = err.lines().next().unwrap();
+    assert!(line.starts_with("getpid() = 1  ["), "{line}");
+    assert!(line.ends_with(&format!("  [{}]", text.join(" "))), "{line}");
 }
 
 #[test]

@@ -226,6 +226,68 @@ pub struct TrapFrame {
     pub ticket: u64,
 }
 
+/// The registers a transition shows, listed once: `$then!([general] [context])`
+/// with the 16 general-purpose registers in [`TrapFrame`] order, then the
+/// interrupted context's `rip rflags cs ss`. Code that treats each register
+/// alike (the trace's register lists, a frame built from the vCPU's
+/// registers) expands its own macro over this list rather than naming them:
+///
+/// ```
+/// macro_rules! general {
+///     ([$($g:ident)*] [$($c:ident)*]) => { [$(stringify!($g)),*] };
+/// }
+/// let names = microvm_abi::trap_frame_registers!(general);
+/// assert_eq!((names[0], names[15]), ("rax", "r15"));
+/// ```
+#[macro_export]
+macro_rules! trap_frame_registers {
+    ($then:ident) => {
+        $then! {
+            [rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15]
+            [rip rflags cs ss]
+        }
+    };
+}
+
+/// How many registers [`TrapFrame::registers`] lists.
+pub const SHOWN_REGISTERS: usize = 20;
+
+macro_rules! registers_impl {
+    ([$($g:ident)*] [$($c:ident)*]) => {
+        impl TrapFrame {
+            /// The registers a transition shows (the trace's `--regs` and
+            /// JSON `regs`), name and value, in [`trap_frame_registers!`]
+            /// order.
+            pub fn registers(&self) -> [(&'static str, u64); SHOWN_REGISTERS] {
+                [$((stringify!($g), self.$g),)* $((stringify!($c), self.$c),)*]
+            }
+        }
+
+        // The list is the frame's layout: the general-purpose registers
+        // first, in order, then the context registers, in order.
+        const _: () = {
+            let mut at = 0;
+            $(
+                assert!(core::mem::offset_of!(TrapFrame, $g) == at);
+                at += size_of::<u64>();
+            )*
+            $(
+                assert!(core::mem::offset_of!(TrapFrame, $c) == at);
+                at += size_of::<u64>();
+            )*
+            assert!(at == SHOWN_REGISTERS * size_of::<u64>());
+        };
+    };
+}
+trap_frame_registers!(registers_impl);
+
+impl TrapFrame {
+    /// The six syscall arguments: rdi, rsi, rdx, r10, r8, r9.
+    pub fn syscall_args(&self) -> [u64; 6] {
+        [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9]
+    }
+}
+
 /// Byte offsets of [`TrapFrame`] fields, for the kernel's assembly stubs.
 pub mod frame_offset {
     use super::TrapFrame;

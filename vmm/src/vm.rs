@@ -395,28 +395,13 @@ impl Vm {
             _ => self.stats.syscalls_page_fault += 1,
         }
         let frame = TrapFrame {
-            rax: regs.rax,
-            rbx: regs.rbx,
-            rcx: regs.rcx,
-            rdx: regs.rdx,
-            rsi: regs.rsi,
-            rdi: regs.rdi,
-            rbp: regs.rbp,
             rsp: user_rsp,
-            r8: regs.r8,
-            r9: regs.r9,
-            r10: regs.r10,
-            r11: regs.r11,
-            r12: regs.r12,
-            r13: regs.r13,
-            r14: regs.r14,
-            r15: regs.r15,
             rip: regs.rcx,
             rflags: regs.r11,
             cs: u64::from(selector::USER_CS),
             ss: u64::from(selector::USER_DS),
             kind: entry as u64,
-            ..TrapFrame::default()
+            ..general_registers(&regs)
         };
         let mem = UserMemory::new(&self.ram, self.cr3);
         let mut requests = KernelRequests::default();
@@ -615,29 +600,13 @@ impl Vm {
             .get_regs()
             .map_err(Error::kvm("reading registers"))?;
         let frame = TrapFrame {
-            rax: r.rax,
-            rbx: r.rbx,
-            rcx: r.rcx,
-            rdx: r.rdx,
-            rsi: r.rsi,
-            rdi: r.rdi,
-            rbp: r.rbp,
-            rsp: r.rsp,
-            r8: r.r8,
-            r9: r.r9,
-            r10: r.r10,
-            r11: r.r11,
-            r12: r.r12,
-            r13: r.r13,
-            r14: r.r14,
-            r15: r.r15,
             rip: r.rip,
             rflags: r.rflags,
             cs: sregs.cs.selector.into(),
             ss: sregs.ss.selector.into(),
             kind: microvm_abi::EntryKind::Exception as u64,
             vector: 13,
-            ..Default::default()
+            ..general_registers(&r)
         };
         let signal = Signal::Sigsegv;
         tracer.exception(&frame, Some(signal));
@@ -662,6 +631,22 @@ impl Vm {
         };
         Error::Kernel(format!("{what}{regs}"))
     }
+}
+
+/// A frame holding the vCPU's general-purpose registers `r`, each copied
+/// by its name (`kvm_regs` names them as [`TrapFrame`] does); the rest is
+/// zero.
+#[inline]
+fn general_registers(r: &kvm_bindings::kvm_regs) -> TrapFrame {
+    macro_rules! copy {
+        ([$($g:ident)*] [$($c:ident)*]) => {
+            TrapFrame {
+                $($g: r.$g,)*
+                ..TrapFrame::default()
+            }
+        };
+    }
+    microvm_abi::trap_frame_registers!(copy)
 }
 
 /// The trace output failed: a closed pipe ends the run as SIGPIPE would end
@@ -875,4 +860,63 @@ fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> R
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn general_registers_are_copied_by_name_not_position() {
+        // kvm_regs keeps rsp before rbp, the frame rbp before rsp.
+        let r = kvm_bindings::kvm_regs {
+            rax: 1,
+            rbx: 2,
+            rcx: 3,
+            rdx: 4,
+            rsi: 5,
+            rdi: 6,
+            rsp: 7,
+            rbp: 8,
+            r8: 9,
+            r9: 10,
+            r10: 11,
+            r11: 12,
+            r12: 13,
+            r13: 14,
+            r14: 15,
+            r15: 16,
+            rip: 17,
+            rflags: 18,
+        };
+        let f = general_registers(&r);
+        let expect = [
+            ("rax", 1),
+            ("rbx", 2),
+            ("rcx", 3),
+            ("rdx", 4),
+            ("rsi", 5),
+            ("rdi", 6),
+            ("rbp", 8),
+            ("rsp", 7),
+            ("r8", 9),
+            ("r9", 10),
+            ("r10", 11),
+            ("r11", 12),
+            ("r12", 13),
+            ("r13", 14),
+            ("r14", 15),
+            ("r15", 16),
+            // Not general-purpose: left for the caller.
+            ("rip", 0),
+            ("rflags", 0),
+            ("cs", 0),
+            ("ss", 0),
+        ];
+        assert_eq!(f.registers(), expect);
+        assert_eq!(
+            (f.kind, f.vector, f.error_code, f.cr2, f.ticket),
+            (0, 0, 0, 0, 0)
+        );
+    }
 }

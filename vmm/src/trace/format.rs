@@ -257,36 +257,18 @@ pub fn exception_line(out: &mut impl Write, frame: &TrapFrame) -> io::Result<()>
     write!(out, " rip={:#x} ---", frame.rip)
 }
 
-/// `  [rax=.. ... cs=0x23 (rpl 3) ss=0x1b (rpl 3)]`
+/// `  [rax=.. ... cs=0x23 (rpl 3) ss=0x1b (rpl 3)]`: every register of
+/// [`TrapFrame::registers`], the selectors with their RPL.
 pub fn regs(out: &mut impl Write, f: &TrapFrame) -> io::Result<()> {
-    write!(
-        out,
-        "  [rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x} rsp={:#x} \
-         r8={:#x} r9={:#x} r10={:#x} r11={:#x} r12={:#x} r13={:#x} r14={:#x} r15={:#x} \
-         rip={:#x} rflags={:#x} cs={:#x} (rpl {}) ss={:#x} (rpl {})]",
-        f.rax,
-        f.rbx,
-        f.rcx,
-        f.rdx,
-        f.rsi,
-        f.rdi,
-        f.rbp,
-        f.rsp,
-        f.r8,
-        f.r9,
-        f.r10,
-        f.r11,
-        f.r12,
-        f.r13,
-        f.r14,
-        f.r15,
-        f.rip,
-        f.rflags,
-        f.cs,
-        f.cs & 3,
-        f.ss,
-        f.ss & 3
-    )
+    out.write_all(b"  [")?;
+    for (i, (name, value)) in f.registers().into_iter().enumerate() {
+        let sep = if i == 0 { "" } else { " " };
+        write!(out, "{sep}{name}={value:#x}")?;
+        if matches!(name, "cs" | "ss") {
+            write!(out, " (rpl {})", value & 3)?;
+        }
+    }
+    out.write_all(b"]")
 }
 
 #[cfg(test)]

@@ -45,55 +45,24 @@ pub struct Tracer {
     style: style::Style,
 }
 
-/// The registers of a transition, as JSON.
-#[derive(Serialize)]
-struct JsonRegs {
-    rax: u64,
-    rbx: u64,
-    rcx: u64,
-    rdx: u64,
-    rsi: u64,
-    rdi: u64,
-    rbp: u64,
-    rsp: u64,
-    r8: u64,
-    r9: u64,
-    r10: u64,
-    r11: u64,
-    r12: u64,
-    r13: u64,
-    r14: u64,
-    r15: u64,
-    rip: u64,
-    rflags: u64,
-    cs: u64,
-    ss: u64,
-}
+/// The registers of a transition, as JSON: an object with one field per
+/// register, in [`TrapFrame::registers`] order.
+struct JsonRegs([(&'static str, u64); microvm_abi::SHOWN_REGISTERS]);
 
 impl From<&TrapFrame> for JsonRegs {
     fn from(f: &TrapFrame) -> Self {
-        JsonRegs {
-            rax: f.rax,
-            rbx: f.rbx,
-            rcx: f.rcx,
-            rdx: f.rdx,
-            rsi: f.rsi,
-            rdi: f.rdi,
-            rbp: f.rbp,
-            rsp: f.rsp,
-            r8: f.r8,
-            r9: f.r9,
-            r10: f.r10,
-            r11: f.r11,
-            r12: f.r12,
-            r13: f.r13,
-            r14: f.r14,
-            r15: f.r15,
-            rip: f.rip,
-            rflags: f.rflags,
-            cs: f.cs,
-            ss: f.ss,
+        JsonRegs(f.registers())
+    }
+}
+
+impl Serialize for JsonRegs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut regs = s.serialize_struct("JsonRegs", self.0.len())?;
+        for (name, value) in self.0 {
+            regs.serialize_field(name, &value)?;
         }
+        regs.end()
     }
 }
 

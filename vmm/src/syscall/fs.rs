@@ -20,7 +20,7 @@
 use super::linux::{self, at, f, o, stat, statx, PATH_MAX};
 use super::procself::{self, GuestProcess};
 use super::view::View;
-use super::{errno, io_errno, nr, to_rax, Context, SysResult, MAX_RW_COUNT};
+use super::{io_errno, nr, Context, SysResult, MAX_RW_COUNT};
 use crate::arch::paging::Access;
 use crate::stop::{self, Wake};
 use crate::usermem::UserMemory;
@@ -165,13 +165,13 @@ impl Output {
         &mut self,
         bytes: &[u8],
         stop: Option<&stop::StopHandle>,
-        written: &mut i64,
-    ) -> Result<(), i64> {
+        written: &mut u64,
+    ) -> Result<(), Errno> {
         match self {
             Output::Host(h) => h.write_all(bytes, stop, written),
             Output::Writer(w) => match w.write_all(bytes) {
                 Ok(()) => {
-                    *written += bytes.len() as i64;
+                    *written += bytes.len() as u64;
                     Ok(())
                 }
                 Err(e) => Err(io_errno(&e)),
@@ -179,7 +179,7 @@ impl Output {
         }
     }
 
-    fn flush(&mut self) -> Result<(), i64> {
+    fn flush(&mut self) -> Result<(), Errno> {
         match self {
             Output::Host(_) => Ok(()),
             Output::Writer(w) => w.flush().map_err(|e| io_errno(&e)),
@@ -275,24 +275,24 @@ impl HostOutput {
         &mut self,
         mut bytes: &[u8],
         stop: Option<&stop::StopHandle>,
-        written: &mut i64,
-    ) -> Result<(), i64> {
+        written: &mut u64,
+    ) -> Result<(), Errno> {
         let stopped = || stop.is_some_and(|s| s.reason().is_some());
         let wait = |fd| match stop::wait_writable(stop, fd) {
             Ok(Wake::Ready | Wake::TimedOut) => Ok(()),
-            Ok(Wake::Stopped) => Err(errno::EINTR),
+            Ok(Wake::Stopped) => Err(Errno::EINTR),
             Err(e) => Err(io_errno(&e)),
         };
         while !bytes.is_empty() {
             if stopped() {
-                return Err(errno::EINTR);
+                return Err(Errno::EINTR);
             }
             if self.kind == HostKind::Polled {
                 wait(self.fd)?;
             }
             match self.write_once(bytes) {
                 Ok(n) => {
-                    *written += n as i64;
+                    *written += n as u64;
                     bytes = &bytes[n..];
                 }
                 // The reader is behind: wait for room (or the stop).
@@ -307,7 +307,7 @@ impl HostOutput {
                 // another writer since the poll.
                 Err(Errno::EINTR) => {}
                 Err(Errno::EAGAIN) if self.kind == HostKind::Polled => {}
-                Err(e) => return Err(e as i64),
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -380,12 +380,12 @@ impl Write for StopAwareStderr {
         if stop.is_some_and(|s| s.reason().is_some()) {
             return self.write_now(buf);
         }
-        let mut written = 0i64;
+        let mut written = 0;
         match self.out.write_all(buf, stop, &mut written) {
             Ok(()) => Ok(buf.len()),
             Err(_) if written > 0 => Ok(written as usize),
-            Err(errno::EINTR) => Err(std::io::Error::other(OutputStopped)),
-            Err(e) => Err(std::io::Error::from_raw_os_error(e as i32)),
+            Err(Errno::EINTR) => Err(std::io::Error::other(OutputStopped)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -555,11 +555,16 @@ impl Files {
         self.fd_limit = limit.min(MAX_FDS);
     }
 
-    /// Serve `nr` if it is a file syscall.
-    pub fn handle(&mut self, nr: u64, a: &[u64; 6], ctx: &mut Context<'_, '_>) -> Option<i64> {
-        let r = match nr {
-            nr::WRITE => return Some(self.write(ctx, a[0], a[1], a[2])),
-            nr::WRITEV => return Some(self.writev(ctx, a[0], a[1], a[2])),
+    /// Serve `nr`; `None` if it is not a file syscall.
+    pub fn handle(
+        &mut self,
+        nr: u64,
+        a: &[u64; 6],
+        ctx: &mut Context<'_, '_>,
+    ) -> Option<SysResult> {
+        Some(match nr {
+            nr::WRITE => self.write(ctx, a[0], a[1], a[2]),
+            nr::WRITEV => self.writev(ctx, a[0], a[1], a[2]),
             nr::READ => self.read(ctx, a[0], a[1], a[2], None),
             nr::PREAD64 => self.read(ctx, a[0], a[1], a[2], Some(a[3] as i64)),
             nr::READV => self.readv(ctx, a[0], a[1], a[2]),
@@ -584,8 +589,7 @@ impl Files {
             nr::FCHDIR => self.fchdir(a[0]),
             nr::GETDENTS64 => self.getdents64(ctx, a[0], a[1], a[2]),
             _ => return None,
-        };
-        Some(to_rax(r))
+        })
     }
 
     /// The open file behind `fd`.
@@ -620,14 +624,14 @@ impl Files {
 
     /// Where a write to `fd` goes: EBADF unless it is stdout or stderr
     /// (everything else is read-only).
-    fn sink(&self, fd: u64) -> Result<Sink, i64> {
+    fn sink(&self, fd: u64) -> Result<Sink, Errno> {
         match self.table.get(index(fd)) {
             Some(Some(slot)) => match slot.file.object {
                 Object::Stdout => Ok(Sink::Stdout),
                 Object::Stderr => Ok(Sink::Stderr),
-                _ => Err(-errno::EBADF),
+                _ => Err(Errno::EBADF),
             },
-            _ => Err(-errno::EBADF),
+            _ => Err(Errno::EBADF),
         }
     }
 
@@ -650,36 +654,24 @@ impl Files {
         }
     }
 
-    fn write(&mut self, ctx: &mut Context<'_, '_>, fd: u64, buf: u64, count: u64) -> i64 {
+    fn write(&mut self, ctx: &mut Context<'_, '_>, fd: u64, buf: u64, count: u64) -> SysResult {
         let count = count.min(MAX_RW_COUNT);
-        let sink = match self.sink(fd) {
-            Ok(s) => s,
-            Err(e) => return e,
-        };
+        let sink = self.sink(fd)?;
         let mem = ctx.mem;
         // Check the whole buffer before writing a byte of it.
-        if mem
-            .for_each_piece(buf, count, Access::UserRead, |_, _| {})
-            .is_err()
-        {
-            return -errno::EFAULT;
-        }
+        mem.for_each_piece(buf, count, Access::UserRead, |_, _| {})
+            .map_err(|_| Errno::EFAULT)?;
         (ctx.before_output)();
         let mut emitter = self.emitter(sink, ctx.stop);
         emitter.emit(mem, buf, count);
         emitter.finish()
     }
 
-    fn writev(&mut self, ctx: &mut Context<'_, '_>, fd: u64, iov: u64, iovcnt: u64) -> i64 {
-        let sink = match self.sink(fd) {
-            Ok(s) => s,
-            Err(e) => return e,
-        };
+    fn writev(&mut self, ctx: &mut Context<'_, '_>, fd: u64, iov: u64, iovcnt: u64) -> SysResult {
+        let sink = self.sink(fd)?;
         let mem = ctx.mem;
         // Check every iovec and every buffer before writing a byte.
-        if let Err(e) = for_each_iovec(mem, iov, iovcnt, Access::UserRead, |_, _| Ok(true)) {
-            return -(e as i64);
-        }
+        for_each_iovec(mem, iov, iovcnt, Access::UserRead, |_, _| Ok(true))?;
         (ctx.before_output)();
         let mut emitter = self.emitter(sink, ctx.stop);
         let _ = for_each_iovec(mem, iov, iovcnt, Access::UserRead, |base, len| {
@@ -1686,9 +1678,9 @@ struct Emitter<'e> {
     stop: Option<&'e stop::StopHandle>,
     staged: &'e mut Vec<u8>,
     /// Bytes written so far.
-    written: i64,
+    written: u64,
     /// The errno that stopped it, if any.
-    failure: Option<i64>,
+    failure: Option<Errno>,
 }
 
 impl Emitter<'_> {
@@ -1712,7 +1704,7 @@ impl Emitter<'_> {
             {
                 self.staged.truncate(at);
                 self.flush();
-                self.failure.get_or_insert(errno::EFAULT);
+                self.failure.get_or_insert(Errno::EFAULT);
             }
         });
         self.failure.is_none()
@@ -1735,16 +1727,16 @@ impl Emitter<'_> {
     /// syscall's result: EPIPE always wins (it raises SIGPIPE); other
     /// errors after some bytes give the count, as Linux does for a write
     /// interrupted part-way.
-    fn finish(mut self) -> i64 {
+    fn finish(mut self) -> SysResult {
         self.flush();
         if let Err(e) = self.out.flush() {
             self.failure.get_or_insert(e);
         }
         match self.failure {
-            Some(errno::EPIPE) => -errno::EPIPE,
-            Some(_) if self.written > 0 => self.written,
-            Some(e) => -e,
-            None => self.written,
+            Some(Errno::EPIPE) => Err(Errno::EPIPE),
+            Some(_) if self.written > 0 => Ok(self.written),
+            Some(e) => Err(e),
+            None => Ok(self.written),
         }
     }
 }

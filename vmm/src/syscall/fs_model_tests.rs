@@ -9,7 +9,7 @@ use super::*;
 use crate::arch::paging::{PageFlags, PageTables};
 use crate::memory::{FrameAllocator, GuestRam};
 use crate::space::AddressSpace;
-use crate::syscall::KernelRequests;
+use crate::syscall::{Disposition, KernelRequests};
 use microvm_abi::layout::{MIN_MEMORY, PAGE_SIZE};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -239,7 +239,11 @@ impl Harness {
             space: &mut self.space,
             requests: &mut requests,
         };
-        self.files.handle(nr, &a, &mut ctx).expect("a file syscall")
+        let r = self.files.handle(nr, &a, &mut ctx).expect("a file syscall");
+        match Disposition::from(r) {
+            Disposition::Return(rax) => rax,
+            other => panic!("{other:?}"),
+        }
     }
 
     fn run(&mut self, op: &Op) -> i64 {

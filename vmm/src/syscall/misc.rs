@@ -7,7 +7,7 @@
 //! sleeping guest at once. The guest has one CPU.
 
 use super::linux::{self, grnd, utsname, PAIR_SIZE, RLIMIT_NOFILE, RLIMIT_STACK, RLIM_INFINITY};
-use super::{nr, to_rax, Context, SysResult, GUEST_PID, MAX_RW_COUNT};
+use super::{nr, Context, SysResult, GUEST_PID, MAX_RW_COUNT};
 use crate::stop::{self, Wake};
 use crate::usermem::UserMemory;
 use nix::errno::Errno;
@@ -49,7 +49,7 @@ impl Default for Misc {
 
 /// A guest pid that names the program itself (0 or its own pid).
 fn is_self(pid: u64) -> bool {
-    pid as i32 == 0 || i64::from(pid as i32) == GUEST_PID
+    matches!(pid as libc::pid_t, 0 | GUEST_PID)
 }
 
 /// Read the two words at `addr` (a timespec, rlimit...).
@@ -99,9 +99,14 @@ impl Misc {
         self.limits[RLIMIT_NOFILE as usize].0
     }
 
-    /// Serve `nr` if it is one of these.
-    pub fn handle(&mut self, nr: u64, a: &[u64; 6], ctx: &mut Context<'_, '_>) -> Option<i64> {
-        let r = match nr {
+    /// Serve `nr`; `None` if it is not one of these.
+    pub fn handle(
+        &mut self,
+        nr: u64,
+        a: &[u64; 6],
+        ctx: &mut Context<'_, '_>,
+    ) -> Option<SysResult> {
+        Some(match nr {
             nr::UNAME => uname(ctx, a[0]),
             nr::GETRANDOM => getrandom(ctx, a[0], a[1], a[2]),
             nr::CLOCK_GETTIME => clock_gettime(ctx, a[0], a[1]),
@@ -128,8 +133,7 @@ impl Misc {
             // What kernels before 4.18 say; C libraries carry on without it.
             nr::RSEQ => Err(Errno::ENOSYS),
             _ => return None,
-        };
-        Some(to_rax(r))
+        })
     }
 
     fn prlimit64(

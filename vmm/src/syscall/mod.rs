@@ -5,10 +5,13 @@
 //! (`--fs-root`). Everything not served answers -ENOSYS (and is logged by
 //! the trace).
 //!
-//! Submodules serve families of syscalls: [`fs`] file descriptors and
-//! files (through [`view`]), [`misc`] the system, time, randomness and
-//! limits. Each returns `None` for a number it does not serve. [`linux`]
-//! holds the x86-64 Linux struct layouts and flags they and the trace share.
+//! Submodules serve families of syscalls: [`mm`] memory, [`fs`] file
+//! descriptors and files (through [`view`]), [`misc`] the system, time,
+//! randomness and limits. Every handler answers a [`SysResult`], the value
+//! or the errno; a module's `handle` answers `None` for a number that is
+//! not one of its own. [`SyscallService::handle`] alone turns the answer
+//! into what rax gets (a [`Disposition`]). [`linux`] holds the x86-64 Linux
+//! struct layouts and flags they and the trace share.
 
 pub mod fs;
 pub mod linux;
@@ -22,6 +25,7 @@ use crate::space::AddressSpace;
 use crate::stop::StopHandle;
 use crate::usermem::UserMemory;
 use microvm_abi::TrapFrame;
+use nix::errno::Errno;
 use std::io::Write;
 use std::path::Path;
 
@@ -29,34 +33,8 @@ use std::path::Path;
 /// programs through the ABI crate).
 pub use microvm_abi::linux::nr;
 
-/// Linux errno values the service returns (negated, as the kernel does).
-pub mod errno {
-    /// Bad file descriptor.
-    pub const EBADF: i64 = libc::EBADF as i64;
-    /// Bad address.
-    pub const EFAULT: i64 = libc::EFAULT as i64;
-    /// Invalid argument.
-    pub const EINVAL: i64 = libc::EINVAL as i64;
-    /// Interrupted system call.
-    pub const EINTR: i64 = libc::EINTR as i64;
-    /// Broken pipe.
-    pub const EPIPE: i64 = libc::EPIPE as i64;
-    /// Function not implemented.
-    pub const ENOSYS: i64 = libc::ENOSYS as i64;
-    /// Input/output error.
-    pub const EIO: i64 = libc::EIO as i64;
-    /// Operation not permitted.
-    pub const EPERM: i64 = libc::EPERM as i64;
-    /// Out of memory.
-    pub const ENOMEM: i64 = libc::ENOMEM as i64;
-    /// File exists.
-    pub const EEXIST: i64 = libc::EEXIST as i64;
-    /// No such device.
-    pub const ENODEV: i64 = libc::ENODEV as i64;
-}
-
 /// The process id the guest program has.
-pub const GUEST_PID: i64 = 1;
+pub const GUEST_PID: libc::pid_t = 1;
 
 /// The largest count one read/write moves, as Linux's MAX_RW_COUNT.
 pub const MAX_RW_COUNT: u64 = 0x7fff_f000;
@@ -71,6 +49,21 @@ pub enum Disposition {
     /// The syscall failed with this value in rax and raised a signal that
     /// ends the program (a write to a closed pipe: EPIPE and SIGPIPE).
     Killed(i64, crate::exception::Signal),
+}
+
+impl From<SysResult> for Disposition {
+    /// The value rax gets: the value, or the negated errno. A syscall
+    /// served here fails with EPIPE only where it wrote to a pipe with no
+    /// reader, which raises SIGPIPE, as on Linux.
+    fn from(r: SysResult) -> Self {
+        match r {
+            Ok(v) => Disposition::Return(v as i64),
+            Err(Errno::EPIPE) => {
+                Disposition::Killed(-(Errno::EPIPE as i64), crate::exception::Signal::Sigpipe)
+            }
+            Err(e) => Disposition::Return(-(e as i64)),
+        }
+    }
 }
 
 /// The guest state a syscall may touch, handed over by the run loop.
@@ -188,10 +181,9 @@ impl SyscallService {
         frame: &TrapFrame,
         before_output: &mut dyn FnMut(),
     ) -> Disposition {
-        use Disposition::Return;
-        let args = [
-            frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
-        ];
+        if matches!(frame.rax, nr::EXIT | nr::EXIT_GROUP) {
+            return Disposition::Exit((frame.rdi & 0xff) as i32);
+        }
         let mut ctx = Context {
             mem: guest.mem,
             before_output,
@@ -200,49 +192,195 @@ impl SyscallService {
             requests: guest.requests,
             stop: self.stop.as_ref(),
         };
-        if let Some(r) = self.memory.handle(frame.rax, &args, &mut ctx) {
-            return Return(r);
-        }
-        match frame.rax {
-            nr::EXIT | nr::EXIT_GROUP => Disposition::Exit((frame.rdi & 0xff) as i32),
-            nr::GETPID | nr::GETTID => Return(GUEST_PID),
-            nr::GETPPID => Return(0),
-            nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Return(0),
-            n => match self.files.handle(n, &args, &mut ctx) {
-                // Writing to a pipe with no reader raises SIGPIPE.
-                Some(r) if r == -errno::EPIPE => {
-                    Disposition::Killed(r, crate::exception::Signal::Sigpipe)
-                }
-                Some(r) => Return(r),
-                None => match self.misc.handle(n, &args, &mut ctx) {
-                    Some(r) => {
-                        if matches!(n, nr::PRLIMIT64 | nr::SETRLIMIT) {
-                            self.files.set_fd_limit(self.misc.fd_limit());
-                        }
-                        Return(r)
-                    }
-                    None => Return(-errno::ENOSYS),
-                },
-            },
-        }
+        let (files, memory, misc) = (&mut self.files, &mut self.memory, &mut self.misc);
+        serve(
+            files,
+            memory,
+            misc,
+            frame.rax,
+            &frame.syscall_args(),
+            &mut ctx,
+        )
+        .into()
     }
 }
 
-/// A syscall's result: the value, or the errno it fails with.
-pub type SysResult = Result<u64, nix::errno::Errno>;
-
-/// The value rax gets for `r`: the value, or the negated errno.
-pub fn to_rax(r: SysResult) -> i64 {
-    match r {
-        Ok(v) => v as i64,
-        Err(e) => -(e as i64),
+/// Serve syscall `nr` with the arguments `a`: the module whose it is
+/// answers, ENOSYS if none.
+fn serve(
+    files: &mut fs::Files,
+    memory: &mut mm::Memory,
+    misc: &mut misc::Misc,
+    nr: u64,
+    a: &[u64; 6],
+    ctx: &mut Context<'_, '_>,
+) -> SysResult {
+    match nr {
+        nr::GETPID | nr::GETTID => return Ok(GUEST_PID as u64),
+        nr::GETPPID => return Ok(0),
+        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => return Ok(0),
+        _ => {}
     }
+    if let Some(r) = memory.handle(nr, a, ctx) {
+        return r;
+    }
+    if let Some(r) = files.handle(nr, a, ctx) {
+        return r;
+    }
+    if let Some(r) = misc.handle(nr, a, ctx) {
+        if matches!(nr, nr::PRLIMIT64 | nr::SETRLIMIT) {
+            files.set_fd_limit(misc.fd_limit());
+        }
+        return r;
+    }
+    Err(Errno::ENOSYS)
 }
+
+/// A syscall's result: the value, or the errno it fails with. Every
+/// handler of the service answers one; [`Disposition`]'s `From` makes it
+/// the value rax gets.
+pub type SysResult = Result<u64, Errno>;
 
 /// The errno for a host I/O error on program output.
-pub fn io_errno(e: &std::io::Error) -> i64 {
+pub fn io_errno(e: &std::io::Error) -> Errno {
     match e.kind() {
-        std::io::ErrorKind::BrokenPipe => errno::EPIPE,
-        _ => e.raw_os_error().map_or(errno::EIO, i64::from),
+        std::io::ErrorKind::BrokenPipe => Errno::EPIPE,
+        _ => e.raw_os_error().map_or(Errno::EIO, Errno::from_raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::paging::{PageFlags, PageTables};
+    use crate::exception::Signal;
+    use crate::memory::FrameAllocator;
+    use microvm_abi::layout::{MIN_MEMORY, PAGE_SIZE};
+
+    /// Where the test's guest page is.
+    const BUF: u64 = 0x1000_0000;
+
+    /// A writer that fails as a pipe with no reader does.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// fd 1 a closed pipe, fd 2 a sink.
+    fn service() -> SyscallService {
+        SyscallService::new(Box::new(ClosedPipe), Box::new(std::io::sink()))
+    }
+
+    /// Serve `nr(a...)` with one page mapped at [`BUF`], holding `page`.
+    fn call_with(s: &mut SyscallService, page: &[u8], nr: u64, a: [u64; 6]) -> Disposition {
+        let ram = GuestRam::new(MIN_MEMORY).unwrap();
+        let mut space = AddressSpace::new(PageTables::new(), FrameAllocator::new(MIN_MEMORY));
+        space
+            .map(&ram, BUF, BUF + PAGE_SIZE, PageFlags::USER_RW)
+            .unwrap();
+        space.copy_in(&ram, BUF, page).unwrap();
+        let mem = UserMemory::new(&ram, space.tables().root());
+        let mut requests = KernelRequests::default();
+        let guest = Guest {
+            mem: &mem,
+            ram: &ram,
+            space: &mut space,
+            requests: &mut requests,
+        };
+        let frame = TrapFrame {
+            rax: nr,
+            rdi: a[0],
+            rsi: a[1],
+            rdx: a[2],
+            r10: a[3],
+            r8: a[4],
+            r9: a[5],
+            ..TrapFrame::default()
+        };
+        s.handle(guest, &frame, &mut || {})
+    }
+
+    fn call(s: &mut SyscallService, nr: u64, a: [u64; 6]) -> Disposition {
+        call_with(s, b"", nr, a)
+    }
+
+    fn fails(e: Errno) -> Disposition {
+        Disposition::Return(-(e as i64))
+    }
+
+    #[test]
+    fn a_result_becomes_rax_the_value_or_the_negated_errno() {
+        assert_eq!(Disposition::from(Ok(7)), Disposition::Return(7));
+        // An address in the upper half reads back as the same bits.
+        let high = 0xffff_8000_0000_1000u64;
+        assert_eq!(
+            Disposition::from(Ok(high)),
+            Disposition::Return(high as i64)
+        );
+        assert_eq!(
+            Disposition::from(Err(Errno::EBADF)),
+            Disposition::Return(-9)
+        );
+        assert_eq!(
+            Disposition::from(Err(Errno::EPIPE)),
+            Disposition::Killed(-32, Signal::Sigpipe)
+        );
+    }
+
+    #[test]
+    fn each_module_answers_its_own_and_nothing_else_is_served() {
+        let mut s = service();
+        // The ones the service answers itself, and one of each module's.
+        assert_eq!(call(&mut s, nr::GETPID, [0; 6]), Disposition::Return(1));
+        assert_eq!(call(&mut s, nr::GETPPID, [0; 6]), Disposition::Return(0));
+        let unaligned = [BUF + 1, PAGE_SIZE, 0, 0, 0, 0];
+        assert_eq!(call(&mut s, nr::MUNMAP, unaligned), fails(Errno::EINVAL));
+        assert_eq!(call(&mut s, nr::DUP, [0; 6]), Disposition::Return(3));
+        assert_eq!(
+            call(&mut s, nr::SET_TID_ADDRESS, [0; 6]),
+            Disposition::Return(1)
+        );
+        // rseq is misc's, and ENOSYS is its answer by choice.
+        assert_eq!(call(&mut s, nr::RSEQ, [0; 6]), fails(Errno::ENOSYS));
+        // Served by no module.
+        for n in [nr::FORK, 1000, u64::MAX] {
+            assert_eq!(call(&mut s, n, [0; 6]), fails(Errno::ENOSYS), "{n}");
+        }
+        let exit = call(&mut s, nr::EXIT_GROUP, [0x1234, 0, 0, 0, 0, 0]);
+        assert_eq!(exit, Disposition::Exit(0x34));
+    }
+
+    #[test]
+    fn a_write_to_a_closed_pipe_kills_with_sigpipe_and_other_failures_return() {
+        let epipe = Disposition::Killed(-32, Signal::Sigpipe);
+        let mut s = service();
+        assert_eq!(call(&mut s, nr::WRITE, [1, BUF, 5, 0, 0, 0]), epipe);
+        // writev of one iovec: 5 bytes at BUF + 16.
+        let iov: Vec<u8> = [BUF + 16, 5].iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut s = service();
+        assert_eq!(
+            call_with(&mut s, &iov, nr::WRITEV, [1, BUF, 1, 0, 0, 0]),
+            epipe
+        );
+        // The same calls failing otherwise return.
+        assert_eq!(
+            call(&mut s, nr::WRITE, [0, BUF, 5, 0, 0, 0]),
+            fails(Errno::EBADF)
+        );
+        assert_eq!(
+            call(&mut s, nr::WRITE, [1, 0, 5, 0, 0, 0]),
+            fails(Errno::EFAULT)
+        );
+        // fd 2 writes elsewhere: all of it.
+        assert_eq!(
+            call(&mut s, nr::WRITE, [2, BUF, 5, 0, 0, 0]),
+            Disposition::Return(5)
+        );
     }
 }

@@ -108,10 +108,15 @@ pub struct KernelRequests {
 
 /// Serves syscalls.
 pub struct SyscallService {
+    modules: Modules,
+    stop: Option<StopHandle>,
+}
+
+/// The families of syscalls, each served by its module.
+struct Modules {
     files: fs::Files,
     memory: mm::Memory,
     misc: misc::Misc,
-    stop: Option<StopHandle>,
 }
 
 impl Default for SyscallService {
@@ -129,9 +134,11 @@ impl SyscallService {
     /// A service writing the program's fd 1 and 2 to `stdout` and `stderr`.
     pub fn with_outputs(stdout: fs::Output, stderr: fs::Output) -> Self {
         SyscallService {
-            files: fs::Files::new(stdout, stderr),
-            memory: mm::Memory::default(),
-            misc: misc::Misc::default(),
+            modules: Modules {
+                files: fs::Files::new(stdout, stderr),
+                memory: mm::Memory::default(),
+                misc: misc::Misc::default(),
+            },
             stop: None,
         }
     }
@@ -139,27 +146,27 @@ impl SyscallService {
     /// Serve files from a read-only view of the host directory `dir`
     /// (`--fs-root`); without one, every open fails with ENOENT.
     pub fn with_fs_root(mut self, dir: &Path) -> crate::Result<Self> {
-        self.files.set_view(view::View::new(dir)?);
+        self.modules.files.set_view(view::View::new(dir)?);
         Ok(self)
     }
 
     /// The descriptor every path lookup starts from: the root of the file
     /// view, if there is one (`--fs-root`).
     pub fn view_root(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        self.files.view_root()
+        self.modules.files.view_root()
     }
 
     /// The program's path, which readlink("/proc/self/exe") tells (made
     /// absolute and resolved, as Linux does).
     pub fn with_exe_path(mut self, path: &Path) -> Self {
-        self.files.set_exe_path(path);
+        self.modules.files.set_exe_path(path);
         self
     }
 
     /// The guest's argv (`argv[0]` first) and environment, which its
     /// /proc/self/cmdline and environ show.
     pub fn with_start(mut self, argv: &[String], envp: &[String]) -> Self {
-        self.files.set_process(procself::GuestProcess {
+        self.modules.files.set_process(procself::GuestProcess {
             argv: argv.to_vec(),
             envp: envp.to_vec(),
         });
@@ -192,48 +199,36 @@ impl SyscallService {
             requests: guest.requests,
             stop: self.stop.as_ref(),
         };
-        let (files, memory, misc) = (&mut self.files, &mut self.memory, &mut self.misc);
-        serve(
-            files,
-            memory,
-            misc,
-            frame.rax,
-            &frame.syscall_args(),
-            &mut ctx,
-        )
-        .into()
+        self.modules
+            .serve(frame.rax, &frame.syscall_args(), &mut ctx)
+            .into()
     }
 }
 
-/// Serve syscall `nr` with the arguments `a`: the module whose it is
-/// answers, ENOSYS if none.
-fn serve(
-    files: &mut fs::Files,
-    memory: &mut mm::Memory,
-    misc: &mut misc::Misc,
-    nr: u64,
-    a: &[u64; 6],
-    ctx: &mut Context<'_, '_>,
-) -> SysResult {
-    match nr {
-        nr::GETPID | nr::GETTID => return Ok(GUEST_PID as u64),
-        nr::GETPPID => return Ok(0),
-        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => return Ok(0),
-        _ => {}
-    }
-    if let Some(r) = memory.handle(nr, a, ctx) {
-        return r;
-    }
-    if let Some(r) = files.handle(nr, a, ctx) {
-        return r;
-    }
-    if let Some(r) = misc.handle(nr, a, ctx) {
-        if matches!(nr, nr::PRLIMIT64 | nr::SETRLIMIT) {
-            files.set_fd_limit(misc.fd_limit());
+impl Modules {
+    /// Serve syscall `nr` with the arguments `a`: the module whose it is
+    /// answers, ENOSYS if none.
+    fn serve(&mut self, nr: u64, a: &[u64; 6], ctx: &mut Context<'_, '_>) -> SysResult {
+        match nr {
+            nr::GETPID | nr::GETTID => return Ok(GUEST_PID as u64),
+            nr::GETPPID => return Ok(0),
+            nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => return Ok(0),
+            _ => {}
         }
-        return r;
+        if let Some(r) = self.memory.handle(nr, a, ctx) {
+            return r;
+        }
+        if let Some(r) = self.files.handle(nr, a, ctx) {
+            return r;
+        }
+        if let Some(r) = self.misc.handle(nr, a, ctx) {
+            if matches!(nr, nr::PRLIMIT64 | nr::SETRLIMIT) {
+                self.files.set_fd_limit(self.misc.fd_limit());
+            }
+            return r;
+        }
+        Err(Errno::ENOSYS)
     }
-    Err(Errno::ENOSYS)
 }
 
 /// A syscall's result: the value, or the errno it fails with. Every

@@ -236,11 +236,15 @@ impl Modules {
 /// the value rax gets.
 pub type SysResult = Result<u64, Errno>;
 
-/// The errno for a host I/O error on program output.
+/// The errno for a host I/O error on program output: its own, EPIPE for a
+/// broken pipe, EIO where it has none.
 pub fn io_errno(e: &std::io::Error) -> Errno {
-    match e.kind() {
-        std::io::ErrorKind::BrokenPipe => Errno::EPIPE,
-        _ => e.raw_os_error().map_or(Errno::EIO, Errno::from_raw),
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Errno::EPIPE;
+    }
+    match e.raw_os_error().map(Errno::from_raw) {
+        Some(Errno::UnknownErrno) | None => Errno::EIO,
+        Some(errno) => errno,
     }
 }
 
@@ -326,6 +330,23 @@ mod tests {
             Disposition::from(Err(Errno::EPIPE)),
             Disposition::Killed(-32, Signal::Sigpipe)
         );
+    }
+
+    #[test]
+    fn host_output_errors_keep_their_errno_and_have_one() {
+        use std::io::{Error, ErrorKind};
+        assert_eq!(io_errno(&Error::from(ErrorKind::BrokenPipe)), Errno::EPIPE);
+        assert_eq!(
+            io_errno(&Error::from_raw_os_error(libc::EPIPE)),
+            Errno::EPIPE
+        );
+        assert_eq!(
+            io_errno(&Error::from_raw_os_error(libc::ENOSPC)),
+            Errno::ENOSPC
+        );
+        assert_eq!(io_errno(&Error::other("no errno")), Errno::EIO);
+        // Not an errno Linux has: never "no error".
+        assert_eq!(io_errno(&Error::from_raw_os_error(4000)), Errno::EIO);
     }
 
     #[test]

@@ -37,9 +37,7 @@ impl<'a, 'm> Call<'a, 'm> {
         Call {
             mem,
             nr: frame.rax,
-            args: [
-                frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
-            ],
+            args: frame.syscall_args(),
             ret,
             style,
         }

@@ -206,9 +206,7 @@ impl Tracer {
                 let style = self.style;
                 let call = decode::Call::new(mem, frame, ret, &style);
                 let ent = microvm_abi::linux::syscalls::by_nr(frame.rax);
-                let all = [
-                    frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
-                ];
+                let all = frame.syscall_args();
                 let n = ent.map_or(6, |e| e.args.len());
                 let record = JsonSyscall {
                     seq: self.seq,

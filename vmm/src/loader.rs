@@ -475,46 +475,7 @@ pub struct StartInfo<'a> {
 pub const PIE_BASE: u64 = 0x5555_5555_4000;
 
 /// Auxiliary-vector keys (Linux `include/uapi/linux/auxvec.h`).
-pub mod auxv {
-    /// End of the vector.
-    pub const AT_NULL: u64 = 0;
-    /// Program headers in memory.
-    pub const AT_PHDR: u64 = 3;
-    /// Size of one program header.
-    pub const AT_PHENT: u64 = 4;
-    /// Number of program headers.
-    pub const AT_PHNUM: u64 = 5;
-    /// Page size.
-    pub const AT_PAGESZ: u64 = 6;
-    /// Interpreter base (0: none).
-    pub const AT_BASE: u64 = 7;
-    /// Flags.
-    pub const AT_FLAGS: u64 = 8;
-    /// Program entry.
-    pub const AT_ENTRY: u64 = 9;
-    /// Real uid.
-    pub const AT_UID: u64 = 11;
-    /// Effective uid.
-    pub const AT_EUID: u64 = 12;
-    /// Real gid.
-    pub const AT_GID: u64 = 13;
-    /// Effective gid.
-    pub const AT_EGID: u64 = 14;
-    /// Platform string.
-    pub const AT_PLATFORM: u64 = 15;
-    /// CPU capabilities.
-    pub const AT_HWCAP: u64 = 16;
-    /// Clock ticks per second.
-    pub const AT_CLKTCK: u64 = 17;
-    /// Secure mode (setuid).
-    pub const AT_SECURE: u64 = 23;
-    /// 16 random bytes.
-    pub const AT_RANDOM: u64 = 25;
-    /// More CPU capabilities.
-    pub const AT_HWCAP2: u64 = 26;
-    /// The file name of the program.
-    pub const AT_EXECFN: u64 = 31;
-}
+pub use microvm_abi::linux::consts::auxv;
 
 /// Load the program `image` (ELF or flat) into `space` and lay out its
 /// stack with `start`.

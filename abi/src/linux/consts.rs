@@ -179,6 +179,12 @@ pub const CLOCK_MONOTONIC: u64 = 1;
 /// `CLOCK_TAI` (linux/time.h).
 pub const CLOCK_TAI: u64 = 0xb;
 
+/// `CLOCK_SGI_CYCLE` (linux/time.h).
+pub const CLOCK_SGI_CYCLE: u64 = 0xa;
+
+/// `CLOCK_BOOTTIME` (linux/time.h).
+pub const CLOCK_BOOTTIME: u64 = 7;
+
 /// `TIMER_ABSTIME` (linux/time.h).
 pub const TIMER_ABSTIME: u64 = 1;
 
@@ -557,6 +563,66 @@ pub const FIOCLEX: u64 = 0x5451;
 /// `FIONCLEX` (asm/termbits.h asm/ioctls.h).
 pub const FIONCLEX: u64 = 0x5450;
 
+/// Auxiliary-vector keys (`AT_*` of linux/auxvec.h), in a module of their own: `AT_FLAGS` is also a table's name.
+pub mod auxv {
+    /// `AT_NULL` (linux/auxvec.h).
+    pub const AT_NULL: u64 = 0;
+
+    /// `AT_PHDR` (linux/auxvec.h).
+    pub const AT_PHDR: u64 = 3;
+
+    /// `AT_PHENT` (linux/auxvec.h).
+    pub const AT_PHENT: u64 = 4;
+
+    /// `AT_PHNUM` (linux/auxvec.h).
+    pub const AT_PHNUM: u64 = 5;
+
+    /// `AT_PAGESZ` (linux/auxvec.h).
+    pub const AT_PAGESZ: u64 = 6;
+
+    /// `AT_BASE` (linux/auxvec.h).
+    pub const AT_BASE: u64 = 7;
+
+    /// `AT_FLAGS` (linux/auxvec.h).
+    pub const AT_FLAGS: u64 = 8;
+
+    /// `AT_ENTRY` (linux/auxvec.h).
+    pub const AT_ENTRY: u64 = 9;
+
+    /// `AT_UID` (linux/auxvec.h).
+    pub const AT_UID: u64 = 0xb;
+
+    /// `AT_EUID` (linux/auxvec.h).
+    pub const AT_EUID: u64 = 0xc;
+
+    /// `AT_GID` (linux/auxvec.h).
+    pub const AT_GID: u64 = 0xd;
+
+    /// `AT_EGID` (linux/auxvec.h).
+    pub const AT_EGID: u64 = 0xe;
+
+    /// `AT_PLATFORM` (linux/auxvec.h).
+    pub const AT_PLATFORM: u64 = 0xf;
+
+    /// `AT_HWCAP` (linux/auxvec.h).
+    pub const AT_HWCAP: u64 = 0x10;
+
+    /// `AT_CLKTCK` (linux/auxvec.h).
+    pub const AT_CLKTCK: u64 = 0x11;
+
+    /// `AT_SECURE` (linux/auxvec.h).
+    pub const AT_SECURE: u64 = 0x17;
+
+    /// `AT_RANDOM` (linux/auxvec.h).
+    pub const AT_RANDOM: u64 = 0x19;
+
+    /// `AT_HWCAP2` (linux/auxvec.h).
+    pub const AT_HWCAP2: u64 = 0x1a;
+
+    /// `AT_EXECFN` (linux/auxvec.h).
+    pub const AT_EXECFN: u64 = 0x1f;
+}
+
 /// `open(2)` access modes (strace's `open_access_modes`).
 pub static OPEN_ACCESS_MODES: Xlat = Xlat {
     kind: XlatKind::Values {
@@ -761,13 +827,13 @@ pub static MODETYPES: Xlat = Xlat {
         unknown: "S_IF???",
     },
     entries: &[
-        (32768, "S_IFREG"),
-        (49152, "S_IFSOCK"),
-        (4096, "S_IFIFO"),
-        (40960, "S_IFLNK"),
-        (16384, "S_IFDIR"),
-        (24576, "S_IFBLK"),
-        (8192, "S_IFCHR"),
+        (0x8000, "S_IFREG"),
+        (0xc000, "S_IFSOCK"),
+        (0x1000, "S_IFIFO"),
+        (0xa000, "S_IFLNK"),
+        (0x4000, "S_IFDIR"),
+        (0x6000, "S_IFBLK"),
+        (0x2000, "S_IFCHR"),
     ],
 };
 
@@ -933,20 +999,20 @@ pub static ARCH_PRCTL_CODES: Xlat = Xlat {
         unknown: "ARCH_???",
     },
     entries: &[
-        (4097, "ARCH_SET_GS"),
-        (4098, "ARCH_SET_FS"),
-        (4099, "ARCH_GET_FS"),
-        (4100, "ARCH_GET_GS"),
-        (4113, "ARCH_GET_CPUID"),
-        (4114, "ARCH_SET_CPUID"),
-        (4129, "ARCH_GET_XCOMP_SUPP"),
-        (4130, "ARCH_GET_XCOMP_PERM"),
-        (4131, "ARCH_REQ_XCOMP_PERM"),
-        (4132, "ARCH_GET_XCOMP_GUEST_PERM"),
-        (4133, "ARCH_REQ_XCOMP_GUEST_PERM"),
-        (8193, "ARCH_MAP_VDSO_X32"),
-        (8194, "ARCH_MAP_VDSO_32"),
-        (8195, "ARCH_MAP_VDSO_64"),
+        (0x1001, "ARCH_SET_GS"),
+        (0x1002, "ARCH_SET_FS"),
+        (0x1003, "ARCH_GET_FS"),
+        (0x1004, "ARCH_GET_GS"),
+        (0x1011, "ARCH_GET_CPUID"),
+        (0x1012, "ARCH_SET_CPUID"),
+        (0x1021, "ARCH_GET_XCOMP_SUPP"),
+        (0x1022, "ARCH_GET_XCOMP_PERM"),
+        (0x1023, "ARCH_REQ_XCOMP_PERM"),
+        (0x1024, "ARCH_GET_XCOMP_GUEST_PERM"),
+        (0x1025, "ARCH_REQ_XCOMP_GUEST_PERM"),
+        (0x2001, "ARCH_MAP_VDSO_X32"),
+        (0x2002, "ARCH_MAP_VDSO_32"),
+        (0x2003, "ARCH_MAP_VDSO_64"),
     ],
 };
 
@@ -1249,8 +1315,8 @@ pub static PRCTL_OPTIONS: Xlat = Xlat {
         (62, "PR_SCHED_CORE"),
         (63, "PR_SME_SET_VL"),
         (64, "PR_SME_GET_VL"),
-        (1398164801, "PR_SET_VMA"),
-        (1499557217, "PR_SET_PTRACER"),
+        (0x5356_4d41, "PR_SET_VMA"),
+        (0x5961_6d61, "PR_SET_PTRACER"),
     ],
 };
 
@@ -1558,11 +1624,11 @@ pub static TERM_OFLAGS_TABDLY: Xlat = Xlat {
         unknown: "TAB?",
     },
     entries: &[
-        (6144, "XTABS"),
+        (0x1800, "XTABS"),
         (0, "TAB0"),
         (2048, "TAB1"),
-        (4096, "TAB2"),
-        (6144, "TAB3"),
+        (0x1000, "TAB2"),
+        (0x1800, "TAB3"),
     ],
 };
 
@@ -1572,7 +1638,7 @@ pub static TERM_OFLAGS_BSDLY: Xlat = Xlat {
         unknown: "BS?",
     },
     entries: &[
-        (8192, "BS1"),
+        (0x2000, "BS1"),
         (0, "BS0"),
     ],
 };
@@ -1584,7 +1650,7 @@ pub static TERM_OFLAGS_VTDLY: Xlat = Xlat {
     },
     entries: &[
         (0, "VT0"),
-        (16384, "VT1"),
+        (0x4000, "VT1"),
     ],
 };
 
@@ -1595,7 +1661,7 @@ pub static TERM_OFLAGS_FFDLY: Xlat = Xlat {
     },
     entries: &[
         (0, "FF0"),
-        (32768, "FF1"),
+        (0x8000, "FF1"),
     ],
 };
 
@@ -1676,24 +1742,24 @@ pub static BAUD_OPTIONS: Xlat = Xlat {
         (13, "B9600"),
         (14, "B19200"),
         (15, "B38400"),
-        (4097, "B57600"),
-        (4098, "B115200"),
-        (4099, "B230400"),
-        (4100, "B460800"),
-        (4101, "B500000"),
-        (4102, "B576000"),
-        (4103, "B921600"),
-        (4104, "B1000000"),
-        (4105, "B1152000"),
-        (4106, "B1500000"),
-        (4107, "B2000000"),
-        (4108, "B2500000"),
-        (4109, "B3000000"),
-        (4110, "B3500000"),
-        (4111, "B4000000"),
+        (0x1001, "B57600"),
+        (0x1002, "B115200"),
+        (0x1003, "B230400"),
+        (0x1004, "B460800"),
+        (0x1005, "B500000"),
+        (0x1006, "B576000"),
+        (0x1007, "B921600"),
+        (0x1008, "B1000000"),
+        (0x1009, "B1152000"),
+        (0x100a, "B1500000"),
+        (0x100b, "B2000000"),
+        (0x100c, "B2500000"),
+        (0x100d, "B3000000"),
+        (0x100e, "B3500000"),
+        (0x100f, "B4000000"),
         (14, "EXTA"),
         (15, "EXTB"),
-        (4096, "BOTHER"),
+        (0x1000, "BOTHER"),
     ],
 };
 
@@ -1728,75 +1794,75 @@ pub static IOCTL_REQUESTS: Xlat = Xlat {
         unknown: "???",
     },
     entries: &[
-        (21505, "TCGETS"),
-        (21506, "TCSETS"),
-        (21507, "TCSETSW"),
-        (21508, "TCSETSF"),
-        (21509, "TCGETA"),
-        (21510, "TCSETA"),
-        (21511, "TCSETAW"),
-        (21512, "TCSETAF"),
-        (21513, "TCSBRK"),
-        (21514, "TCXONC"),
-        (21515, "TCFLSH"),
-        (21516, "TIOCEXCL"),
-        (21517, "TIOCNXCL"),
-        (21518, "TIOCSCTTY"),
-        (21519, "TIOCGPGRP"),
-        (21520, "TIOCSPGRP"),
-        (21521, "TIOCOUTQ"),
-        (21522, "TIOCSTI"),
-        (21523, "TIOCGWINSZ"),
-        (21524, "TIOCSWINSZ"),
-        (21525, "TIOCMGET"),
-        (21526, "TIOCMBIS"),
-        (21527, "TIOCMBIC"),
-        (21528, "TIOCMSET"),
-        (21529, "TIOCGSOFTCAR"),
-        (21530, "TIOCSSOFTCAR"),
-        (21531, "FIONREAD"),
-        (21532, "TIOCLINUX"),
-        (21533, "TIOCCONS"),
-        (21534, "TIOCGSERIAL"),
-        (21535, "TIOCSSERIAL"),
-        (21536, "TIOCPKT"),
-        (21537, "FIONBIO"),
-        (21538, "TIOCNOTTY"),
-        (21539, "TIOCSETD"),
-        (21540, "TIOCGETD"),
-        (21541, "TCSBRKP"),
-        (21543, "TIOCSBRK"),
-        (21544, "TIOCCBRK"),
-        (21545, "TIOCGSID"),
-        (2150388778, "TCGETS2"),
-        (1076646955, "TCSETS2"),
-        (1076646956, "TCSETSW2"),
-        (1076646957, "TCSETSF2"),
-        (21550, "TIOCGRS485"),
-        (21551, "TIOCSRS485"),
-        (2147767344, "TIOCGPTN"),
-        (1074025521, "TIOCSPTLCK"),
-        (2147767346, "TIOCGDEV"),
-        (1074025526, "TIOCSIG"),
-        (21559, "TIOCVHANGUP"),
-        (2147767352, "TIOCGPKT"),
-        (2147767353, "TIOCGPTLCK"),
-        (2147767360, "TIOCGEXCL"),
-        (21569, "TIOCGPTPEER"),
-        (21584, "FIONCLEX"),
-        (21585, "FIOCLEX"),
-        (21586, "FIOASYNC"),
-        (21587, "TIOCSERCONFIG"),
-        (21588, "TIOCSERGWILD"),
-        (21589, "TIOCSERSWILD"),
-        (21590, "TIOCGLCKTRMIOS"),
-        (21591, "TIOCSLCKTRMIOS"),
-        (21592, "TIOCSERGSTRUCT"),
-        (21593, "TIOCSERGETLSR"),
-        (21594, "TIOCSERGETMULTI"),
-        (21595, "TIOCSERSETMULTI"),
-        (21596, "TIOCMIWAIT"),
-        (21597, "TIOCGICOUNT"),
-        (21600, "FIOQSIZE"),
+        (0x5401, "TCGETS"),
+        (0x5402, "TCSETS"),
+        (0x5403, "TCSETSW"),
+        (0x5404, "TCSETSF"),
+        (0x5405, "TCGETA"),
+        (0x5406, "TCSETA"),
+        (0x5407, "TCSETAW"),
+        (0x5408, "TCSETAF"),
+        (0x5409, "TCSBRK"),
+        (0x540a, "TCXONC"),
+        (0x540b, "TCFLSH"),
+        (0x540c, "TIOCEXCL"),
+        (0x540d, "TIOCNXCL"),
+        (0x540e, "TIOCSCTTY"),
+        (0x540f, "TIOCGPGRP"),
+        (0x5410, "TIOCSPGRP"),
+        (0x5411, "TIOCOUTQ"),
+        (0x5412, "TIOCSTI"),
+        (0x5413, "TIOCGWINSZ"),
+        (0x5414, "TIOCSWINSZ"),
+        (0x5415, "TIOCMGET"),
+        (0x5416, "TIOCMBIS"),
+        (0x5417, "TIOCMBIC"),
+        (0x5418, "TIOCMSET"),
+        (0x5419, "TIOCGSOFTCAR"),
+        (0x541a, "TIOCSSOFTCAR"),
+        (0x541b, "FIONREAD"),
+        (0x541c, "TIOCLINUX"),
+        (0x541d, "TIOCCONS"),
+        (0x541e, "TIOCGSERIAL"),
+        (0x541f, "TIOCSSERIAL"),
+        (0x5420, "TIOCPKT"),
+        (0x5421, "FIONBIO"),
+        (0x5422, "TIOCNOTTY"),
+        (0x5423, "TIOCSETD"),
+        (0x5424, "TIOCGETD"),
+        (0x5425, "TCSBRKP"),
+        (0x5427, "TIOCSBRK"),
+        (0x5428, "TIOCCBRK"),
+        (0x5429, "TIOCGSID"),
+        (0x802c_542a, "TCGETS2"),
+        (0x402c_542b, "TCSETS2"),
+        (0x402c_542c, "TCSETSW2"),
+        (0x402c_542d, "TCSETSF2"),
+        (0x542e, "TIOCGRS485"),
+        (0x542f, "TIOCSRS485"),
+        (0x8004_5430, "TIOCGPTN"),
+        (0x4004_5431, "TIOCSPTLCK"),
+        (0x8004_5432, "TIOCGDEV"),
+        (0x4004_5436, "TIOCSIG"),
+        (0x5437, "TIOCVHANGUP"),
+        (0x8004_5438, "TIOCGPKT"),
+        (0x8004_5439, "TIOCGPTLCK"),
+        (0x8004_5440, "TIOCGEXCL"),
+        (0x5441, "TIOCGPTPEER"),
+        (0x5450, "FIONCLEX"),
+        (0x5451, "FIOCLEX"),
+        (0x5452, "FIOASYNC"),
+        (0x5453, "TIOCSERCONFIG"),
+        (0x5454, "TIOCSERGWILD"),
+        (0x5455, "TIOCSERSWILD"),
+        (0x5456, "TIOCGLCKTRMIOS"),
+        (0x5457, "TIOCSLCKTRMIOS"),
+        (0x5458, "TIOCSERGSTRUCT"),
+        (0x5459, "TIOCSERGETLSR"),
+        (0x545a, "TIOCSERGETMULTI"),
+        (0x545b, "TIOCSERSETMULTI"),
+        (0x545c, "TIOCMIWAIT"),
+        (0x545d, "TIOCGICOUNT"),
+        (0x5460, "FIOQSIZE"),
     ],
 };

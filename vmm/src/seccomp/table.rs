@@ -115,14 +115,8 @@ pub const KVM_GET_SREGS: u64 = kvm_ioctl(
     std::mem::size_of::<kvm_bindings::kvm_sregs>(),
 );
 
-// `libc::Ioctl` is u64 with glibc but i32 with musl: the casts are needed
-// there.
-/// `TCGETS`, as the filter compares it.
-#[allow(clippy::unnecessary_cast)]
-pub const TCGETS: u64 = libc::TCGETS as u64;
-/// `TIOCGWINSZ`, as the filter compares it.
-#[allow(clippy::unnecessary_cast)]
-pub const TIOCGWINSZ: u64 = libc::TIOCGWINSZ as u64;
+/// The terminal ioctls the filter lets through, as it compares them.
+pub use microvm_abi::linux::consts::{TCGETS, TIOCGWINSZ};
 
 const fn kvm_ioctl(dir: u32, nr: u32, size: usize) -> u64 {
     vmm_sys_util::ioctl::ioctl_expr(dir, kvm_bindings::KVMIO, nr, size as u32) as u64

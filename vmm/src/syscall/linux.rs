@@ -2,12 +2,17 @@
 //! service fills in and the trace decodes: sizes and field offsets of the
 //! kernel's structs, and flag values.
 //!
-//! The host is x86-64 Linux too, so the values come from the `libc` crate
-//! (and the host kernel fills the structs itself, into byte buffers of the
-//! kernel's size, which are copied to the guest as they are). Only what
-//! `libc` lacks, or defines with the C library's layout rather than the
-//! kernel's (`struct termios`), is written here.
+//! The constants and their names are the ABI crate's
+//! (`microvm_abi::linux::consts`, generated from the C headers), re-exported
+//! here under the names the service uses. The host is x86-64 Linux too, so
+//! the struct layouts come from the `libc` crate (and the host kernel fills
+//! the structs itself, into byte buffers of the kernel's size, which are
+//! copied to the guest as they are). Only what `libc` lacks, or defines
+//! with the C library's layout rather than the kernel's (`struct
+//! termios`), is written here.
 
+use microvm_abi::linux::consts;
+use microvm_abi::linux::xlat::Xlat;
 use std::mem::{offset_of, size_of};
 
 /// `struct stat` (x86-64: 144 bytes, as the kernel's `struct stat`).
@@ -43,7 +48,7 @@ pub mod statx {
     /// `stx_attributes` (u64).
     pub const ATTRIBUTES: usize = offset_of!(libc::statx, stx_attributes);
     /// `STATX__RESERVED`: a mask bit reserved for future extension.
-    pub const RESERVED: u64 = 0x8000_0000;
+    pub const RESERVED: u64 = microvm_abi::linux::consts::STATX__RESERVED;
 }
 
 /// `struct utsname`: six NUL-terminated fields of 65 bytes.
@@ -100,181 +105,116 @@ const _: () = assert!(size_of::<libc::iovec>() == PAIR_SIZE);
 pub const TIMEZONE_SIZE: usize = 8;
 
 /// The most iovecs one readv/writev takes (`UIO_MAXIOV`).
-pub const IOV_MAX: u64 = libc::UIO_MAXIOV as u64;
+pub const IOV_MAX: u64 = consts::UIO_MAXIOV;
 
 /// The longest path, NUL included (`PATH_MAX`).
-pub const PATH_MAX: usize = libc::PATH_MAX as usize;
+pub const PATH_MAX: usize = consts::PATH_MAX;
 
 /// A nanosecond count must be below this.
 pub const NSEC_PER_SEC: i64 = 1_000_000_000;
 
 /// `open(2)` flags.
 pub mod o {
-    /// Access mode mask.
-    pub const ACCMODE: u64 = libc::O_ACCMODE as u64;
-    /// Read only.
-    pub const RDONLY: u64 = libc::O_RDONLY as u64;
-    /// Write only.
-    pub const WRONLY: u64 = libc::O_WRONLY as u64;
-    /// Read and write.
-    pub const RDWR: u64 = libc::O_RDWR as u64;
-    /// Create.
-    pub const CREAT: u64 = libc::O_CREAT as u64;
-    /// Fail if it exists.
-    pub const EXCL: u64 = libc::O_EXCL as u64;
-    /// No controlling terminal.
-    pub const NOCTTY: u64 = libc::O_NOCTTY as u64;
-    /// Truncate.
-    pub const TRUNC: u64 = libc::O_TRUNC as u64;
-    /// Append.
-    pub const APPEND: u64 = libc::O_APPEND as u64;
-    /// Non-blocking.
-    pub const NONBLOCK: u64 = libc::O_NONBLOCK as u64;
-    /// Synchronous data writes.
-    pub const DSYNC: u64 = libc::O_DSYNC as u64;
-    /// Signal-driven I/O.
-    pub const ASYNC: u64 = libc::O_ASYNC as u64;
-    /// Direct I/O.
-    pub const DIRECT: u64 = libc::O_DIRECT as u64;
-    /// Large file (forced by 64-bit kernels; 0o100000 on x86-64).
-    pub const LARGEFILE: u64 = 0o100000;
-    /// Must be a directory.
-    pub const DIRECTORY: u64 = libc::O_DIRECTORY as u64;
-    /// Do not follow a final symlink.
-    pub const NOFOLLOW: u64 = libc::O_NOFOLLOW as u64;
-    /// No access time update.
-    pub const NOATIME: u64 = libc::O_NOATIME as u64;
-    /// Close on exec.
-    pub const CLOEXEC: u64 = libc::O_CLOEXEC as u64;
-    /// Synchronous writes (includes O_DSYNC).
-    pub const SYNC: u64 = libc::O_SYNC as u64;
-    /// A location only.
-    pub const PATH: u64 = libc::O_PATH as u64;
-    /// An unnamed temporary file (includes O_DIRECTORY).
-    pub const TMPFILE: u64 = libc::O_TMPFILE as u64;
+    pub use microvm_abi::linux::consts::{
+        O_ACCMODE as ACCMODE, O_APPEND as APPEND, O_ASYNC as ASYNC, O_CLOEXEC as CLOEXEC,
+        O_CREAT as CREAT, O_DIRECT as DIRECT, O_DIRECTORY as DIRECTORY, O_DSYNC as DSYNC,
+        O_EXCL as EXCL, O_LARGEFILE as LARGEFILE, O_NOATIME as NOATIME, O_NOCTTY as NOCTTY,
+        O_NOFOLLOW as NOFOLLOW, O_NONBLOCK as NONBLOCK, O_PATH as PATH, O_RDONLY as RDONLY,
+        O_RDWR as RDWR, O_SYNC as SYNC, O_TMPFILE as TMPFILE, O_TRUNC as TRUNC, O_WRONLY as WRONLY,
+    };
 }
 
 /// `*at(2)` flags and the current-directory descriptor.
 pub mod at {
-    /// The current directory, as a dirfd.
-    pub const FDCWD: i32 = libc::AT_FDCWD;
-    /// Do not follow a final symlink.
-    pub const SYMLINK_NOFOLLOW: u64 = libc::AT_SYMLINK_NOFOLLOW as u64;
-    /// Do not automount the final component.
-    pub const NO_AUTOMOUNT: u64 = libc::AT_NO_AUTOMOUNT as u64;
-    /// An empty path means the dirfd itself.
-    pub const EMPTY_PATH: u64 = libc::AT_EMPTY_PATH as u64;
-    /// statx: the synchronisation type mask.
-    pub const STATX_SYNC_TYPE: u64 = 0x6000;
-    /// statx: force a sync with the server.
-    pub const STATX_FORCE_SYNC: u64 = 0x2000;
-    /// statx: do not sync.
-    pub const STATX_DONT_SYNC: u64 = 0x4000;
+    pub use microvm_abi::linux::consts::{
+        AT_EMPTY_PATH as EMPTY_PATH, AT_FDCWD as FDCWD, AT_NO_AUTOMOUNT as NO_AUTOMOUNT,
+        AT_STATX_DONT_SYNC as STATX_DONT_SYNC, AT_STATX_FORCE_SYNC as STATX_FORCE_SYNC,
+        AT_STATX_SYNC_TYPE as STATX_SYNC_TYPE, AT_SYMLINK_NOFOLLOW as SYMLINK_NOFOLLOW,
+    };
 }
 
 /// `fcntl(2)` commands and descriptor flags.
 pub mod f {
-    /// Duplicate to the lowest free fd >= arg.
-    pub const DUPFD: u64 = libc::F_DUPFD as u64;
-    /// The same, with close-on-exec.
-    pub const DUPFD_CLOEXEC: u64 = libc::F_DUPFD_CLOEXEC as u64;
-    /// Get the descriptor flags.
-    pub const GETFD: u64 = libc::F_GETFD as u64;
-    /// Set the descriptor flags.
-    pub const SETFD: u64 = libc::F_SETFD as u64;
-    /// Get the status flags.
-    pub const GETFL: u64 = libc::F_GETFL as u64;
-    /// Set the status flags.
-    pub const SETFL: u64 = libc::F_SETFL as u64;
-    /// The close-on-exec descriptor flag.
-    pub const FD_CLOEXEC: u64 = libc::FD_CLOEXEC as u64;
+    pub use microvm_abi::linux::consts::{
+        FD_CLOEXEC, F_DUPFD as DUPFD, F_DUPFD_CLOEXEC as DUPFD_CLOEXEC, F_GETFD as GETFD,
+        F_GETFL as GETFL, F_SETFD as SETFD, F_SETFL as SETFL,
+    };
 }
 
-/// `lseek(2)` whence values, by number.
-pub const SEEK_NAMES: [&str; 5] = ["SEEK_SET", "SEEK_CUR", "SEEK_END", "SEEK_DATA", "SEEK_HOLE"];
+/// `lseek(2)` whence values, by number (`WHENCE_CODES` as an array).
+pub const SEEK_NAMES: [&str; 5] = all(by_number(&consts::WHENCE_CODES));
 
 /// Terminal ioctls served on the standard descriptors.
 pub mod ioctl {
-    /// Get the terminal attributes (`struct termios`).
-    pub const TCGETS: u64 = libc::TCGETS;
-    /// Get the window size (`struct winsize`).
-    pub const TIOCGWINSZ: u64 = libc::TIOCGWINSZ;
+    pub use microvm_abi::linux::consts::{TCGETS, TIOCGWINSZ};
 }
 
-/// Clock ids, by number (`None` where there is no clock).
-pub const CLOCK_NAMES: [Option<&str>; 12] = [
-    Some("CLOCK_REALTIME"),
-    Some("CLOCK_MONOTONIC"),
-    Some("CLOCK_PROCESS_CPUTIME_ID"),
-    Some("CLOCK_THREAD_CPUTIME_ID"),
-    Some("CLOCK_MONOTONIC_RAW"),
-    Some("CLOCK_REALTIME_COARSE"),
-    Some("CLOCK_MONOTONIC_COARSE"),
-    Some("CLOCK_BOOTTIME"),
-    Some("CLOCK_REALTIME_ALARM"),
-    Some("CLOCK_BOOTTIME_ALARM"),
-    None,
-    Some("CLOCK_TAI"),
-];
+/// Clock ids Linux has, by number, with their names (`CLOCKS`); `None`
+/// where there is no clock (CLOCK_SGI_CYCLE is a name without a clock).
+pub const CLOCK_NAMES: [Option<&str>; 12] = {
+    let mut names = by_number(&consts::CLOCKS);
+    names[consts::CLOCK_SGI_CYCLE as usize] = None;
+    names
+};
 
-/// `clock_nanosleep(2)`: the time is absolute.
-pub const TIMER_ABSTIME: u64 = libc::TIMER_ABSTIME as u64;
+pub use microvm_abi::linux::consts::TIMER_ABSTIME;
 
-/// Resource limits, by number (`RLIMIT_*`).
-pub const RLIMIT_NAMES: [&str; 16] = [
-    "RLIMIT_CPU",
-    "RLIMIT_FSIZE",
-    "RLIMIT_DATA",
-    "RLIMIT_STACK",
-    "RLIMIT_CORE",
-    "RLIMIT_RSS",
-    "RLIMIT_NPROC",
-    "RLIMIT_NOFILE",
-    "RLIMIT_MEMLOCK",
-    "RLIMIT_AS",
-    "RLIMIT_LOCKS",
-    "RLIMIT_SIGPENDING",
-    "RLIMIT_MSGQUEUE",
-    "RLIMIT_NICE",
-    "RLIMIT_RTPRIO",
-    "RLIMIT_RTTIME",
-];
+/// Resource limits, by number (`RESOURCES` as an array).
+pub const RLIMIT_NAMES: [&str; consts::RLIM_NLIMITS] = all(by_number(&consts::RESOURCES));
 
-/// `RLIMIT_STACK`.
-pub const RLIMIT_STACK: u64 = libc::RLIMIT_STACK as u64;
-/// `RLIMIT_NOFILE`.
-pub const RLIMIT_NOFILE: u64 = libc::RLIMIT_NOFILE as u64;
-/// No limit.
-pub const RLIM_INFINITY: u64 = libc::RLIM64_INFINITY;
+pub use microvm_abi::linux::consts::{RLIMIT_NOFILE, RLIMIT_STACK, RLIM_INFINITY};
 
 /// getrandom(2) flags.
 pub mod grnd {
-    /// Do not block.
-    pub const NONBLOCK: u64 = libc::GRND_NONBLOCK as u64;
-    /// Use the blocking pool.
-    pub const RANDOM: u64 = libc::GRND_RANDOM as u64;
-    /// Never block, even before the pool is initialised.
-    pub const INSECURE: u64 = libc::GRND_INSECURE as u64;
+    pub use microvm_abi::linux::consts::{
+        GRND_INSECURE as INSECURE, GRND_NONBLOCK as NONBLOCK, GRND_RANDOM as RANDOM,
+    };
 }
 
 /// File type bits of a mode, and their names.
 pub mod mode {
-    /// The file type mask.
-    pub const IFMT: u32 = libc::S_IFMT;
-    /// Regular file.
-    pub const IFREG: u32 = libc::S_IFREG;
-    /// Directory.
-    pub const IFDIR: u32 = libc::S_IFDIR;
-    /// Names of the file types.
-    pub const TYPES: [(u32, &str); 7] = [
-        (libc::S_IFREG, "S_IFREG"),
-        (libc::S_IFDIR, "S_IFDIR"),
-        (libc::S_IFCHR, "S_IFCHR"),
-        (libc::S_IFBLK, "S_IFBLK"),
-        (libc::S_IFIFO, "S_IFIFO"),
-        (libc::S_IFLNK, "S_IFLNK"),
-        (libc::S_IFSOCK, "S_IFSOCK"),
-    ];
+    use microvm_abi::linux::consts::{self, MODETYPES};
+    pub use microvm_abi::linux::consts::{S_IFDIR as IFDIR, S_IFMT as IFMT, S_IFREG as IFREG};
+    /// Names of the file types (`MODETYPES` as an array).
+    pub const TYPES: [(u32, &str); 7] = {
+        let mut out = [(0, ""); 7];
+        let mut i = 0;
+        while i < out.len() {
+            let (v, name) = MODETYPES.entries[i];
+            out[i] = (v as u32, name);
+            i += 1;
+        }
+        assert!(MODETYPES.entries.len() == out.len() && out[0].0 == consts::S_IFREG);
+        out
+    };
+}
+
+/// The names of `xlat`'s values `0..N`, by value (the first name of a value).
+const fn by_number<const N: usize>(xlat: &Xlat) -> [Option<&'static str>; N] {
+    let mut out = [None; N];
+    let mut i = 0;
+    while i < xlat.entries.len() {
+        let (v, name) = xlat.entries[i];
+        if v < N as u64 && out[v as usize].is_none() {
+            out[v as usize] = Some(name);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `names` without holes (a compile error if there is one).
+const fn all<const N: usize>(names: [Option<&'static str>; N]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = match names[i] {
+            Some(n) => n,
+            None => panic!("a value without a name"),
+        };
+        i += 1;
+    }
+    out
 }
 
 /// A little-endian u64 at `off` in `b` (0 if out of range).

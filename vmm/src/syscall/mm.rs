@@ -9,36 +9,11 @@ use microvm_abi::layout::PAGE_SIZE;
 use microvm_abi::request;
 use nix::errno::Errno;
 
-/// PROT_READ.
-pub const PROT_READ: u64 = libc::PROT_READ as u64;
-/// PROT_WRITE.
-pub const PROT_WRITE: u64 = libc::PROT_WRITE as u64;
-/// PROT_EXEC.
-pub const PROT_EXEC: u64 = libc::PROT_EXEC as u64;
-/// PROT_GROWSDOWN: mprotect from the start of the mapping.
-pub const PROT_GROWSDOWN: u64 = libc::PROT_GROWSDOWN as u64;
-/// PROT_GROWSUP (no x86-64 mapping grows up).
-pub const PROT_GROWSUP: u64 = libc::PROT_GROWSUP as u64;
-/// PROT_SEM (accepted and meaningless, as on x86-64 Linux).
-const PROT_SEM: u64 = 0x8;
-/// MAP_SHARED.
-pub const MAP_SHARED: u64 = libc::MAP_SHARED as u64;
-/// MAP_PRIVATE.
-pub const MAP_PRIVATE: u64 = libc::MAP_PRIVATE as u64;
-/// MAP_FIXED.
-pub const MAP_FIXED: u64 = libc::MAP_FIXED as u64;
-/// MAP_ANONYMOUS.
-pub const MAP_ANONYMOUS: u64 = libc::MAP_ANONYMOUS as u64;
-/// MAP_FIXED_NOREPLACE.
-pub const MAP_FIXED_NOREPLACE: u64 = libc::MAP_FIXED_NOREPLACE as u64;
-/// ARCH_SET_GS.
-pub const ARCH_SET_GS: u64 = 0x1001;
-/// ARCH_SET_FS.
-pub const ARCH_SET_FS: u64 = 0x1002;
-/// ARCH_GET_FS.
-pub const ARCH_GET_FS: u64 = 0x1003;
-/// ARCH_GET_GS.
-pub const ARCH_GET_GS: u64 = 0x1004;
+pub use microvm_abi::linux::consts::{
+    ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS, MAP_ANONYMOUS, MAP_FIXED,
+    MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP,
+    PROT_READ, PROT_SEM, PROT_WRITE,
+};
 
 /// The memory state the service keeps.
 #[derive(Debug, Default)]

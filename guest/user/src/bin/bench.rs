@@ -3,10 +3,10 @@
 #![no_std]
 #![no_main]
 
-use microvm_user::{syscall0, Args};
+use microvm_user::{nr, syscall0, Args};
 
 /// getppid(2): the syscall the benchmark modes answer on their short paths.
-const GETPPID: u64 = 110;
+const GETPPID: u64 = nr::GETPPID;
 
 #[no_mangle]
 fn program_main(args: Args) -> i32 {

@@ -10,43 +10,21 @@
 #![no_std]
 #![no_main]
 
+use microvm_abi::linux::consts::{
+    AT_EMPTY_PATH, CLOCK_MONOTONIC, CLOCK_REALTIME, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL,
+    F_SETFD, F_SETFL, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_NONBLOCK, O_RDONLY, O_RDWR,
+    O_TRUNC, O_WRONLY, RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_STACK, SEEK_CUR, SEEK_END, SEEK_SET,
+    STATX_BASIC_STATS, S_IFMT, TCGETS, TIMER_ABSTIME, TIOCGWINSZ,
+};
 use microvm_user::{nr, say, sys, Args, Line};
 
-const AT_FDCWD: u64 = -100i64 as u64;
-const AT_EMPTY_PATH: u64 = 0x1000;
-const O_RDONLY: u64 = 0;
-const O_WRONLY: u64 = 1;
-const O_RDWR: u64 = 2;
-const O_CREAT: u64 = 0o100;
-const O_TRUNC: u64 = 0o1000;
-const O_APPEND: u64 = 0o2000;
-const O_NONBLOCK: u64 = 0o4000;
-const O_DIRECTORY: u64 = 0o200000;
-const O_CLOEXEC: u64 = 0o2000000;
-const F_DUPFD: u64 = 0;
-const F_GETFD: u64 = 1;
-const F_SETFD: u64 = 2;
-const F_GETFL: u64 = 3;
-const F_SETFL: u64 = 4;
-const F_DUPFD_CLOEXEC: u64 = 1030;
-const SEEK_SET: u64 = 0;
-const SEEK_CUR: u64 = 1;
-const SEEK_END: u64 = 2;
-const CLOCK_REALTIME: u64 = 0;
-const CLOCK_MONOTONIC: u64 = 1;
-const TIMER_ABSTIME: u64 = 1;
-const RLIMIT_CPU: u64 = 0;
-const RLIMIT_STACK: u64 = 3;
-const RLIMIT_NOFILE: u64 = 7;
-const TCGETS: u64 = 0x5401;
-const TIOCGWINSZ: u64 = 0x5413;
-const STATX_BASIC_STATS: u64 = 0x7ff;
+/// `AT_FDCWD` as a syscall argument (the int sign-extended).
+const AT_FDCWD: u64 = microvm_abi::linux::consts::AT_FDCWD as u64;
 /// Offsets in struct stat and struct statx.
 const ST_MODE: usize = 24;
 const ST_SIZE: usize = 48;
 const STX_MODE: usize = 28;
 const STX_SIZE: usize = 40;
-const S_IFMT: u32 = 0o170000;
 /// The null page: never mapped.
 const BAD: u64 = 8;
 

@@ -38,6 +38,7 @@
 #![no_main]
 
 use core::arch::{asm, global_asm};
+use microvm_abi::linux::consts::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use microvm_abi::{frame_offset, layout, selector, Hypercall, Port};
 use microvm_user::{fmt_hex, nr, syscall, syscall1, write, Args};
 
@@ -284,9 +285,7 @@ fn parse_dec(s: &[u8]) -> u64 {
 
 /// mmap(addr, 4096, prot, MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS, -1, 0).
 fn mmap_fixed(addr: u64, prot: u64) -> i64 {
-    const MAP_PRIVATE: u64 = 0x02;
-    const MAP_FIXED: u64 = 0x10;
-    const MAP_ANONYMOUS: u64 = 0x20;
+    use microvm_abi::linux::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE};
     // SAFETY: an anonymous mapping; the kernel checks the address.
     unsafe {
         syscall(
@@ -343,7 +342,7 @@ unsafe fn iret_with_flags(cs: u64, target: u64, flags: u64) -> ! {
 
 /// Copy the payload to `page` (mapped RWX first), at `offset` into it.
 fn plant_payload(page: u64, offset: u64) {
-    const RWX: u64 = 7;
+    const RWX: u64 = PROT_READ | PROT_WRITE | PROT_EXEC;
     let r = mmap_fixed(page, RWX);
     if r != page as i64 {
         write(2, b"hostile: the mapping was refused\n");
@@ -561,7 +560,7 @@ fn program_main(args: Args) -> i32 {
             }
             b"mmap-fixed" => {
                 let addr = parse_hex(arg);
-                let r = mmap_fixed(addr, 3);
+                let r = mmap_fixed(addr, PROT_READ | PROT_WRITE);
                 if r == addr as i64 {
                     0
                 } else {
@@ -572,7 +571,7 @@ fn program_main(args: Args) -> i32 {
                 let rsp: u64;
                 asm!("mov {}, rsp", out(reg) rsp);
                 let page = (rsp & !0xfff) - 0x4000;
-                let r = mmap_fixed(page, 3);
+                let r = mmap_fixed(page, PROT_READ | PROT_WRITE);
                 if r != page as i64 {
                     return -r as i32;
                 }

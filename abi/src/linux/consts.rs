@@ -764,20 +764,6 @@ pub static WHENCE_CODES: Xlat = Xlat {
     ],
 };
 
-/// `lseek(2)` whence (strace's `whence_codes`; the same as `WHENCE_CODES`).
-pub static WHENCE: Xlat = Xlat {
-    kind: XlatKind::Values {
-        unknown: "SEEK_???",
-    },
-    entries: &[
-        (0, "SEEK_SET"),
-        (1, "SEEK_CUR"),
-        (2, "SEEK_END"),
-        (3, "SEEK_DATA"),
-        (4, "SEEK_HOLE"),
-    ],
-};
-
 /// statx(2) mask bits (strace's `statx_masks`).
 pub static STATX_MASK: Xlat = Xlat {
     kind: XlatKind::Bits {
@@ -1866,3 +1852,18 @@ pub static IOCTL_REQUESTS: Xlat = Xlat {
         (0x5460, "FIOQSIZE"),
     ],
 };
+
+/// Another name of [`WHENCE_CODES`].
+pub use self::WHENCE_CODES as WHENCE;
+
+/// Another name of [`CLOCKS`].
+pub use self::CLOCKS as CLOCKNAMES;
+
+/// Another name of [`TIMER_FLAGS`].
+pub use self::TIMER_FLAGS as CLOCKFLAGS;
+
+/// Another name of [`STATX_MASK`].
+pub use self::STATX_MASK as STATX_MASKS;
+
+/// Another name of [`ARCH_PRCTL_CODES`].
+pub use self::ARCH_PRCTL_CODES as ARCHVALS;

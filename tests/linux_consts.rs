@@ -594,7 +594,7 @@ fn tables_agree_with_libc() {
         &libc_values![B0, B50, B9600, B38400, B57600, B115200, B230400, B4000000, BOTHER],
     );
     agrees(
-        &TERM_IOCTLS,
+        &IOCTL_REQUESTS,
         "terminal ioctls",
         &libc_values![
             TCGETS,

@@ -1,6 +1,9 @@
 //! The generated Linux constants (abi/src/linux/consts.rs) against their
 //! sources: the C headers they are generated from (the generator's
-//! `--check`), and the `libc` crate where it has the same names.
+//! `--check`), the `libc` crate where it has the same names, and strace
+//! itself for the order of the names (tests/c/xlat_order.c run under
+//! `strace -v`: every name strace prints is in the matching table, in the
+//! table's order).
 
 #![allow(clippy::unnecessary_cast)]
 
@@ -688,4 +691,286 @@ fn tables_are_well_formed() {
         assert!(matches!(t.kind, XlatKind::Bits { .. }));
         assert!(t.entries.iter().all(|&(v, _)| v != 0));
     }
+}
+
+/// True when strace is there (it is what the order is checked against).
+/// Without it the check skips with one line, unless CI is set, where the
+/// Makefile installs it and a missing strace is a failure.
+fn strace_available() -> bool {
+    if Command::new("strace").arg("-V").output().is_ok() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set but strace is missing: the tables' order cannot be checked");
+    }
+    eprintln!("skipped: strace is missing on this host");
+    false
+}
+
+/// The top-level arguments of a trace line `name(a, b, ...) = r`: the text
+/// between the first `(` and its `)`, split at the commas outside
+/// brackets and strings.
+fn args(line: &str) -> Vec<&str> {
+    let Some(open) = line.find('(') else {
+        return Vec::new();
+    };
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    let (mut out, mut start) = (Vec::new(), open + 1);
+    for (i, c) in line.char_indices().skip_while(|&(i, _)| i <= open) {
+        if quoted {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => quoted = true,
+            '(' | '[' | '{' => depth += 1,
+            ']' | '}' => depth = depth.saturating_sub(1),
+            ')' if depth == 0 => {
+                out.push(line[start..i].trim());
+                return out;
+            }
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(line[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The value after `key=` in a line (up to the next `,`, `}`, `]`, `)` or space).
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    let at = line
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+        + key.len();
+    let rest = &line[at..];
+    &rest[..rest.find([',', '}', ']', ')', ' ']).unwrap_or(rest.len())]
+}
+
+/// `shown` (strace's `A|B|0x...`) is made of names of `parts`, in turn:
+/// from each bits table, names in increasing table order; from each values
+/// table, at most one name. Hex left-overs are skipped. Every name must be
+/// taken, and at least one.
+fn in_table_order(shown: &str, parts: &[&Xlat], line: &str) {
+    let names: Vec<&str> = shown.split('|').filter(|n| !n.starts_with("0x")).collect();
+    assert!(!names.is_empty(), "nothing named in `{shown}`: {line}");
+    if let [only] = names[..] {
+        if parts
+            .iter()
+            .any(|t| matches!(t.kind, XlatKind::Bits { zero } if zero == only))
+        {
+            return;
+        }
+    }
+    let mut i = 0;
+    for t in parts {
+        let mut last: Option<usize> = None;
+        while let Some(name) = names.get(i) {
+            let Some(k) = t.entries.iter().position(|&(_, n)| n == *name) else {
+                break;
+            };
+            let values_taken = matches!(t.kind, XlatKind::Values { .. }) && last.is_some();
+            if values_taken || last.is_some_and(|l| k <= l) {
+                break;
+            }
+            last = Some(k);
+            i += 1;
+        }
+    }
+    assert_eq!(
+        i,
+        names.len(),
+        "`{}` is not in the tables' order (or not in them) in `{shown}`: {line}",
+        names[i.min(names.len() - 1)]
+    );
+}
+
+#[test]
+fn strace_prints_the_tables_names_in_their_order() {
+    if !gcc_available() || !strace_available() {
+        return;
+    }
+    // In /tmp, not the target directory: make test-native runs the tests on
+    // a read-only view of this tree.
+    let dir = std::env::temp_dir().join(format!("microvm-xlat-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let prog = dir.join("xlat_order");
+    let built = Command::new("gcc")
+        .args(["-O1", "-o"])
+        .arg(&prog)
+        .arg(root().join("tests/c/xlat_order.c"))
+        .output()
+        .expect("run gcc");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let trace = dir.join("trace");
+    let ran = Command::new("strace")
+        .arg("-v")
+        .arg("-o")
+        .arg(&trace)
+        .arg(&prog)
+        .output()
+        .expect("run strace");
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let text = std::fs::read_to_string(&trace).expect("read the trace");
+    let _ = std::fs::remove_dir_all(&dir);
+    let line = |start: &str, has: &str| -> &str {
+        text.lines()
+            .find(|l| l.starts_with(start) && l.contains(has))
+            .unwrap_or_else(|| panic!("no line `{start}...{has}...` in the trace:\n{text}"))
+    };
+    let arg = |l: &str, i: usize| -> String {
+        args(l).get(i).map_or_else(String::new, |s| s.to_string())
+    };
+    let open_flags = [&OPEN_ACCESS_MODES, &OPEN_MODE_FLAGS];
+
+    let l = line("openat(", "FASYNC");
+    in_table_order(&arg(l, 2), &open_flags, l);
+    let l = line("openat(", "O_TMPFILE");
+    in_table_order(&arg(l, 2), &open_flags, l);
+    let l = line("fcntl(", "F_SETFD");
+    in_table_order(&arg(l, 1), &[&FCNTLCMDS], l);
+    in_table_order(&arg(l, 2), &[&FDFLAGS], l);
+    let l = line("fcntl(", "F_GETFL");
+    in_table_order(&arg(l, 1), &[&FCNTLCMDS], l);
+    in_table_order(field(l, "(flags "), &open_flags, l);
+    let l = line("lseek(", "SEEK_");
+    in_table_order(&arg(l, 2), &[&WHENCE_CODES], l);
+    let l = line("dup3(", "");
+    in_table_order(&arg(l, 2), &[&DUP3_FLAGS], l);
+    let l = line("statx(", "AT_STATX_DONT_SYNC");
+    in_table_order(&arg(l, 2), &[&AT_STATX_SYNC_TYPES, &AT_FLAGS], l);
+    in_table_order(&arg(l, 3), &[&STATX_MASK], l);
+    in_table_order(field(l, "stx_mask="), &[&STATX_MASK], l);
+    in_table_order(field(l, "stx_attributes_mask="), &[&STATX_ATTRS], l);
+    // `S_IFDIR|0755`: the type, then the permissions in octal.
+    let kind = field(l, "stx_mode=").split('|').next().unwrap_or("");
+    in_table_order(kind, &[&MODETYPES], l);
+    let l = line("rt_sigaction(SIGUSR1", "");
+    in_table_order(&arg(l, 0), &[&SIGNALS], l);
+    in_table_order(field(l, "sa_flags="), &[&SIGACT_FLAGS], l);
+    let l = line("rt_sigprocmask(SIG_BLOCK", "");
+    in_table_order(&arg(l, 0), &[&SIGPROCMASK_FLAGS], l);
+    let l = line("rt_sigprocmask(SIG_UNBLOCK", "");
+    in_table_order(&arg(l, 0), &[&SIGPROCMASK_FLAGS], l);
+    let l = line("tgkill(", "");
+    in_table_order(&arg(l, 2), &[&SIGNALS], l);
+    let l = line("--- SIGUSR1", "");
+    in_table_order(field(l, "si_code="), &[&SIGINFO_CODES], l);
+    let l = line("poll(", "");
+    in_table_order(field(l, "events="), &[&POLLFLAGS], l);
+    in_table_order(field(l, "revents="), &[&POLLFLAGS], l);
+    let l = line("mmap(NULL, 8192", "");
+    in_table_order(&arg(l, 2), &[&MMAP_PROT], l);
+    in_table_order(&arg(l, 3), &[&MMAP_FLAGS], l);
+    let l = line("madvise(", "");
+    in_table_order(&arg(l, 2), &[&MADVISE_CMDS], l);
+    let l = line("mprotect(", "PROT_NONE");
+    in_table_order(&arg(l, 2), &[&MMAP_PROT], l);
+    let l = line("mremap(", "");
+    in_table_order(&arg(l, 3), &[&MREMAP_FLAGS], l);
+    let l = line("arch_prctl(", "");
+    in_table_order(&arg(l, 0), &[&ARCH_PRCTL_CODES], l);
+    let l = line("clock_nanosleep(", "");
+    in_table_order(&arg(l, 0), &[&CLOCKS], l);
+    in_table_order(&arg(l, 1), &[&TIMER_FLAGS], l);
+    let l = line("getrandom(", "GRND_RANDOM");
+    in_table_order(&arg(l, 2), &[&GETRANDOM_FLAGS], l);
+    let l = line("prlimit64(", "");
+    in_table_order(&arg(l, 1), &[&RESOURCES], l);
+    let l = line("prctl(", "");
+    in_table_order(&arg(l, 0), &[&PRCTL_OPTIONS], l);
+    let l = line("futex(", "FUTEX_CLOCK_REALTIME");
+    assert!(FUTEX_OPS.value(&arg(l, 1)).is_some(), "{l}");
+    let l = line("clone(", "");
+    in_table_order(field(l, "flags="), &[&CLONE_FLAGS, &SIGNALS], l);
+    let l = line("wait4(", "");
+    in_table_order(&arg(l, 2), &[&WAIT4_OPTIONS], l);
+    let l = line("--- SIGCHLD", "");
+    in_table_order(field(l, "si_code="), &[&SIGCHLD_CODES], l);
+    let l = line("socket(", "");
+    in_table_order(&arg(l, 0), &[&ADDRFAMS], l);
+    in_table_order(&arg(l, 1), &[&SOCKETTYPES, &SOCK_TYPE_FLAGS], l);
+    in_table_order(&arg(l, 2), &[&INET_PROTOCOLS], l);
+    let l = line("socketpair(", "");
+    in_table_order(&arg(l, 0), &[&ADDRFAMS], l);
+    in_table_order(&arg(l, 1), &[&SOCKETTYPES, &SOCK_TYPE_FLAGS], l);
+    let l = line("sendto(", "");
+    in_table_order(&arg(l, 3), &[&MSG_FLAGS], l);
+    let l = line("eventfd2(", "");
+    in_table_order(&arg(l, 1), &[&EFD_FLAGS], l);
+    for req in ["TIOCGPTN", "TIOCSPTLCK", "TCGETS", "TIOCGWINSZ"] {
+        let l = line("ioctl(", req);
+        in_table_order(&arg(l, 1), &[&IOCTL_REQUESTS], l);
+    }
+    let l = line("ioctl(", "TCGETS");
+    in_table_order(field(l, "c_iflag="), &[&TERM_IFLAGS], l);
+    let delays = [
+        &TERM_OFLAGS_NLDLY,
+        &TERM_OFLAGS_CRDLY,
+        &TERM_OFLAGS_TABDLY,
+        &TERM_OFLAGS_BSDLY,
+        &TERM_OFLAGS_VTDLY,
+        &TERM_OFLAGS_FFDLY,
+        &TERM_OFLAGS,
+    ];
+    in_table_order(field(l, "c_oflag="), &delays, l);
+    in_table_order(
+        field(l, "c_cflag="),
+        &[&BAUD_OPTIONS, &TERM_CFLAGS_CSIZE, &TERM_CFLAGS],
+        l,
+    );
+    in_table_order(field(l, "c_lflag="), &[&TERM_LFLAGS], l);
+    in_table_order(field(l, "c_line="), &[&TERM_LINE_DISCS], l);
+    for cc in [
+        "VINTR", "VQUIT", "VERASE", "VKILL", "VEOF", "VTIME", "VMIN", "VEOL2",
+    ] {
+        assert!(l.contains(&format!("[{cc}]=")), "no [{cc}] in {l}");
+        assert!(TERMIOS_CC.value(cc).is_some(), "{cc}");
+    }
+    let l = line("--- SIGSEGV", "");
+    in_table_order(field(l, "si_code="), &[&SIGSEGV_CODES], l);
+    in_table_order(field(l, "si_signo="), &[&SIGNALS], l);
+}
+
+#[test]
+fn the_order_check_refuses_a_wrong_order_and_a_stranger() {
+    let l = "test line";
+    in_table_order(
+        "O_WRONLY|O_CREAT|O_TRUNC",
+        &[&OPEN_ACCESS_MODES, &OPEN_MODE_FLAGS],
+        l,
+    );
+    in_table_order("PROT_NONE", &[&MMAP_PROT], l);
+    for wrong in [
+        "O_WRONLY|O_TRUNC|O_CREAT",
+        "O_CREAT|O_WRONLY",
+        "O_WRONLY|O_BOGUS",
+        "O_RDONLY|O_WRONLY",
+    ] {
+        let r = std::panic::catch_unwind(|| {
+            in_table_order(wrong, &[&OPEN_ACCESS_MODES, &OPEN_MODE_FLAGS], l)
+        });
+        assert!(r.is_err(), "{wrong} passed");
+    }
+    assert_eq!(
+        args("f(1, \"a, (b\", {x=1, y=[2, 3]}, 4) = 0"),
+        ["1", "\"a, (b\"", "{x=1, y=[2, 3]}", "4"]
+    );
+    assert_eq!(field("{a=B|C, d=E}", "a="), "B|C");
 }

@@ -1186,6 +1186,59 @@ pub static SIGTRAP_CODES: Xlat = Xlat {
     ],
 };
 
+/// SIGCHLD `si_code` values (strace's `sigchld_codes`).
+pub static SIGCHLD_CODES: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "CLD_???",
+    },
+    entries: &[
+        (1, "CLD_EXITED"),
+        (2, "CLD_KILLED"),
+        (3, "CLD_DUMPED"),
+        (4, "CLD_TRAPPED"),
+        (5, "CLD_STOPPED"),
+        (6, "CLD_CONTINUED"),
+    ],
+};
+
+/// SIGPOLL (SIGIO) `si_code` values (strace's `sigpoll_codes`).
+pub static SIGPOLL_CODES: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "POLL_???",
+    },
+    entries: &[
+        (1, "POLL_IN"),
+        (2, "POLL_OUT"),
+        (3, "POLL_MSG"),
+        (4, "POLL_ERR"),
+        (5, "POLL_PRI"),
+        (6, "POLL_HUP"),
+    ],
+};
+
+/// SIGSYS `si_code` values (strace's `sigsys_codes`).
+pub static SIGSYS_CODES: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "SYS_???",
+    },
+    entries: &[
+        (1, "SYS_SECCOMP"),
+        (2, "SYS_USER_DISPATCH"),
+    ],
+};
+
+/// `sigaltstack(2)` `ss_flags` (strace's `sigaltstack_flags`).
+pub static SIGALTSTACK_FLAGS: Xlat = Xlat {
+    kind: XlatKind::Bits {
+        zero: "0",
+    },
+    entries: &[
+        (1, "SS_ONSTACK"),
+        (2, "SS_DISABLE"),
+        (0x8000_0000, "SS_AUTODISARM"),
+    ],
+};
+
 /// `clone(2)` flags (strace's `clone_flags`); the low byte (`CSIGNAL`) is the exit signal.
 pub static CLONE_FLAGS: Xlat = Xlat {
     kind: XlatKind::Bits {
@@ -1232,6 +1285,19 @@ pub static WAIT4_OPTIONS: Xlat = Xlat {
         (0x8000_0000, "__WCLONE"),
         (0x4000_0000, "__WALL"),
         (0x2000_0000, "__WNOTHREAD"),
+    ],
+};
+
+/// `waitid(2)` id types (strace's `waitid_types`).
+pub static WAITID_TYPES: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "P_???",
+    },
+    entries: &[
+        (0, "P_ALL"),
+        (1, "P_PID"),
+        (2, "P_PGID"),
+        (3, "P_PIDFD"),
     ],
 };
 
@@ -1746,6 +1812,69 @@ pub static BAUD_OPTIONS: Xlat = Xlat {
         (14, "EXTA"),
         (15, "EXTB"),
         (0x1000, "BOTHER"),
+    ],
+};
+
+/// termios `c_cc` indices (strace's `termios_cc`): the name of each index.
+pub static TERMIOS_CC: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "???",
+    },
+    entries: &[
+        (0, "VINTR"),
+        (1, "VQUIT"),
+        (2, "VERASE"),
+        (3, "VKILL"),
+        (16, "VEOL2"),
+        (7, "VSWTC"),
+        (8, "VSTART"),
+        (9, "VSTOP"),
+        (10, "VSUSP"),
+        (12, "VREPRINT"),
+        (13, "VDISCARD"),
+        (14, "VWERASE"),
+        (15, "VLNEXT"),
+        (6, "VMIN"),
+        (5, "VTIME"),
+        (4, "VEOF"),
+        (11, "VEOL"),
+    ],
+};
+
+/// termios `c_line` line disciplines (strace's `term_line_discs`).
+pub static TERM_LINE_DISCS: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "N_???",
+    },
+    entries: &[
+        (0, "N_TTY"),
+        (1, "N_SLIP"),
+        (2, "N_MOUSE"),
+        (3, "N_PPP"),
+        (4, "N_STRIP"),
+        (5, "N_AX25"),
+        (6, "N_X25"),
+        (7, "N_6PACK"),
+        (8, "N_MASC"),
+        (9, "N_R3964"),
+        (10, "N_PROFIBUS_FDL"),
+        (11, "N_IRDA"),
+        (12, "N_SMSBLOCK"),
+        (13, "N_HDLC"),
+        (14, "N_SYNC_PPP"),
+        (15, "N_HCI"),
+        (16, "N_GIGASET_M101"),
+        (17, "N_SLCAN"),
+        (18, "N_PPS"),
+        (19, "N_V253"),
+        (20, "N_CAIF"),
+        (21, "N_GSM0710"),
+        (22, "N_TI_WL"),
+        (23, "N_TRACESINK"),
+        (24, "N_TRACEROUTER"),
+        (25, "N_NCI"),
+        (26, "N_SPEAKUP"),
+        (27, "N_NULL"),
     ],
 };
 

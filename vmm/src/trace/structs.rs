@@ -154,18 +154,18 @@ pub fn open_flags(out: &mut impl Write, v: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// statx's flags: `AT_STATX_SYNC_AS_STAT` when the sync type is 0, then
-/// the `AT_*` flags.
+/// statx's flags as strace shows them: the sync type first
+/// (`AT_STATX_SYNC_AS_STAT` for none), then the `AT_*` flags.
 fn statx_at_flags(out: &mut impl Write, v: u64) -> io::Result<()> {
+    use microvm_abi::linux::consts::AT_STATX_SYNC_TYPES;
     let v = v as u32 as u64;
-    if v & AT_STATX_SYNC_TYPE == 0 {
-        out.write_all(b"AT_STATX_SYNC_AS_STAT")?;
-        if v == 0 {
-            return Ok(());
-        }
+    xlat(out, &AT_STATX_SYNC_TYPES, v & AT_STATX_SYNC_TYPE)?;
+    let rest = v & !AT_STATX_SYNC_TYPE;
+    if rest != 0 {
         out.write_all(b"|")?;
+        xlat(out, &AT_FLAGS, rest)?;
     }
-    xlat(out, &AT_FLAGS, v)
+    Ok(())
 }
 
 /// `S_IFREG|0644`.
@@ -554,6 +554,9 @@ mod tests {
         assert!(m
             .line(nr::STATX, statx(0x1000, 0x17ff), Some(-9))
             .contains("AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH, STATX_BASIC_STATS|STATX_MNT_ID"));
+        assert!(m
+            .line(nr::STATX, statx(0x4100, 0x1), Some(-9))
+            .contains("AT_STATX_DONT_SYNC|AT_SYMLINK_NOFOLLOW, STATX_TYPE"));
         assert_eq!(
             m.line(
                 nr::OPENAT,

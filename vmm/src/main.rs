@@ -7,6 +7,9 @@ use microvm::seccomp::{Confinement, Mode as SeccompMode};
 use microvm::stop::{StopReason, StopSlot};
 use microvm::syscall::fs::{OutputStopped, StopAwareStderr};
 use microvm::syscall::SyscallService;
+use microvm::trace::filter::{Filter, FilterError};
+use microvm::trace::style::{HexStrings, Style};
+use microvm::trace::timing::{Timestamps, Timing};
 use microvm::trace::{TraceFormat, Tracer};
 use microvm::vm::{Outcome, Vm, VmConfig};
 use std::io::Write;
@@ -87,8 +90,8 @@ struct RunArgs {
     /// Use this guest kernel image instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     kernel: Option<PathBuf>,
-    /// Write the trace to FILE instead of stderr.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    /// Send trace output to FILE instead of stderr.
+    #[arg(short = 'o', long = "output", value_name = "FILE", help_heading = STRACE)]
     output: Option<PathBuf>,
     /// Trace format.
     #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
@@ -99,10 +102,57 @@ struct RunArgs {
     /// Add KEY=VALUE to the program's environment (repeatable; empty by default).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<String>,
-    /// At the end, print each syscall's count, errors and host time, like
-    /// `strace -c` (with `--trace off`, the summary alone).
-    #[arg(long)]
+    /// A qualifying expression: trace=[!][?]{SYSCALL|%CLASS|/REGEX}[,...]|all|none
+    /// (trace only the specified syscalls; -e open,close is -e trace=open,close);
+    /// status=SET (print only syscalls with the return statuses in SET:
+    /// successful, failed, unfinished, unavailable, detached); signal=SET
+    /// (print only the signals from SET); quiet=SET (suppress messages:
+    /// attach, exit, path-resolution, personality, thread-execve);
+    /// decode-fds=path (as -y).
+    #[arg(short = 'e', value_name = "EXPR", help_heading = STRACE)]
+    expr: Vec<String>,
+    /// Print only syscalls that returned without an error code (-e status=successful).
+    #[arg(short = 'z', long = "successful-only", help_heading = STRACE)]
+    successful_only: bool,
+    /// Print only syscalls that returned with an error code (-e status=failed).
+    #[arg(short = 'Z', long = "failed-only", help_heading = STRACE)]
+    failed_only: bool,
+    /// Limit length of print strings to STRSIZE chars (default 32).
+    #[arg(short = 's', long = "string-limit", value_name = "STRSIZE", help_heading = STRACE)]
+    string_limit: Option<usize>,
+    /// -x: print non-ASCII strings in hex; -xx: print all strings in hex.
+    #[arg(short = 'x', action = clap::ArgAction::Count, help_heading = STRACE)]
+    hex: u8,
+    /// Verbose mode: print entities unabbreviated.
+    #[arg(short = 'v', long = "no-abbrev", help_heading = STRACE)]
+    verbose: bool,
+    /// Print paths associated with file descriptor arguments (-yy: the same).
+    #[arg(short = 'y', action = clap::ArgAction::Count, help_heading = STRACE)]
+    decode_fds: u8,
+    /// Print time spent in each syscall (the host's time serving it).
+    #[arg(short = 'T', long = "syscall-times", help_heading = STRACE)]
+    syscall_times: bool,
+    /// -t: print absolute timestamp; -tt: with usecs; -ttt: UNIX time with usecs.
+    #[arg(short = 't', action = clap::ArgAction::Count, help_heading = STRACE)]
+    timestamps: u8,
+    /// Print relative timestamp (the time since the previous line).
+    #[arg(short = 'r', long = "relative-timestamps", help_heading = STRACE)]
+    relative: bool,
+    /// Count time, calls, and errors for each syscall and report summary
+    /// (time: the host's, serving each call); no trace.
+    #[arg(short = 'c', long = "summary-only", help_heading = STRACE)]
+    summary_only: bool,
+    /// Like -c, but also print the regular output.
+    #[arg(short = 'C', long = "summary", help_heading = STRACE)]
     summary: bool,
+    /// Follow forks (-ff: into separate files). Accepted; the guest is one
+    /// process, so they change nothing.
+    #[arg(short = 'f', action = clap::ArgAction::Count, help_heading = STRACE)]
+    follow_forks: u8,
+    /// -q: suppress messages about attaching, detaching, etc. (there are
+    /// none); -qq: suppress messages about process exit status as well.
+    #[arg(short = 'q', action = clap::ArgAction::Count, help_heading = STRACE)]
+    quiet: u8,
     /// Stop the guest after DURATION (e.g. 2s, 500ms, 1m) and exit 124.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
@@ -122,6 +172,72 @@ struct RunArgs {
     /// Arguments passed to the program.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
+}
+
+/// The heading strace's options are listed under in `microvm run --help`.
+const STRACE: &str = "strace options (as strace 6 reads them)";
+
+/// What the strace options make of the trace: the filters, how values are
+/// shown, which times.
+struct TraceOptions {
+    filter: Filter,
+    style: Style,
+    timing: Timing,
+}
+
+impl RunArgs {
+    /// The strace options, read as strace does; a bad `-e` is an error.
+    fn trace_options(&self) -> Result<TraceOptions, FilterError> {
+        let mut filter = Filter::default();
+        for expr in &self.expr {
+            filter.qualify(expr)?;
+        }
+        if self.successful_only {
+            filter.successful_only();
+        }
+        if self.failed_only {
+            filter.failed_only();
+        }
+        filter.quiet_level(self.quiet);
+        let style = Style {
+            string_limit: self.string_limit.unwrap_or(Style::default().string_limit),
+            hex: match self.hex {
+                0 => HexStrings::None,
+                1 => HexStrings::NonAscii,
+                _ => HexStrings::All,
+            },
+            verbose: self.verbose,
+            fd_paths: self.decode_fds > 0 || filter.decode_fd_paths,
+        };
+        let timing = Timing {
+            timestamps: Timestamps::from_count(self.timestamps),
+            relative: self.relative,
+            durations: self.syscall_times,
+        };
+        Ok(TraceOptions {
+            filter,
+            style,
+            timing,
+        })
+    }
+
+    /// strace's warnings for options -c makes pointless.
+    fn warn_summary_only(&self) {
+        if !self.summary_only {
+            return;
+        }
+        let pointless = [
+            (self.syscall_times, "-T/--syscall-times"),
+            (self.timestamps > 0, "-t/--absolute-timestamps"),
+            (self.relative, "-r/--relative-timestamps"),
+            (self.decode_fds > 0, "-y/--decode-fds"),
+        ];
+        for (given, option) in pointless {
+            if given {
+                say!("microvm: {option} has no effect with -c/--summary-only");
+            }
+        }
+    }
 }
 
 /// KEY=VALUE, with a non-empty KEY and no NUL.
@@ -182,7 +298,15 @@ fn announce(mode: SeccompMode) {
     }
 }
 
-fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
+fn run(args: RunArgs, options: TraceOptions) -> Result<Ended, microvm::Error> {
+    args.warn_summary_only();
+    // -c: the summary alone, as `--trace off` with the summary.
+    let format = if args.summary_only {
+        TraceFormat::Off
+    } else {
+        args.trace
+    };
+    let summary = args.summary || args.summary_only;
     let config = VmConfig {
         memory: args.memory,
         kernel: args.kernel,
@@ -190,11 +314,11 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
         args: args.args,
         env: args.env,
     };
-    let tracer = match (&args.output, args.trace) {
-        (None, TraceFormat::Off) if args.summary => {
+    let tracer = match (&args.output, format) {
+        (None, TraceFormat::Off) if summary => {
             Tracer::new(TraceFormat::Off, false, Box::new(stderr()), true)
         }
-        (Some(path), TraceFormat::Off) if args.summary => {
+        (Some(path), TraceFormat::Off) if summary => {
             let file =
                 std::fs::File::create(path).map_err(|source| microvm::Error::TraceOutput {
                     path: path.display().to_string(),
@@ -213,11 +337,16 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
         }
         (None, format) => Tracer::new(format, args.regs, Box::new(stderr()), true),
     };
-    let tracer = if args.summary {
+    let tracer = if summary {
         tracer.with_summary()
     } else {
         tracer
     };
+    let fd_paths = options.style.fd_paths;
+    let tracer = tracer
+        .with_filter(options.filter)
+        .with_style(options.style)
+        .with_timing(options.timing);
     let mut service = SyscallService::default()
         .with_exe_path(&config.program)
         .with_start(
@@ -226,6 +355,9 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
         );
     if let Some(dir) = &args.fs_root {
         service = service.with_fs_root(dir)?;
+    }
+    if fd_paths {
+        service = service.with_stdio_paths();
     }
     let vm = Vm::new(&config)?;
     STOP.set(vm.stop_handle());
@@ -261,54 +393,60 @@ fn run(args: RunArgs) -> Result<Ended, microvm::Error> {
 /// `run`, with SIGINT and SIGTERM held from the start: one that comes while
 /// the VM is being set up waits for the supervisor, which then stops the
 /// guest at once and flushes the trace.
-fn run_held(args: RunArgs) -> Result<Ended, microvm::Error> {
+fn run_held(args: RunArgs, options: TraceOptions) -> Result<Ended, microvm::Error> {
     microvm::supervisor::hold_stop_signals();
     LazyLock::force(&STDERR);
-    run(args)
+    run(args, options)
 }
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         say!("microvm: internal error (a bug in microvm; please report it): {info}");
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     match cli.command {
-        Command::Run(args) => match run_held(args) {
-            Ok(Ended {
-                outcome,
-                trace_lost,
-            }) => {
-                match &outcome {
-                    Outcome::Exited(_) => {}
-                    // Like any writer whose reader went away: quietly.
-                    Outcome::Killed {
-                        signal: Signal::Sigpipe,
-                        ..
-                    } => {}
-                    Outcome::Killed { signal, reason } => {
-                        say!("microvm: guest killed by {}: {reason}", signal.name())
+        Command::Run(args) => match trace_options(&args) {
+            Err(code) => code,
+            Ok(options) => match run_held(args, options) {
+                Ok(Ended {
+                    outcome,
+                    trace_lost,
+                }) => {
+                    match &outcome {
+                        Outcome::Exited(_) => {}
+                        // Like any writer whose reader went away: quietly.
+                        Outcome::Killed {
+                            signal: Signal::Sigpipe,
+                            ..
+                        } => {}
+                        Outcome::Killed { signal, reason } => {
+                            say!("microvm: guest killed by {}: {reason}", signal.name())
+                        }
+                        Outcome::Stopped(StopReason::Timeout) => {
+                            say!("microvm: timed out: the guest was stopped")
+                        }
+                        Outcome::Stopped(StopReason::Interrupt) => {
+                            say!("microvm: interrupted (SIGINT): the guest was stopped")
+                        }
+                        Outcome::Stopped(StopReason::Terminate) => {
+                            say!("microvm: terminated (SIGTERM): the guest was stopped")
+                        }
                     }
-                    Outcome::Stopped(StopReason::Timeout) => {
-                        say!("microvm: timed out: the guest was stopped")
-                    }
-                    Outcome::Stopped(StopReason::Interrupt) => {
-                        say!("microvm: interrupted (SIGINT): the guest was stopped")
-                    }
-                    Outcome::Stopped(StopReason::Terminate) => {
-                        say!("microvm: terminated (SIGTERM): the guest was stopped")
-                    }
-                }
-                if let Some((path, source)) = trace_lost {
-                    // A lost trace is a failure, whatever the program did.
-                    say!(
+                    if let Some((path, source)) = trace_lost {
+                        // A lost trace is a failure, whatever the program did.
+                        say!(
                         "microvm: trace output {path} failed: {source}; the program's status was {}",
                         outcome.exit_status()
                     );
-                    return ExitCode::from(1);
+                        return ExitCode::from(1);
+                    }
+                    ExitCode::from(outcome.exit_status() as u8)
                 }
-                ExitCode::from(outcome.exit_status() as u8)
-            }
-            Err(e) => fail(e),
+                Err(e) => fail(e),
+            },
         },
         Command::Bench {
             json,
@@ -352,6 +490,39 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
     }
+}
+
+/// The strace options of `args`; a bad `-e` is one line and exit 1.
+fn trace_options(args: &RunArgs) -> Result<TraceOptions, ExitCode> {
+    args.trace_options().map_err(|e: FilterError| {
+        say!("microvm: {e}");
+        ExitCode::from(1)
+    })
+}
+
+/// A command line clap refuses, in one line (clap's own message runs over
+/// several, with the usage); `--help` and `--version` as clap prints them.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return ExitCode::from(1);
+    }
+    let text = e.render().to_string();
+    // The first paragraph says what is wrong; the rest is usage and tips.
+    let what = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let what = what.strip_prefix("error: ").unwrap_or(&what);
+    say!("microvm: {what} (see microvm run --help)");
+    ExitCode::from(1)
 }
 
 fn fail(e: microvm::Error) -> ExitCode {

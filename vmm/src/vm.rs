@@ -411,15 +411,9 @@ impl Vm {
             space: &mut self.space,
             requests: &mut requests,
         };
-        let started = tracer.counting().then(std::time::Instant::now);
+        tracer.enter(&frame, service);
         let outcome = service.handle(guest, &frame, &mut || tracer.before_output());
-        if let Some(t) = started {
-            let ret = match outcome {
-                Disposition::Return(v) | Disposition::Killed(v, _) => Some(v),
-                Disposition::Exit(_) => None,
-            };
-            tracer.count(frame.rax, ret, t.elapsed());
-        }
+        tracer.served(&frame, outcome, service);
         tracer.syscall(&mem, &frame, outcome);
         if tracer.failed() {
             // A trace write cut short by a stop (stderr full, its reader

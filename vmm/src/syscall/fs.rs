@@ -413,6 +413,9 @@ pub struct Files {
     bounce: Vec<u8>,
     /// Program output gathers here on its way out.
     staged: Vec<u8>,
+    /// What microvm's own fd 0, 1 and 2 are (`/dev/pts/0`, `pipe:[N]`),
+    /// read before the run when the trace shows descriptor paths (`-y`).
+    stdio_paths: [Option<Vec<u8>>; 3],
 }
 
 /// microvm's own descriptor 0, 1 or 2.
@@ -522,6 +525,17 @@ impl Files {
             fd_limit: MAX_FDS,
             bounce: Vec::new(),
             staged: Vec::new(),
+            stdio_paths: [None, None, None],
+        }
+    }
+
+    /// Read what microvm's own fd 0, 1 and 2 are, for `-y` (before the
+    /// seccomp filters, which allow readlink only with a view).
+    pub fn read_stdio_paths(&mut self) {
+        for (fd, path) in self.stdio_paths.iter_mut().enumerate() {
+            *path = nix::fcntl::readlink(format!("/proc/self/fd/{fd}").as_str())
+                .ok()
+                .map(|t| t.into_vec());
         }
     }
 
@@ -1310,6 +1324,24 @@ impl Files {
         }
     }
 
+    /// The path `-y` shows for `fd`: the cwd for `AT_FDCWD`, what
+    /// microvm's own fd 0, 1 or 2 is for the standard streams (and their
+    /// dups), else what readlink("/proc/self/fd/N") tells the program.
+    fn trace_path(&self, fd: i32) -> Option<Vec<u8>> {
+        if fd == at::FDCWD {
+            return Some(self.cwd.clone());
+        }
+        let n = u32::try_from(fd).ok()?;
+        let file = self.file(u64::from(n)).ok()?;
+        let stdio = match file.object {
+            Object::Stdin => 0,
+            Object::Stdout => 1,
+            Object::Stderr => 2,
+            _ => return self.fd_link(n).ok(),
+        };
+        self.stdio_paths[stdio].clone()
+    }
+
     fn getcwd(&mut self, ctx: &Context<'_, '_>, buf: u64, size: u64) -> SysResult {
         let len = self.cwd.len() as u64 + 1;
         if size < len {
@@ -1810,5 +1842,17 @@ mod output_tests {
         let mut out = as_pipe(slot);
         assert_eq!(out.write(b"xyz").unwrap(), 3);
         assert_eq!(read_master(&master), b"xyz");
+    }
+}
+
+impl crate::trace::style::FdTable for Files {
+    fn fd_path(&self, fd: i32, out: &mut Vec<u8>) -> bool {
+        match self.trace_path(fd) {
+            Some(path) => {
+                out.extend_from_slice(&path);
+                true
+            }
+            None => false,
+        }
     }
 }

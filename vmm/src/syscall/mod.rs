@@ -173,6 +173,13 @@ impl SyscallService {
         self
     }
 
+    /// Read what microvm's own fd 0, 1 and 2 are, which `-y` shows for the
+    /// program's (call before the seccomp filters are installed).
+    pub fn with_stdio_paths(mut self) -> Self {
+        self.modules.files.read_stdio_paths();
+        self
+    }
+
     /// Let syscalls that wait (sleeps, reads of a terminal or a pipe) wake
     /// when the run is stopped through `stop`.
     pub fn set_stop_handle(&mut self, stop: StopHandle) {
@@ -245,6 +252,12 @@ pub fn io_errno(e: &std::io::Error) -> Errno {
     match e.raw_os_error().map(Errno::from_raw) {
         Some(Errno::UnknownErrno) | None => Errno::EIO,
         Some(errno) => errno,
+    }
+}
+
+impl crate::trace::style::FdTable for SyscallService {
+    fn fd_path(&self, fd: i32, out: &mut Vec<u8>) -> bool {
+        self.modules.files.fd_path(fd, out)
     }
 }
 

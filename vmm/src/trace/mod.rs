@@ -6,12 +6,15 @@
 //! the end of the run.
 
 pub mod decode;
+pub mod fdpaths;
+pub mod filter;
 pub mod format;
 pub mod structs;
 pub mod style;
 pub mod summary;
 #[cfg(test)]
 pub mod testing;
+pub mod timing;
 
 use crate::exception;
 use crate::stop::StopReason;
@@ -43,6 +46,26 @@ pub struct Tracer {
     error: Option<io::Error>,
     summary: Option<summary::Summary>,
     style: style::Style,
+    /// `-e trace=`, `status=`, `signal=`, `quiet=`.
+    filter: filter::Filter,
+    /// `-t`, `-r`, `-T`.
+    clock: timing::Clock,
+    /// The call between [`Tracer::enter`] and [`Tracer::syscall`].
+    call: Entered,
+    /// `-y`: the current call's descriptor paths.
+    fds: fdpaths::FdSnapshot,
+}
+
+/// What [`Tracer::enter`] noted of the call being served.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entered {
+    /// The call's number; None when nothing was noted (untraced, or no
+    /// `enter`).
+    nr: Option<u64>,
+    /// When it started (with `-t`, `-r`, `-T` or the summary).
+    at: Option<timing::Stamp>,
+    /// How long the host took to serve it.
+    took: Option<std::time::Duration>,
 }
 
 /// The registers of a transition, as JSON: an object with one field per
@@ -80,7 +103,28 @@ struct JsonSyscall<'a> {
     errno: Option<&'static str>,
     /// The result as the text trace shows it after `= `.
     result: String,
+    /// With `-t`/`-tt`/`-ttt`/`-r`: when the call started, in seconds
+    /// since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timestamp: Option<f64>,
+    /// With `-T`: the seconds the call took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<f64>,
+    /// With `-y`: the paths of the descriptor arguments as the call
+    /// started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fd_paths: Vec<JsonFdPath>,
+    /// With `-y`: the path of the descriptor it returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ret_path: Option<String>,
     regs: JsonRegs,
+}
+
+/// A descriptor and its path (`-y`), for JSON.
+#[derive(Serialize)]
+struct JsonFdPath {
+    fd: i32,
+    path: String,
 }
 
 #[derive(Serialize)]
@@ -136,6 +180,69 @@ impl Tracer {
             error: None,
             summary: None,
             style: style::Style::default(),
+            filter: filter::Filter::default(),
+            clock: timing::Clock::new(timing::Timing::default()),
+            call: Entered::default(),
+            fds: fdpaths::FdSnapshot::default(),
+        }
+    }
+
+    /// Trace only what `filter` lets through (`-e`, `-z`, `-Z`, `-q`).
+    pub fn with_filter(mut self, filter: filter::Filter) -> Tracer {
+        self.filter = filter;
+        self
+    }
+
+    /// Show the times `timing` asks for (`-t`, `-tt`, `-ttt`, `-r`, `-T`).
+    pub fn with_timing(mut self, timing: timing::Timing) -> Tracer {
+        self.clock = timing::Clock::new(timing);
+        self
+    }
+
+    /// The current call's descriptor paths (`-y`), for the formatter.
+    pub fn fd_paths(&self) -> &dyn style::FdPaths {
+        &self.fds
+    }
+
+    /// Note a syscall as the host is about to serve it: whether it is
+    /// traced (one bit of a bitmap; nothing else happens for a call that is
+    /// not), when it started, and with `-y` its descriptors' paths, which
+    /// serving it may change (`close`).
+    #[inline]
+    pub fn enter(&mut self, frame: &TrapFrame, fds: &dyn style::FdTable) {
+        self.call = Entered::default();
+        if !(self.enabled() || self.summary.is_some()) || !self.filter.traces(frame.rax) {
+            return;
+        }
+        self.call.nr = Some(frame.rax);
+        let timing = self.clock.timing();
+        if timing.has_leader() || timing.durations || self.summary.is_some() {
+            self.call.at = Some(timing::Stamp::now());
+        }
+        if self.style.fd_paths && self.enabled() {
+            let args = [
+                frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+            ];
+            self.fds.take_args(frame.rax, &args, fds);
+        }
+    }
+
+    /// Note what came of the call [`Tracer::enter`] noted: how long it
+    /// took (counted for the summary), and with `-y` the path of the
+    /// descriptor it returned.
+    #[inline]
+    pub fn served(&mut self, frame: &TrapFrame, outcome: Disposition, fds: &dyn style::FdTable) {
+        if self.call.nr != Some(frame.rax) {
+            return;
+        }
+        let ret = outcome_ret(outcome);
+        if let Some(at) = self.call.at {
+            let took = at.mono.elapsed();
+            self.call.took = Some(took);
+            self.count(frame.rax, ret, took);
+        }
+        if self.style.fd_paths && self.enabled() {
+            self.fds.take_returned(frame.rax, ret, fds);
         }
     }
 
@@ -180,26 +287,36 @@ impl Tracer {
         }
     }
 
-    /// Log a syscall and what came of it.
+    /// Log a syscall and what came of it (if the filters let it through).
     pub fn syscall(&mut self, mem: &UserMemory<'_>, frame: &TrapFrame, outcome: Disposition) {
-        if !self.enabled() {
+        let entered = std::mem::take(&mut self.call);
+        let ret = outcome_ret(outcome);
+        if !self.enabled() || !self.filter.traces(frame.rax) || !self.filter.shows_status(ret) {
             return;
         }
         self.seq += 1;
-        let ret = match outcome {
-            Disposition::Return(v) => Some(v),
-            Disposition::Exit(_) => None,
-            Disposition::Killed(v, _) => Some(v),
-        };
+        let entered = Some(entered).filter(|e| e.nr == Some(frame.rax));
+        let at = entered.and_then(|e| e.at);
+        let took = entered
+            .and_then(|e| e.took)
+            .filter(|_| self.clock.timing().durations);
         let result = match self.format {
             TraceFormat::Text => {
                 let style = self.style;
                 let call = decode::Call::new(mem, frame, ret, &style);
-                self.text_line(frame, |out| {
+                let leader = self.leader(at);
+                let lead = leader.bytes().len();
+                self.text_line_led(frame, &leader, |out| {
                     let mut line = Column::new(out);
+                    line.written = lead;
                     decode::call(&mut line, &call)?;
                     line.tab_to(RESULT_COLUMN)?;
-                    decode::result(line.inner, &call)
+                    decode::result(line.inner, &call)?;
+                    match took {
+                        // strace shows no time for a call that did not return.
+                        Some(t) if ret.is_some() => timing::duration(line.inner, t),
+                        _ => Ok(()),
+                    }
                 })
             }
             TraceFormat::Json => {
@@ -219,6 +336,28 @@ impl Tracer {
                     ret,
                     errno: ret.and_then(format::errno_name),
                     result: decode::shown_result(&call),
+                    timestamp: at
+                        .filter(|_| self.clock.timing().has_leader())
+                        .map(|a| epoch_seconds(a.wall)),
+                    duration: took.filter(|_| ret.is_some()).map(|t| t.as_secs_f64()),
+                    fd_paths: match (self.style.fd_paths, entered) {
+                        (true, Some(_)) => self
+                            .fds
+                            .arguments()
+                            .map(|(fd, path)| JsonFdPath {
+                                fd,
+                                path: String::from_utf8_lossy(path).into_owned(),
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    },
+                    ret_path: match (self.style.fd_paths, entered) {
+                        (true, Some(_)) => self
+                            .fds
+                            .returned_fd()
+                            .map(|(_, path)| String::from_utf8_lossy(path).into_owned()),
+                        _ => None,
+                    },
                     regs: frame.into(),
                 };
                 json_line(&mut self.out, &record)
@@ -228,13 +367,41 @@ impl Tracer {
         self.record(result);
     }
 
-    /// One text line: what `body` writes, the registers with `--regs`, and
-    /// the newline.
+    /// The leader (`-t`, `-r`) of a line whose event happened at `at`
+    /// (None: now).
+    fn leader(&mut self, at: Option<timing::Stamp>) -> timing::Leader {
+        let at = match at {
+            Some(at) => at,
+            None if self.clock.timing().has_leader() => timing::Stamp::now(),
+            // No leader: the clock is not read.
+            None => timing::Stamp {
+                wall: std::time::UNIX_EPOCH,
+                mono: std::time::Instant::now(),
+            },
+        };
+        self.clock.leader(at)
+    }
+
+    /// One text line of an event happening now: the leader, what `body`
+    /// writes, the registers with `--regs`, and the newline.
     fn text_line(
         &mut self,
         frame: &TrapFrame,
         body: impl FnOnce(&mut BufWriter<Box<dyn Write + Send>>) -> io::Result<()>,
     ) -> io::Result<()> {
+        let leader = self.leader(None);
+        self.text_line_led(frame, &leader, body)
+    }
+
+    /// One text line: `leader`, what `body` writes, the registers with
+    /// `--regs`, and the newline.
+    fn text_line_led(
+        &mut self,
+        frame: &TrapFrame,
+        leader: &timing::Leader,
+        body: impl FnOnce(&mut BufWriter<Box<dyn Write + Send>>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.out.write_all(leader.bytes())?;
         body(&mut self.out)?;
         if self.regs {
             format::regs(&mut self.out, frame)?;
@@ -244,7 +411,7 @@ impl Tracer {
 
     /// Log an exception taken in ring 3; `signal` if it ends the program.
     pub fn exception(&mut self, frame: &TrapFrame, signal: Option<exception::Signal>) {
-        if !self.enabled() {
+        if !self.enabled() || !self.shows(signal) {
             return;
         }
         self.seq += 1;
@@ -272,15 +439,24 @@ impl Tracer {
 
     /// Log the end of the program: its exit status or the signal.
     pub fn end(&mut self, status: Option<i32>, signal: Option<exception::Signal>) {
-        if !self.enabled() {
+        // As strace: -qq leaves out the exit, -e signal= the killing signal.
+        let quiet = match signal {
+            Some(_) => !self.shows(signal),
+            None => self.filter.quiet(filter::Quiet::Exit),
+        };
+        if !self.enabled() || quiet {
             return;
         }
         let result = match self.format {
-            TraceFormat::Text => match (status, signal) {
-                (_, Some(sig)) => writeln!(self.out, "+++ killed by {} +++", sig.name()),
-                (Some(s), None) => writeln!(self.out, "+++ exited with {s} +++"),
-                (None, None) => Ok(()),
-            },
+            TraceFormat::Text => {
+                let leader = self.leader(None);
+                let r = self.out.write_all(leader.bytes());
+                r.and_then(|()| match (status, signal) {
+                    (_, Some(sig)) => writeln!(self.out, "+++ killed by {} +++", sig.name()),
+                    (Some(s), None) => writeln!(self.out, "+++ exited with {s} +++"),
+                    (None, None) => Ok(()),
+                })
+            }
             TraceFormat::Json => json_line(
                 &mut self.out,
                 &JsonEnd {
@@ -306,10 +482,14 @@ impl Tracer {
             StopReason::Terminate => "SIGTERM",
         };
         let result = match self.format {
-            TraceFormat::Text => match reason {
-                StopReason::Timeout => writeln!(self.out, "+++ stopped: timed out +++"),
-                _ => writeln!(self.out, "+++ killed by {what} +++"),
-            },
+            TraceFormat::Text => {
+                let leader = self.leader(None);
+                let r = self.out.write_all(leader.bytes());
+                r.and_then(|()| match reason {
+                    StopReason::Timeout => writeln!(self.out, "+++ stopped: timed out +++"),
+                    _ => writeln!(self.out, "+++ killed by {what} +++"),
+                })
+            }
             TraceFormat::Json => json_line(
                 &mut self.out,
                 &JsonEnd {
@@ -322,6 +502,11 @@ impl Tracer {
             TraceFormat::Off => Ok(()),
         };
         self.record(result);
+    }
+
+    /// True when lines about `signal` are shown (`-e signal=`).
+    fn shows(&self, signal: Option<exception::Signal>) -> bool {
+        signal.is_none_or(|s| self.filter.shows_signal(s as i32))
     }
 
     /// True once a write to the trace output has failed.
@@ -395,6 +580,20 @@ impl<W: Write> Write for Column<'_, W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// What a call returned (None: it did not return).
+fn outcome_ret(outcome: Disposition) -> Option<i64> {
+    match outcome {
+        Disposition::Return(v) | Disposition::Killed(v, _) => Some(v),
+        Disposition::Exit(_) => None,
+    }
+}
+
+/// `wall` in seconds since the epoch.
+fn epoch_seconds(wall: std::time::SystemTime) -> f64 {
+    wall.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn json_line<T: Serialize>(out: &mut impl Write, record: &T) -> io::Result<()> {

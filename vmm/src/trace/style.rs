@@ -36,3 +36,23 @@ impl Default for Style {
         }
     }
 }
+
+/// The paths `-y` shows next to file descriptors, as the formatter asks for
+/// them: `3</etc/passwd>`.
+pub trait FdPaths {
+    /// The path descriptor `fd` (an argument) named when the call started
+    /// (`AT_FDCWD`: the current directory); None when it named none.
+    fn path(&self, fd: i32) -> Option<&[u8]>;
+
+    /// The path of the descriptor the call returned.
+    fn returned(&self, fd: i32) -> Option<&[u8]> {
+        self.path(fd)
+    }
+}
+
+/// Where `-y` paths come from: the program's descriptor table.
+pub trait FdTable {
+    /// Append the path `fd` names now (`AT_FDCWD`: the current directory)
+    /// to `out`; false, with `out` unchanged, when it names none.
+    fn fd_path(&self, fd: i32, out: &mut Vec<u8>) -> bool;
+}

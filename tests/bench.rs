@@ -19,6 +19,7 @@ fn quick_bench_reports_every_row_and_ratio() {
         [
             "forwarded",
             "forwarded-traced",
+            "forwarded-filtered",
             "null-forwarded",
             "in-guest",
             "bare-exit",
@@ -34,9 +35,10 @@ fn quick_bench_reports_every_row_and_ratio() {
     // repetition, or even a quick run's median, 0: those figures must be
     // present, finite and ordered, and >= 0. The other rows time real work
     // directly and are > 0.
-    const DIFFERENTIAL: [&str; 5] = [
+    const DIFFERENTIAL: [&str; 6] = [
         "forwarded",
         "forwarded-traced",
+        "forwarded-filtered",
         "null-forwarded",
         "in-guest",
         "bare-exit",
@@ -66,7 +68,7 @@ fn quick_bench_reports_every_row_and_ratio() {
     for always in ["start-up / start-up floor", "forwarded / host getppid"] {
         assert!(names.contains(&always), "{always} missing: {names:?}");
     }
-    assert!(ratios.len() <= 6, "{names:?}");
+    assert!(ratios.len() <= 7, "{names:?}");
     for r in ratios {
         let v = r["value"].as_f64().unwrap_or(f64::NAN);
         assert!(v.is_finite() && v >= 0.0, "{r}");

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::memory::{GuestRam, DEFAULT_MEMORY};
 use crate::seccomp::{Confinement, Mode as SeccompMode, Thread};
 use crate::syscall::SyscallService;
+use crate::trace::filter::Filter;
 use crate::trace::{TraceFormat, Tracer};
 use crate::vm::{Bench, Image, Outcome, Vm};
 use microvm_abi::BenchMode;
@@ -34,6 +35,9 @@ pub enum Row {
     Forwarded,
     /// The same, with the text trace written to /dev/null.
     ForwardedTraced,
+    /// The same, with the text trace on and `-e trace=openat` filtering
+    /// out every line of the loop.
+    ForwardedFiltered,
     /// The same transitions with the kernel and host doing nothing else.
     NullForwarded,
     /// ring 3 -> kernel -> ring 3, answered in the guest, no exit.
@@ -55,9 +59,10 @@ pub enum Row {
 
 impl Row {
     /// Every row, in table order.
-    pub const ALL: [Row; 10] = [
+    pub const ALL: [Row; 11] = [
         Row::Forwarded,
         Row::ForwardedTraced,
+        Row::ForwardedFiltered,
         Row::NullForwarded,
         Row::InGuest,
         Row::BareExit,
@@ -73,6 +78,7 @@ impl Row {
         match self {
             Row::Forwarded => "forwarded syscall",
             Row::ForwardedTraced => "forwarded, text trace to /dev/null",
+            Row::ForwardedFiltered => "forwarded, -e trace filtering all out",
             Row::NullForwarded => "null-forwarded (KVM floor)",
             Row::InGuest => "in-guest syscall (no exit)",
             Row::BareExit => "bare exit from ring 0",
@@ -206,12 +212,17 @@ impl Bencher {
         let plain = |t: Result<Duration>| t.map(|t| Timing { net: t, total: t });
         let c = &self.confinement;
         match row {
-            Row::Forwarded => differential(&|n| guest_loop(c, BenchMode::Off, n, false)),
-            Row::ForwardedTraced => differential(&|n| guest_loop(c, BenchMode::Off, n, true)),
-            Row::NullForwarded => {
-                differential(&|n| guest_loop(c, BenchMode::NullForward, n, false))
+            Row::Forwarded => differential(&|n| guest_loop(c, BenchMode::Off, n, Trace::Off)),
+            Row::ForwardedTraced => {
+                differential(&|n| guest_loop(c, BenchMode::Off, n, Trace::Text))
             }
-            Row::InGuest => differential(&|n| guest_loop(c, BenchMode::InGuest, n, false)),
+            Row::ForwardedFiltered => {
+                differential(&|n| guest_loop(c, BenchMode::Off, n, Trace::FilteredOut))
+            }
+            Row::NullForwarded => {
+                differential(&|n| guest_loop(c, BenchMode::NullForward, n, Trace::Off))
+            }
+            Row::InGuest => differential(&|n| guest_loop(c, BenchMode::InGuest, n, Trace::Off)),
             Row::BareExit => differential(&|n| bare_exits(c, n)),
             Row::HostSyscall => plain(Ok(host_syscalls(n))),
             Row::Ptrace => plain(ptrace_syscalls(n)),
@@ -290,6 +301,12 @@ impl Bencher {
                 Row::Startup,
                 Row::StartupFloor,
                 Some(1.2),
+            ),
+            ratio(
+                "filtered out / untraced",
+                Row::ForwardedFiltered,
+                Row::Forwarded,
+                Some(1.0),
             ),
             ratio("ptrace / forwarded", Row::Ptrace, Row::Forwarded, None),
             ratio(
@@ -410,22 +427,41 @@ fn timed_run(
     })
 }
 
+/// The trace a guest loop runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trace {
+    /// `--trace off`.
+    Off,
+    /// The text trace, to /dev/null.
+    Text,
+    /// The text trace, to /dev/null, with `-e trace=openat`: the loop's
+    /// getppid calls (and its exit) are all filtered out.
+    FilteredOut,
+}
+
 /// `n` getppid syscalls through the kernel path `mode`.
 fn guest_loop(
     confinement: &Confinement,
     mode: BenchMode,
     n: u64,
-    traced: bool,
+    trace: Trace,
 ) -> Result<Duration> {
     let mut vm = bench_vm(mode, 0, n)?;
-    let mut tracer = if traced {
+    let mut tracer = if trace == Trace::Off {
+        Tracer::off()
+    } else {
         let null = std::fs::OpenOptions::new()
             .write(true)
             .open("/dev/null")
             .map_err(bench_error("opening /dev/null"))?;
-        Tracer::new(TraceFormat::Text, false, Box::new(null), false)
-    } else {
-        Tracer::off()
+        let tracer = Tracer::new(TraceFormat::Text, false, Box::new(null), false);
+        let mut filter = Filter::default();
+        if trace == Trace::FilteredOut {
+            filter
+                .qualify("trace=openat")
+                .map_err(|e| Error::Kernel(e.to_string()))?;
+        }
+        tracer.with_filter(filter)
     };
     let mut service = sink_service();
     let (outcome, t) = timed_run(confinement, &mut vm, &mut service, &mut tracer)?;

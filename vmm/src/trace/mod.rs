@@ -370,15 +370,10 @@ impl Tracer {
     /// The leader (`-t`, `-r`) of a line whose event happened at `at`
     /// (None: now).
     fn leader(&mut self, at: Option<timing::Stamp>) -> timing::Leader {
-        let at = match at {
-            Some(at) => at,
-            None if self.clock.timing().has_leader() => timing::Stamp::now(),
-            // No leader: the clock is not read.
-            None => timing::Stamp {
-                wall: std::time::UNIX_EPOCH,
-                mono: std::time::Instant::now(),
-            },
-        };
+        if !self.clock.timing().has_leader() {
+            return timing::Clock::no_leader();
+        }
+        let at = at.unwrap_or_else(timing::Stamp::now);
         self.clock.leader(at)
     }
 

@@ -119,13 +119,21 @@ impl Clock {
         self.timing
     }
 
+    /// The empty leader (no `-t`, no `-r`).
+    pub fn no_leader() -> Leader {
+        Leader {
+            buf: [0; LEADER_MAX],
+            len: 0,
+        }
+    }
+
     /// The leader of a line whose event happened at `at`: the timestamp,
     /// then the time since the previous line.
     pub fn leader(&mut self, at: Stamp) -> Leader {
-        let mut leader = Leader {
-            buf: [0; LEADER_MAX],
-            len: 0,
-        };
+        let mut leader = Clock::no_leader();
+        if !self.timing.has_leader() {
+            return leader;
+        }
         let mut cursor = io::Cursor::new(&mut leader.buf[..]);
         // The buffer holds the longest leader: the writes cannot fail.
         let _ = self.write_leader(&mut cursor, at);

@@ -289,8 +289,8 @@ fn fd_paths_as_each_call_started() {
     assert!(records[0].get("fd_paths").is_none(), "{}", records[0]);
 }
 
-/// The part of a line after the leader `re` matches, or a panic.
-fn leader_and_rest<'a>(line: &'a str, leader_len: usize) -> (&'a str, &'a str) {
+/// A line split after its leader of `leader_len` bytes.
+fn leader_and_rest(line: &str, leader_len: usize) -> (&str, &str) {
     assert!(line.len() > leader_len, "{line:?}");
     line.split_at(leader_len)
 }

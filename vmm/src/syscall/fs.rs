@@ -1773,6 +1773,18 @@ impl Emitter<'_> {
     }
 }
 
+impl crate::trace::style::FdTable for Files {
+    fn fd_path(&self, fd: i32, out: &mut Vec<u8>) -> bool {
+        match self.trace_path(fd) {
+            Some(path) => {
+                out.extend_from_slice(&path);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 #[cfg(test)]
 #[path = "fs_model_tests.rs"]
 mod model_tests;
@@ -1842,17 +1854,5 @@ mod output_tests {
         let mut out = as_pipe(slot);
         assert_eq!(out.write(b"xyz").unwrap(), 3);
         assert_eq!(read_master(&master), b"xyz");
-    }
-}
-
-impl crate::trace::style::FdTable for Files {
-    fn fd_path(&self, fd: i32, out: &mut Vec<u8>) -> bool {
-        match self.trace_path(fd) {
-            Some(path) => {
-                out.extend_from_slice(&path);
-                true
-            }
-            None => false,
-        }
     }
 }

@@ -86,7 +86,8 @@ impl FdSnapshot {
 
     fn resolve(&mut self, fd: i32, table: &dyn FdTable) -> Option<Entry> {
         let start = self.bytes.len();
-        table.fd_path(fd, &mut self.bytes).then(|| Entry {
+        let found = table.fd_path(fd, &mut self.bytes);
+        found.then_some(Entry {
             fd,
             start,
             end: self.bytes.len(),

@@ -294,7 +294,7 @@ fn timeout_stops_a_spinning_guest() {
         program("fault").to_str().unwrap(),
         "spin",
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1), "a bad option: one line, exit 1");
     assert!(stderr(&o).contains("'soon' is not a duration"));
 }
 

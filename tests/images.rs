@@ -142,7 +142,7 @@ fn memory_option_is_checked() {
         "lots",
         program("exit42").to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1), "a bad option: one line, exit 1");
     assert!(stderr(&o).contains("'lots' is not a size"));
 }
 

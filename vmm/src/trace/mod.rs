@@ -16,6 +16,9 @@ pub mod summary;
 pub mod testing;
 pub mod timing;
 
+#[cfg(test)]
+mod options_tests;
+
 use crate::exception;
 use crate::stop::StopReason;
 use crate::syscall::Disposition;
@@ -296,6 +299,10 @@ impl Tracer {
         }
         self.seq += 1;
         let entered = Some(entered).filter(|e| e.nr == Some(frame.rax));
+        if entered.is_none() && self.style.fd_paths {
+            // Not noted by `enter`: no paths, rather than another call's.
+            self.fds.clear();
+        }
         let at = entered.and_then(|e| e.at);
         let took = entered
             .and_then(|e| e.took)

@@ -35,7 +35,7 @@ pub enum Row {
     Forwarded,
     /// The same, with the text trace written to /dev/null.
     ForwardedTraced,
-    /// The same, with the text trace on and `-e trace=openat` filtering
+    /// The same, with the text trace on and `-e trace=%file` filtering
     /// out every line of the loop.
     ForwardedFiltered,
     /// The same transitions with the kernel and host doing nothing else.
@@ -434,7 +434,7 @@ enum Trace {
     Off,
     /// The text trace, to /dev/null.
     Text,
-    /// The text trace, to /dev/null, with `-e trace=openat`: the loop's
+    /// The text trace, to /dev/null, with `-e trace=%file`: the loop's
     /// getppid calls (and its exit) are all filtered out.
     FilteredOut,
 }
@@ -458,7 +458,7 @@ fn guest_loop(
         let mut filter = Filter::default();
         if trace == Trace::FilteredOut {
             filter
-                .qualify("trace=openat")
+                .qualify("trace=%file")
                 .map_err(|e| Error::Kernel(e.to_string()))?;
         }
         tracer.with_filter(filter)

@@ -64,7 +64,7 @@ impl Summary {
         }
     }
 
-    /// The table: most time first, then most calls; "time" is what the host
+    /// The table: most time first, then by number; "time" is what the host
     /// spent serving the calls (the guest's own part of each round trip is
     /// not in it).
     pub fn write(&self, out: &mut impl Write) -> io::Result<()> {
@@ -72,12 +72,8 @@ impl Summary {
             .map(|i| (i, self.rows[i]))
             .filter(|(_, r)| r.calls > 0)
             .collect();
-        rows.sort_by(|a, b| {
-            b.1.time
-                .cmp(&a.1.time)
-                .then(b.1.calls.cmp(&a.1.calls))
-                .then(a.0.cmp(&b.0))
-        });
+        // strace's order: most time first, equal times by number.
+        rows.sort_by(|a, b| b.1.time.cmp(&a.1.time).then(a.0.cmp(&b.0)));
         let total_time = rows
             .iter()
             .fold(Duration::ZERO, |t, (_, r)| t.saturating_add(r.time));
@@ -148,6 +144,26 @@ mod tests {
         assert!(lines[3].ends_with("getpid"), "{text}");
         assert!(lines[4].ends_with("exit_group"), "{text}");
         assert!(lines[6].ends_with("        4         1 total"), "{text}");
+    }
+
+    #[test]
+    fn equal_times_are_listed_by_number_as_strace_does() {
+        let mut s = Summary::default();
+        for _ in 0..5 {
+            s.add(39, Some(1), Duration::ZERO);
+        }
+        s.add(3, Some(0), Duration::ZERO);
+        s.add(1, Some(1), Duration::ZERO);
+        let mut out = Vec::new();
+        s.write(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let names: Vec<&str> = text
+            .lines()
+            .skip(2)
+            .take(3)
+            .map(|l| l.split_whitespace().last().unwrap())
+            .collect();
+        assert_eq!(names, ["write", "close", "getpid"], "{text}");
     }
 
     #[test]

@@ -471,6 +471,32 @@ fn summary_only_and_summary_with_the_trace() {
         "{text}"
     );
     assert_eq!(row(&text, "total")[3..], ["3", "1", "total"], "{text}");
+    // The same calls and errors as strace -c counts (times differ).
+    let counts = |text: &str| -> Vec<String> {
+        let mut rows: Vec<String> = text
+            .lines()
+            .skip(2)
+            .filter(|l| !l.starts_with("---"))
+            .map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                // calls [errors] name
+                cols[3..].join(" ")
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let c = ["-c", "-e", CALLS];
+    if let Some(theirs) = s.strace(&c) {
+        let ours = s.microvm(&c);
+        assert_eq!(
+            counts(&raw(&ours)),
+            counts(&raw(&theirs)),
+            "{}\n{}",
+            raw(&ours),
+            raw(&theirs)
+        );
+    }
     // -C and --summary: the trace, then the summary.
     for c in ["-C", "--summary"] {
         let o = s.microvm(&[c, "-e", "trace=close"]);

@@ -242,7 +242,11 @@ impl Tracer {
         if let Some(at) = self.call.at {
             let took = at.mono.elapsed();
             self.call.took = Some(took);
-            self.count(frame.rax, ret, took);
+            // As strace -c: a call that does not return (exit_group) is
+            // not counted.
+            if ret.is_some() {
+                self.count(frame.rax, ret, took);
+            }
         }
         if self.style.fd_paths && self.enabled() {
             self.fds.take_returned(frame.rax, ret, fds);

@@ -119,7 +119,12 @@ fn the_summary_counts_the_traced_calls_whatever_their_status() {
     call(&mut t, nr::CLOSE, 3, Disposition::Return(0));
     call(&mut t, nr::CLOSE, 9, Disposition::Return(-9));
     call(&mut t, nr::GETPID, 0, Disposition::Return(1));
+    call(&mut t, nr::EXIT_GROUP, 0, Disposition::Exit(0));
     let text = written(t, &out);
+    assert!(
+        !text.contains("exit_group"),
+        "strace -c counts no call that does not return: {text}"
+    );
     let close = text.lines().find(|l| l.ends_with(" close")).expect(&text);
     let cols: Vec<&str> = close.split_whitespace().collect();
     assert_eq!(cols[3..], ["2", "1", "close"], "{text}");

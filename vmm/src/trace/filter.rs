@@ -9,9 +9,9 @@
 //! bitmap over the table's numbers, so deciding whether a call is traced
 //! costs one load and a shift, before anything is decoded or formatted.
 
+use microvm_abi::linux::consts::SIGNALS;
 use microvm_abi::linux::syscalls::{by_name, by_nr, class, Syscall, MAX_NR, SYSCALLS};
 use std::fmt;
-use std::str::FromStr;
 
 /// A bad `-e` expression, said in one line: the expression as typed, then
 /// what is wrong with it.
@@ -355,18 +355,19 @@ impl Quiet {
 }
 
 /// A signal's number from its name (`SIGSEGV`, `segv`, any case) or number
-/// (up to 255), as strace reads `-e signal=`. The names are the C
-/// library's (through nix).
+/// (up to 255), as strace reads `-e signal=`. The names are the ABI
+/// crate's table ([`SIGNALS`], from the headers).
 fn signal_number(token: &str) -> Option<u8> {
     if token.starts_with(|c: char| c.is_ascii_digit()) {
         return token.parse::<u8>().ok();
     }
     let upper = token.to_ascii_uppercase();
     let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-    let name = format!("SIG{bare}");
-    nix::sys::signal::Signal::from_str(&name)
-        .ok()
-        .and_then(|s| u8::try_from(s as i32).ok())
+    SIGNALS
+        .entries
+        .iter()
+        .find(|(_, name)| name.strip_prefix("SIG") == Some(bare))
+        .and_then(|&(n, _)| u8::try_from(n).ok())
 }
 
 /// The `-e` filters of one run.
@@ -736,6 +737,12 @@ mod tests {
         f.qualify("s=!SIGSEGV,SIGILL").unwrap();
         assert!(!f.shows_signal(11) && !f.shows_signal(4) && f.shows_signal(8));
         assert!(!f.shows_signal(-1) && !f.shows_signal(1000));
+        // Every signal the table names, by its name.
+        for &(n, name) in SIGNALS.entries {
+            f.qualify(&format!("signal={name}")).unwrap();
+            assert!(f.shows_signal(n as i32), "{name}");
+            assert!(!f.shows_signal(n as i32 + 1), "{name}");
+        }
     }
 
     #[test]

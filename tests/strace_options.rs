@@ -232,7 +232,6 @@ fn verbose_is_accepted() {
 }
 
 #[test]
-#[ignore = "-y in the text trace waits for the formatter to ask Tracer::fd_paths (issue 10, item 2)"]
 fn fd_paths_in_the_text_trace() {
     let Some(s) = setup("fd-paths-text") else {
         return;
@@ -242,7 +241,7 @@ fn fd_paths_in_the_text_trace() {
         lines(&o)[..3],
         [
             "openat(AT_FDCWD</>, \"hello.txt\", O_RDONLY) = 3</hello.txt>",
-            "read(3</hello.txt>, \"hello\\n\", 64)  = 6",
+            "read(3</hello.txt>, \"hello\\n\", 64)      = 6",
             "close(3</hello.txt>)                    = 0",
         ]
     );

@@ -2,9 +2,9 @@
 //! each argument shown by its decoder, strace 6 style. This file knows no
 //! syscall by name or number; everything about a syscall is in its row.
 
-use super::format::{self, buffer, buffer_as, fd, hex, octal, pointer, string, xlat};
+use super::format::{self, angle_path, buffer, buffer_as, fd, hex, octal, pointer, string, xlat};
 use super::structs;
-use super::style::{HexStrings, Style};
+use super::style::{FdPaths, HexStrings, Style};
 use crate::usermem::UserMemory;
 use microvm_abi::linux::syscalls::{by_nr, Arg, Len, Ret, Syscall};
 use microvm_abi::TrapFrame;
@@ -23,6 +23,8 @@ pub struct Call<'a, 'm> {
     pub ret: Option<i64>,
     /// How values are shown.
     pub style: &'a Style,
+    /// With `-y`: the paths of its descriptors.
+    pub fds: Option<&'a dyn FdPaths>,
 }
 
 impl<'a, 'm> Call<'a, 'm> {
@@ -40,6 +42,22 @@ impl<'a, 'm> Call<'a, 'm> {
             args: frame.syscall_args(),
             ret,
             style,
+            fds: None,
+        }
+    }
+
+    /// Show descriptors with the paths `fds` gives (`-y`).
+    pub fn with_fd_paths(mut self, fds: &'a dyn FdPaths) -> Self {
+        self.fds = Some(fds);
+        self
+    }
+
+    /// Descriptor `v` (an argument), with its path under `-y`.
+    fn fd(&self, out: &mut impl Write, v: u64) -> io::Result<()> {
+        fd(out, v)?;
+        match self.fds.and_then(|f| f.path(v as i32)) {
+            Some(path) => angle_path(out, path),
+            None => Ok(()),
         }
     }
 
@@ -133,7 +151,14 @@ pub fn result(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
         return write!(out, "= -1 {name} ({msg})");
     }
     match by_nr(c.nr).map_or(Ret::Int, |row| row.ret) {
-        Ret::Int | Ret::Fd => write!(out, "= {r}"),
+        Ret::Fd => {
+            write!(out, "= {r}")?;
+            match c.fds.and_then(|f| f.returned(r as i32)) {
+                Some(path) => angle_path(out, path),
+                None => Ok(()),
+            }
+        }
+        Ret::Int => write!(out, "= {r}"),
         Ret::Addr => write!(out, "= {r:#x}"),
         Ret::Fcntl => structs::fcntl_ret(out, c, r),
     }
@@ -169,7 +194,7 @@ pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> i
         Arg::Hex => hex(out, v),
         Arg::Ptr => pointer(out, v),
         Arg::Mode => octal(out, v as u32 as u64),
-        Arg::Fd => fd(out, v),
+        Arg::Fd => c.fd(out, v),
         Arg::Path => string(out, c.mem, v, c.style),
         Arg::Flags(table) | Arg::Enum(table) => xlat(out, table, v),
         Arg::InBuf(len) => {

@@ -65,6 +65,17 @@ pub fn quoted_as(
     hex: HexStrings,
 ) -> io::Result<()> {
     out.write_all(b"\"")?;
+    escaped(out, bytes, hex, b"")?;
+    out.write_all(b"\"")?;
+    if truncated {
+        out.write_all(b"...")?;
+    }
+    Ok(())
+}
+
+/// `bytes` escaped as inside a C string literal, strace style; the bytes
+/// in `also` are escaped too (as octal).
+fn escaped(out: &mut impl Write, bytes: &[u8], hex: HexStrings, also: &[u8]) -> io::Result<()> {
     let all_hex = match hex {
         HexStrings::None => false,
         HexStrings::All => true,
@@ -77,33 +88,37 @@ pub fn quoted_as(
         for &b in bytes {
             write!(out, "\\x{b:02x}")?;
         }
-    } else {
-        for (i, &b) in bytes.iter().enumerate() {
-            match b {
-                b'\n' => out.write_all(b"\\n")?,
-                b'\t' => out.write_all(b"\\t")?,
-                b'\r' => out.write_all(b"\\r")?,
-                0x0b => out.write_all(b"\\v")?,
-                0x0c => out.write_all(b"\\f")?,
-                b'"' => out.write_all(b"\\\"")?,
-                b'\\' => out.write_all(b"\\\\")?,
-                0x20..=0x7e => out.write_all(&[b])?,
-                _ => {
-                    let next_is_digit = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-                    if next_is_digit {
-                        write!(out, "\\{b:03o}")?
-                    } else {
-                        write!(out, "\\{b:o}")?
-                    }
+        return Ok(());
+    }
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' => out.write_all(b"\\n")?,
+            b'\t' => out.write_all(b"\\t")?,
+            b'\r' => out.write_all(b"\\r")?,
+            0x0b => out.write_all(b"\\v")?,
+            0x0c => out.write_all(b"\\f")?,
+            b'"' => out.write_all(b"\\\"")?,
+            b'\\' => out.write_all(b"\\\\")?,
+            0x20..=0x7e if !also.contains(&b) => out.write_all(&[b])?,
+            _ => {
+                let next_is_digit = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
+                if next_is_digit {
+                    write!(out, "\\{b:03o}")?
+                } else {
+                    write!(out, "\\{b:o}")?
                 }
             }
         }
     }
-    out.write_all(b"\"")?;
-    if truncated {
-        out.write_all(b"...")?;
-    }
     Ok(())
+}
+
+/// `-y`'s `<path>` after a descriptor, escaped as strace escapes it (no
+/// quotes; `<` and `>` escaped too).
+pub fn angle_path(out: &mut impl Write, path: &[u8]) -> io::Result<()> {
+    out.write_all(b"<")?;
+    escaped(out, path, HexStrings::None, b"<>")?;
+    out.write_all(b">")
 }
 
 /// Write `bytes` as a C string literal, strace's default style.
@@ -287,6 +302,13 @@ mod tests {
         assert_eq!(q(b"a\"b\\", true), r#""a\"b\\"..."#);
         assert_eq!(q(b"\x7fELF\x02\x01", false), r#""\177ELF\2\1""#);
         assert_eq!(q(b"\x001", false), r#""\0001""#);
+    }
+
+    #[test]
+    fn fd_paths_escaped_like_strace() {
+        let mut v = Vec::new();
+        angle_path(&mut v, b"/tmp/a<b>\n\x1b").unwrap();
+        assert_eq!(String::from_utf8(v).unwrap(), r"</tmp/a\74b\76\n\33>");
     }
 
     #[test]

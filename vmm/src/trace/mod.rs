@@ -314,10 +314,16 @@ impl Tracer {
         let result = match self.format {
             TraceFormat::Text => {
                 let style = self.style;
-                let call = decode::Call::new(mem, frame, ret, &style);
+                // Lent to the formatter while the line is written (moving
+                // it allocates nothing).
+                let fds = std::mem::take(&mut self.fds);
+                let mut call = decode::Call::new(mem, frame, ret, &style);
+                if style.fd_paths && entered.is_some() {
+                    call = call.with_fd_paths(&fds);
+                }
                 let leader = self.leader(at);
                 let lead = leader.bytes().len();
-                self.text_line_led(frame, &leader, |out| {
+                let written = self.text_line_led(frame, &leader, |out| {
                     let mut line = Column::new(out);
                     line.written = lead;
                     decode::call(&mut line, &call)?;
@@ -328,7 +334,9 @@ impl Tracer {
                         Some(t) if ret.is_some() => timing::duration(line.inner, t),
                         _ => Ok(()),
                     }
-                })
+                });
+                self.fds = fds;
+                written
             }
             TraceFormat::Json => {
                 let style = self.style;

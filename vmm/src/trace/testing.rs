@@ -57,6 +57,7 @@ impl Memory {
             args,
             ret,
             style,
+            fds: None,
         };
         let mut out = Vec::new();
         decode::call(&mut out, &call).unwrap();

@@ -209,7 +209,6 @@ fn string_limit_and_hex() {
 }
 
 #[test]
-#[ignore = "-v waits for the formatter to honour Style::verbose (issue 10, item 2)"]
 fn verbose_structs() {
     let Some(s) = setup("verbose") else { return };
     same_as_strace(&s, &["-e", "trace=newfstatat", "-v"]);

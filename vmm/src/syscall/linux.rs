@@ -31,6 +31,35 @@ pub mod stat {
     pub const NLINK: usize = offset_of!(libc::stat, st_nlink);
     /// `st_rdev` (u64).
     pub const RDEV: usize = offset_of!(libc::stat, st_rdev);
+    /// `st_dev` (u64).
+    pub const DEV: usize = offset_of!(libc::stat, st_dev);
+    /// `st_uid` (u32).
+    pub const UID: usize = offset_of!(libc::stat, st_uid);
+    /// `st_gid` (u32).
+    pub const GID: usize = offset_of!(libc::stat, st_gid);
+    /// `st_blksize` (i64).
+    pub const BLKSIZE: usize = offset_of!(libc::stat, st_blksize);
+    /// `st_blocks` (i64).
+    pub const BLOCKS: usize = offset_of!(libc::stat, st_blocks);
+    /// `st_atime`, `st_mtime`, `st_ctime` (i64 seconds), each followed by
+    /// its `_nsec` (i64).
+    pub const TIMES: [(&str, usize, usize); 3] = [
+        (
+            "st_atime",
+            offset_of!(libc::stat, st_atime),
+            offset_of!(libc::stat, st_atime_nsec),
+        ),
+        (
+            "st_mtime",
+            offset_of!(libc::stat, st_mtime),
+            offset_of!(libc::stat, st_mtime_nsec),
+        ),
+        (
+            "st_ctime",
+            offset_of!(libc::stat, st_ctime),
+            offset_of!(libc::stat, st_ctime_nsec),
+        ),
+    ];
 }
 
 /// `struct statx` (256 bytes; the kernel always copies all of it).

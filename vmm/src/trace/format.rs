@@ -245,6 +245,43 @@ pub fn fd(out: &mut impl Write, v: u64) -> io::Result<()> {
     }
 }
 
+/// strace's comment after a time in seconds (and nanoseconds):
+/// ` /* 2023-11-14T22:13:20.123456789+0000 */`, nothing for 0. The date is
+/// UTC (strace uses the local time zone; microvm reads no zone files).
+pub fn time_comment(out: &mut impl Write, sec: i64, nsec: u64) -> io::Result<()> {
+    if (sec == 0 && nsec == 0) || nsec > 999_999_999 {
+        return Ok(());
+    }
+    let days = sec.div_euclid(86_400);
+    let secs = sec.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    write!(
+        out,
+        " /* {y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )?;
+    if nsec > 0 {
+        write!(out, ".{nsec:09}")?;
+    }
+    out.write_all(b"+0000 */")
+}
+
+/// (year, month, day) of the day `days` after 1970-01-01 (Howard
+/// Hinnant's algorithm, proleptic Gregorian).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// An octal mode as C's `%#03o` writes it: `0644`, `000`.
 pub fn octal(out: &mut impl Write, v: u64) -> io::Result<()> {
     if v == 0 {
@@ -309,6 +346,26 @@ mod tests {
         let mut v = Vec::new();
         angle_path(&mut v, b"/tmp/a<b>\n\x1b").unwrap();
         assert_eq!(String::from_utf8(v).unwrap(), r"</tmp/a\74b\76\n\33>");
+    }
+
+    #[test]
+    fn times_as_strace_comments_them() {
+        let t = |sec, nsec| {
+            let mut v = Vec::new();
+            time_comment(&mut v, sec, nsec).unwrap();
+            String::from_utf8(v).unwrap()
+        };
+        assert_eq!(
+            t(1_700_000_000, 123_456_789),
+            " /* 2023-11-14T22:13:20.123456789+0000 */"
+        );
+        assert_eq!(t(951_782_400, 0), " /* 2000-02-29T00:00:00+0000 */");
+        assert_eq!(t(-1, 0), " /* 1969-12-31T23:59:59+0000 */");
+        assert_eq!(t(0, 0), "");
+        assert_eq!(t(5, 1_000_000_000), "");
+        // Absurd values from a hostile guest: no panic.
+        let _ = t(i64::MAX, 1);
+        let _ = t(i64::MIN, 1);
     }
 
     #[test]

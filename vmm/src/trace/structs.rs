@@ -34,9 +34,13 @@ pub fn input(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) ->
     }
     let mem = c.mem;
     match kind {
-        Struct::Stat => shown(out, mem, addr, stat_fields::<_, { stat::SIZE }>),
+        Struct::Stat => shown(out, mem, addr, |o, b: &[u8; stat::SIZE]| {
+            stat_struct(o, b, c.style.verbose)
+        }),
         Struct::Statx => shown(out, mem, addr, statx_fields::<_, { statx::SIZE }>),
-        Struct::Utsname => shown(out, mem, addr, utsname_fields::<_, { utsname::SIZE }>),
+        Struct::Utsname => shown(out, mem, addr, |o, b: &[u8; utsname::SIZE]| {
+            utsname_struct(o, b, c.style.verbose)
+        }),
         Struct::Timespec => shown(out, mem, addr, timespec_fields),
         Struct::Timeval => shown(out, mem, addr, timeval_fields),
         Struct::Timezone => shown(out, mem, addr, timezone_fields),
@@ -192,15 +196,43 @@ pub fn mode(out: &mut impl Write, m: u32) -> io::Result<()> {
 fn makedev(out: &mut impl Write, dev: u64) -> io::Result<()> {
     let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
     let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
-    write!(out, "makedev({major:#x}, {minor:#x})")
+    // strace's `%#x`: 0 as `0`.
+    out.write_all(b"makedev(")?;
+    super::format::hex(out, major)?;
+    out.write_all(b", ")?;
+    super::format::hex(out, minor)?;
+    out.write_all(b")")
 }
 
 /// `{st_mode=S_IFREG|0644, st_size=2935, ...}` (device files show
 /// st_rdev instead of st_size).
 pub fn stat_fields<W: Write, const N: usize>(out: &mut W, b: &[u8; N]) -> io::Result<()> {
+    stat_struct(out, b, false)
+}
+
+/// `struct stat` as strace shows it: abbreviated, or with `-v` every field
+/// (`{st_dev=makedev(0x8, 0x1), st_ino=..., ..., st_ctime_nsec=...}`).
+fn stat_struct(out: &mut impl Write, b: &[u8], verbose: bool) -> io::Result<()> {
     let m = linux::u32_at(b, stat::MODE);
-    out.write_all(b"{st_mode=")?;
-    mode(out, m)?;
+    out.write_all(b"{")?;
+    if verbose {
+        out.write_all(b"st_dev=")?;
+        makedev(out, linux::u64_at(b, stat::DEV))?;
+        write!(out, ", st_ino={}, st_mode=", linux::u64_at(b, stat::INO))?;
+        mode(out, m)?;
+        write!(
+            out,
+            ", st_nlink={}, st_uid={}, st_gid={}, st_blksize={}, st_blocks={}",
+            linux::u64_at(b, stat::NLINK),
+            linux::u32_at(b, stat::UID),
+            linux::u32_at(b, stat::GID),
+            linux::u64_at(b, stat::BLKSIZE),
+            linux::u64_at(b, stat::BLOCKS),
+        )?;
+    } else {
+        out.write_all(b"st_mode=")?;
+        mode(out, m)?;
+    }
     let kind = m & linux::mode::IFMT;
     if kind == libc::S_IFCHR || kind == libc::S_IFBLK {
         out.write_all(b", st_rdev=")?;
@@ -212,7 +244,16 @@ pub fn stat_fields<W: Write, const N: usize>(out: &mut W, b: &[u8; N]) -> io::Re
             linux::u64_at(b, stat::SIZE_FIELD) as i64
         )?;
     }
-    out.write_all(b", ...}")
+    if !verbose {
+        return out.write_all(b", ...}");
+    }
+    for (name, sec, nsec) in stat::TIMES {
+        let (sec, nsec) = (linux::u64_at(b, sec) as i64, linux::u64_at(b, nsec));
+        write!(out, ", {name}={sec}")?;
+        super::format::time_comment(out, sec, nsec)?;
+        write!(out, ", {name}_nsec={nsec}")?;
+    }
+    out.write_all(b"}")
 }
 
 /// `{stx_mask=..., stx_attributes=0, stx_mode=S_IFREG|0644, stx_size=2935, ...}`.
@@ -237,17 +278,25 @@ pub fn statx_fields<W: Write, const N: usize>(out: &mut W, b: &[u8; N]) -> io::R
 
 /// `{sysname="Linux", nodename="microvm", ...}`.
 pub fn utsname_fields<W: Write, const N: usize>(out: &mut W, b: &[u8; N]) -> io::Result<()> {
+    utsname_struct(out, b, false)
+}
+
+/// `struct utsname`: sysname and nodename, or with `-v` all six fields.
+fn utsname_struct(out: &mut impl Write, b: &[u8], verbose: bool) -> io::Result<()> {
+    let shown = if verbose { utsname::FIELDS } else { 2 };
     out.write_all(b"{")?;
-    for (i, name) in utsname::NAMES.iter().take(2).enumerate() {
+    for (i, name) in utsname::NAMES.iter().take(shown).enumerate() {
         let field = b
             .get(i * utsname::FIELD..(i + 1) * utsname::FIELD)
             .unwrap_or(&[]);
         let len = field.iter().position(|&c| c == 0).unwrap_or(field.len());
+        if i > 0 {
+            out.write_all(b", ")?;
+        }
         write!(out, "{name}=")?;
         quoted(out, &field[..len], false)?;
-        out.write_all(b", ")?;
     }
-    out.write_all(b"...}")
+    out.write_all(if verbose { b"}" } else { b", ...}" })
 }
 
 /// `{tv_sec=1, tv_nsec=500}`.
@@ -572,6 +621,39 @@ mod tests {
         assert_eq!(
             m.line(nr::MMAP, [0, 8192, 3, 0x22, u64::MAX, 0], Some(0x7000_0000)),
             "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x70000000"
+        );
+    }
+
+    #[test]
+    fn verbose_shows_every_field() {
+        use crate::trace::style::Style;
+        let mut m = Memory::new();
+        let mut uts = [0u8; utsname::SIZE];
+        for (i, v) in [
+            &b"Linux"[..],
+            b"microvm",
+            b"6.1",
+            b"#1",
+            b"x86_64",
+            b"(none)",
+        ]
+        .iter()
+        .enumerate()
+        {
+            uts[i * utsname::FIELD..][..v.len()].copy_from_slice(v);
+        }
+        let at = m.put(USER, &uts);
+        let v = Style {
+            verbose: true,
+            ..Style::default()
+        };
+        assert_eq!(
+            m.line_with(&v, nr::UNAME, [at, 0, 0, 0, 0, 0], Some(0)),
+            r##"uname({sysname="Linux", nodename="microvm", release="6.1", version="#1", machine="x86_64", domainname="(none)"}) = 0"##
+        );
+        assert_eq!(
+            m.line(nr::UNAME, [at, 0, 0, 0, 0, 0], Some(0)),
+            r#"uname({sysname="Linux", nodename="microvm", ...}) = 0"#
         );
     }
 

@@ -38,6 +38,31 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> (i32, Durat
 
 // ---- output nobody reads (finding 4) ----
 
+/// Wait (at most 60 s) until the pipe whose read end is `out` is full
+/// (its writer blocked).
+fn wait_until_full(out: &std::process::ChildStdout) {
+    use std::os::fd::AsRawFd;
+    let fd = out.as_raw_fd();
+    // SAFETY: F_GETPIPE_SZ on a pipe descriptor we own; no memory involved.
+    let capacity = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    assert!(capacity > 0, "F_GETPIPE_SZ");
+    let start = Instant::now();
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int through the valid pointer.
+        assert_eq!(unsafe { libc::ioctl(fd, libc::FIONREAD, &mut queued) }, 0);
+        // Full: less than a page's room left (a pipe holds whole pages).
+        if queued + 4096 > capacity {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the pipe never filled ({queued} of {capacity} bytes)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// microvm running write_flood (`mib` MiB to stdout) into a pipe, with
 /// `args` before the program; the caller holds the pipe's read end.
 fn flood_into_a_pipe(
@@ -93,7 +118,10 @@ fn a_write_blocked_on_a_full_pipe_ends_at_sigterm() {
     let Some((mut child, out)) = flood_into_a_pipe(&["--trace", "off"], 1024) else {
         return;
     };
-    std::thread::sleep(Duration::from_millis(1500));
+    // Blocked for sure once the pipe is full: the guest is writing, so
+    // microvm is past its set-up (and its SIGTERM handling is in place;
+    // a fixed sleep was too short under make test-native on a loaded host).
+    wait_until_full(&out);
     assert!(child.try_wait().unwrap().is_none(), "it should be blocked");
     // SAFETY: kill has no memory preconditions; the pid is our child's.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

@@ -10,14 +10,14 @@
 use crate::arch::paging::{PageFlags, PageTables};
 use crate::arch::{gdt, idt, regs};
 use crate::error::{Error, Result};
-use crate::exception::{self, Signal};
+use crate::exception::{self, FaultState, FpuStatus, SigInfo, Signal};
 use crate::hypercall::{self, Decoded};
 use crate::loader::{self, LoadedKernel};
 use crate::memory::{FrameAllocator, GuestRam};
 use crate::space::AddressSpace;
 use crate::stop::{StopHandle, StopReason};
 use crate::syscall::{Disposition, Guest, KernelRequests, SyscallService};
-use crate::trace::Tracer;
+use crate::trace::{execve::Exec, Tracer};
 use crate::usermem::UserMemory;
 use kvm_bindings::{CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
@@ -30,6 +30,7 @@ use microvm_abi::{
     selector, BenchMode, BootInfo, EntryKind, Port, TrapFrame, ABI_VERSION, BENCH_SYSCALL,
     BOOT_MAGIC, SHARED_FS_BASE_OFFSET, SHARED_GS_BASE_OFFSET, SHARED_REQUESTS_OFFSET,
 };
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// What to run.
@@ -146,6 +147,8 @@ pub struct Vm {
     stop: StopHandle,
     bench: BenchMode,
     kernel: LoadedKernel,
+    /// The exec the trace starts with, until [`Vm::run`] logs it.
+    exec: Option<Exec>,
 }
 
 impl Drop for Vm {
@@ -188,7 +191,12 @@ impl Vm {
             envp: &config.env,
             execfn: &execfn,
         };
-        Vm::from_images(config.memory, kernel, program, &start, Bench::default())
+        let mut vm = Vm::from_images(config.memory, kernel, program, &start, Bench::default())?;
+        if let Some(exec) = vm.exec.as_mut() {
+            // The path's own bytes, where `execfn` had to be UTF-8.
+            exec.path = config.program.as_os_str().as_bytes().to_vec();
+        }
+        Ok(vm)
     }
 
     /// Create the VM from images in memory, starting the program with
@@ -253,6 +261,12 @@ impl Vm {
             stop,
             bench: bench.mode,
             kernel,
+            exec: Some(Exec::new(
+                start.execfn.as_bytes(),
+                start.argv,
+                start.envp,
+                prog.stack,
+            )),
         })
     }
 
@@ -272,6 +286,9 @@ impl Vm {
         self.stop.attach_current_thread();
         // Syscalls that wait (sleeps, reads of a terminal) wake on a stop.
         service.set_stop_handle(self.stop.clone());
+        if let Some(exec) = self.exec.take() {
+            tracer.execve(&exec);
+        }
         let result = self.run_loop(service, tracer);
         self.stop.release_thread();
         if let Ok(Outcome::Stopped(reason)) = result {
@@ -485,9 +502,38 @@ impl Vm {
         let hardware = self.int_n_as_hardware_sees_it(frame);
         let frame = hardware.as_ref().unwrap_or(frame);
         let (signal, reason) = hypercall::user_exception(frame);
-        tracer.exception(frame, Some(signal));
+        tracer.exception(frame, &self.siginfo(frame, signal));
         tracer.end(None, Some(signal));
         Outcome::Killed { signal, reason }
+    }
+
+    /// The siginfo of `signal`, sent for the ring-3 exception `frame`: the
+    /// exception's own (see [`exception::siginfo`]) when ring 3 ran 64-bit
+    /// code; else the #GP that is, with no detail.
+    fn siginfo(&self, frame: &TrapFrame, signal: Signal) -> SigInfo {
+        let info = exception::siginfo(frame, &self.fault_state(frame));
+        if info.signal == signal && frame.cs == u64::from(selector::USER_CS) {
+            info
+        } else {
+            SigInfo::kernel(signal)
+        }
+    }
+
+    /// What the choice of `si_code` for `frame` needs beyond the frame:
+    /// whether a #PF address is mapped, the FPU state of a #MF or #XM
+    /// (read once, as the program is killed; the kernel never touches the
+    /// FPU, so it is still the program's). KVM_GET_XSAVE, not KVM_GET_FPU:
+    /// KVM-PVM's KVM_GET_FPU answers MXCSR 0.
+    fn fault_state(&self, frame: &TrapFrame) -> FaultState {
+        let fpu = matches!(frame.vector, exception::MF_VECTOR | exception::XM_VECTOR)
+            .then(|| self.vcpu.get_xsave().ok())
+            .flatten()
+            .map(|x| FpuStatus::from_fxsave(&x.region));
+        FaultState {
+            in_mapping: frame.vector == exception::PF_VECTOR
+                && self.space.mapping_at(frame.cr2).is_some(),
+            fpu,
+        }
     }
 
     /// KVM-PVM turns `int n` from ring 3 into #UD; hardware raises
@@ -519,7 +565,7 @@ impl Vm {
         let (logged, reason) = hypercall::foreign_entry(&frame).map_err(Error::Kernel)?;
         self.stats.exceptions += 1;
         let signal = Signal::Sigsegv;
-        tracer.exception(&logged, Some(signal));
+        tracer.exception(&logged, &SigInfo::kernel(signal));
         tracer.end(None, Some(signal));
         Ok(Outcome::Killed { signal, reason })
     }
@@ -556,7 +602,7 @@ impl Vm {
                     ..frame
                 };
                 let signal = Signal::Sigtrap;
-                tracer.exception(&user, Some(signal));
+                tracer.exception(&user, &exception::siginfo(&user, &FaultState::default()));
                 tracer.end(None, Some(signal));
                 return Some(Ok(Outcome::Killed {
                     signal,
@@ -603,7 +649,7 @@ impl Vm {
             ..general_registers(&r)
         };
         let signal = Signal::Sigsegv;
-        tracer.exception(&frame, Some(signal));
+        tracer.exception(&frame, &SigInfo::kernel(signal));
         tracer.end(None, Some(signal));
         Ok(Outcome::Killed {
             signal,

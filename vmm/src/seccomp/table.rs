@@ -114,6 +114,12 @@ pub const KVM_GET_SREGS: u64 = kvm_ioctl(
     0x83,
     std::mem::size_of::<kvm_bindings::kvm_sregs>(),
 );
+/// `_IOR(KVMIO, 0xa4, struct kvm_xsave)`.
+pub const KVM_GET_XSAVE: u64 = kvm_ioctl(
+    vmm_sys_util::ioctl::_IOC_READ,
+    0xa4,
+    std::mem::size_of::<kvm_bindings::kvm_xsave>(),
+);
 
 /// The terminal ioctls the filter lets through, as it compares them.
 pub use microvm_abi::linux::consts::{TCGETS, TIOCGWINSZ};
@@ -243,8 +249,10 @@ pub static VCPU: &[Allowed] = &[
         Args::Ioctl(&[
             (KVM_GET_REGS, "KVM_GET_REGS"),
             (KVM_GET_SREGS, "KVM_GET_SREGS"),
+            (KVM_GET_XSAVE, "KVM_GET_XSAVE"),
         ]),
-        "read the registers to report a ring-3 port access or a guest kernel failure",
+        "read the registers to report a ring-3 port access, the FPU exception of a ring-3 #MF \
+         or #XM (its si_code), or a guest kernel failure",
     ),
     allow(
         libc::SYS_ioctl,
@@ -392,6 +400,7 @@ mod tests {
         assert_eq!(KVM_RUN, 0xae80);
         assert_eq!(KVM_GET_REGS, 0x8090_ae81);
         assert_eq!(KVM_GET_SREGS, 0x8138_ae83);
+        assert_eq!(KVM_GET_XSAVE, 0x9000_aea4);
         assert_eq!(KVM_SET_USER_MEMORY_REGION, 0x4020_ae46);
     }
 

@@ -6,9 +6,11 @@
 //! the end of the run.
 
 pub mod decode;
+pub mod execve;
 pub mod fdpaths;
 pub mod filter;
 pub mod format;
+pub mod signal;
 pub mod structs;
 pub mod style;
 pub mod summary;
@@ -139,7 +141,7 @@ struct JsonException {
     name: &'static str,
     error_code: u64,
     cr2: u64,
-    signal: Option<&'static str>,
+    signal: signal::JsonSigInfo,
     regs: JsonRegs,
 }
 
@@ -423,15 +425,43 @@ impl Tracer {
         self.out.write_all(b"\n")
     }
 
-    /// Log an exception taken in ring 3; `signal` if it ends the program.
-    pub fn exception(&mut self, frame: &TrapFrame, signal: Option<exception::Signal>) {
-        if !self.enabled() || !self.shows(signal) {
+    /// Log the program's start, strace's first line: `execve(...) = 0`.
+    /// It is no transition (microvm made the exec): no registers, no seq.
+    /// `-e trace=` drops it as it drops any execve.
+    pub fn execve(&mut self, exec: &execve::Exec) {
+        let nr = microvm_abi::linux::nr::EXECVE;
+        if !self.filter.traces(nr) {
+            return;
+        }
+        self.count(nr, Some(0), std::time::Duration::ZERO);
+        if !self.enabled() {
+            return;
+        }
+        let result = match self.format {
+            TraceFormat::Text => {
+                let leader = self.leader(None);
+                let mut line = Column::new(&mut self.out);
+                line.write_all(leader.bytes())
+                    .and_then(|()| execve::call(&mut line, exec, &self.style))
+                    .and_then(|()| line.tab_to(RESULT_COLUMN))
+                    .and_then(|()| line.inner.write_all(b"= 0\n"))
+            }
+            TraceFormat::Json => json_line(&mut self.out, &execve::JsonExecve::from(exec)),
+            TraceFormat::Off => Ok(()),
+        };
+        self.record(result);
+    }
+
+    /// Log an exception taken in ring 3, ending the program with the
+    /// signal of `info` (unless `-e signal=` leaves it out).
+    pub fn exception(&mut self, frame: &TrapFrame, info: &exception::SigInfo) {
+        if !self.enabled() || !self.shows(Some(info.signal)) {
             return;
         }
         self.seq += 1;
         let v = exception::vector(frame.vector);
         let result = match self.format {
-            TraceFormat::Text => self.text_line(frame, |out| format::exception_line(out, frame)),
+            TraceFormat::Text => self.text_line(frame, |out| signal::fault_line(out, frame, info)),
             TraceFormat::Json => json_line(
                 &mut self.out,
                 &JsonException {
@@ -442,7 +472,7 @@ impl Tracer {
                     name: v.name,
                     error_code: frame.error_code,
                     cr2: frame.cr2,
-                    signal: signal.map(|s| s.name()),
+                    signal: info.into(),
                     regs: frame.into(),
                 },
             ),

@@ -138,11 +138,11 @@ fn signals_and_quiet_hide_the_end_lines() {
         vector: 14,
         ..TrapFrame::default()
     };
-    t.exception(&frame, Some(Signal::Sigsegv));
+    t.exception(&frame, &crate::exception::SigInfo::kernel(Signal::Sigsegv));
     t.end(None, Some(Signal::Sigsegv));
     assert_eq!(written(t, &out), "");
     let (mut t, out) = tracer(TraceFormat::Text, &["signal=SIGSEGV"], Timing::default());
-    t.exception(&frame, Some(Signal::Sigsegv));
+    t.exception(&frame, &crate::exception::SigInfo::kernel(Signal::Sigsegv));
     t.end(None, Some(Signal::Sigsegv));
     let l = lines(&written(t, &out));
     assert_eq!(l.len(), 2, "{l:?}");

@@ -50,7 +50,8 @@ fn elf_bytes(path: &Path, vaddr: u64, n: usize) -> Vec<u8> {
     file[off..off + n].to_vec()
 }
 
-/// Checks the exception record and the end of the run.
+/// Checks the exception record and the end of the run; the exception's
+/// siginfo is checked by the caller (see [`siginfo`]).
 fn exception(kind: &str, vector: u64, mnemonic: &str, signal: &str, status: i32) -> Value {
     let (o, r) = fault(kind);
     assert_eq!(o.status.code(), Some(status), "{kind}: {}", stderr(&o));
@@ -61,7 +62,7 @@ fn exception(kind: &str, vector: u64, mnemonic: &str, signal: &str, status: i32)
         .clone();
     assert_eq!(exc["vector"], vector, "{kind}");
     assert_eq!(exc["mnemonic"], mnemonic, "{kind}");
-    assert_eq!(exc["signal"], signal, "{kind}");
+    assert_eq!(exc["signal"]["si_signo"], signal, "{kind}");
     assert_eq!(exc["regs"]["cs"], 0x23, "{kind}: taken in ring 3");
     assert_eq!(exc["regs"]["ss"], 0x1b, "{kind}");
     let end = r.last().unwrap();
@@ -86,12 +87,24 @@ fn rip(exc: &Value) -> u64 {
     exc["regs"]["rip"].as_u64().unwrap()
 }
 
+/// The exception record's `si_code` name and `si_addr`.
+fn siginfo(exc: &Value) -> (&str, u64) {
+    let s = &exc["signal"];
+    (
+        s["si_code"].as_str().unwrap(),
+        s["si_addr"].as_u64().unwrap(),
+    )
+}
+
 #[test]
 fn read_of_an_unmapped_address() {
     require_kvm!();
     let e = exception("read-unmapped", 14, "#PF", "SIGSEGV", 139);
     assert_eq!(e["error_code"], 0x4, "read, user, not present");
     assert_eq!(e["cr2"], 0x1000_0000);
+    assert_eq!(siginfo(&e), ("SEGV_MAPERR", 0x1000_0000));
+    assert_eq!(e["signal"]["signo"], libc::SIGSEGV);
+    assert_eq!(e["signal"]["code"], 1);
     let (o, _) = fault("read-unmapped");
     assert!(message(&o).contains("#PF reading 0x10000000 at rip"));
 }
@@ -106,6 +119,7 @@ fn write_to_a_read_only_page() {
         (0x40_0000..0x50_0000).contains(&cr2),
         "{cr2:#x} in the program's rodata"
     );
+    assert_eq!(siginfo(&e), ("SEGV_ACCERR", cr2));
     // The faulting instruction is a store of the immediate 1 (c6 .. 01).
     assert_eq!(elf_bytes(&program("fault"), rip(&e), 1), [0xc6]);
 }
@@ -117,6 +131,7 @@ fn execution_of_a_no_execute_page() {
     assert_eq!(e["error_code"], 0x15, "fetch, user, protection");
     assert_eq!(e["cr2"], e["regs"]["rip"], "faulted fetching its own rip");
     assert!(rip(&e) > 0x7fff_0000_0000, "on the stack");
+    assert_eq!(siginfo(&e), ("SEGV_ACCERR", rip(&e)));
 }
 
 #[test]
@@ -128,6 +143,8 @@ fn read_of_a_kernel_address() {
         "read, user, protection (supervisor page)"
     );
     assert_eq!(e["cr2"], 0xffff_ffff_8000_4000u64);
+    // Linux: no VMA there, whatever the page tables say.
+    assert_eq!(siginfo(&e), ("SEGV_MAPERR", 0xffff_ffff_8000_4000));
 }
 
 #[test]
@@ -142,6 +159,7 @@ fn privileged_instructions_raise_gp() {
     ] {
         let e = exception(kind, 13, "#GP", "SIGSEGV", 139);
         assert_eq!(e["error_code"], 0, "{kind}");
+        assert_eq!(siginfo(&e), ("SI_KERNEL", 0), "{kind}");
         assert_eq!(
             elf_bytes(&program("fault"), rip(&e), opcode.len()),
             opcode,
@@ -155,18 +173,21 @@ fn non_canonical_address_raises_gp() {
     require_kvm!();
     let e = exception("noncanonical", 13, "#GP", "SIGSEGV", 139);
     assert_eq!(e["error_code"], 0);
+    assert_eq!(siginfo(&e), ("SI_KERNEL", 0));
 }
 
 #[test]
 fn non_canonical_stack_raises_ss() {
     require_kvm!();
-    exception("stack", 12, "#SS", "SIGBUS", 135);
+    let e = exception("stack", 12, "#SS", "SIGBUS", 135);
+    assert_eq!(siginfo(&e), ("SI_KERNEL", 0));
 }
 
 #[test]
 fn ud2_raises_ud() {
     require_kvm!();
     let e = exception("ud2", 6, "#UD", "SIGILL", 132);
+    assert_eq!(siginfo(&e), ("ILL_ILLOPN", rip(&e)));
     assert_eq!(elf_bytes(&program("fault"), rip(&e), 2), [0x0f, 0x0b]);
 }
 
@@ -174,6 +195,7 @@ fn ud2_raises_ud() {
 fn division_by_zero_raises_de() {
     require_kvm!();
     let e = exception("div0", 0, "#DE", "SIGFPE", 136);
+    assert_eq!(siginfo(&e), ("FPE_INTDIV", rip(&e)));
     assert_eq!(
         elf_bytes(&program("fault"), rip(&e), 2),
         [0x48, 0xf7],
@@ -185,6 +207,7 @@ fn division_by_zero_raises_de() {
 fn int3_raises_bp_after_the_instruction() {
     require_kvm!();
     let e = exception("int3", 3, "#BP", "SIGTRAP", 133);
+    assert_eq!(siginfo(&e), ("SI_KERNEL", 0));
     // #BP is a trap: rip is past the int3.
     assert_eq!(elf_bytes(&program("fault"), rip(&e) - 1, 1), [0xcc]);
 }
@@ -193,6 +216,7 @@ fn int3_raises_bp_after_the_instruction() {
 fn single_step_raises_db() {
     require_kvm!();
     let e = exception("single-step", 1, "#DB", "SIGTRAP", 133);
+    assert_eq!(siginfo(&e), ("TRAP_TRACE", rip(&e)));
     assert_ne!(e["regs"]["rflags"].as_u64().unwrap() & 0x100, 0, "TF set");
 }
 
@@ -201,13 +225,19 @@ fn misaligned_access_with_ac_raises_ac() {
     require_kvm!();
     let e = exception("alignment", 17, "#AC", "SIGBUS", 135);
     assert_eq!(e["error_code"], 0);
+    assert_eq!(siginfo(&e), ("BUS_ADRALN", 0));
 }
 
 #[test]
 fn x87_and_simd_errors() {
     require_kvm!();
-    exception("x87", 16, "#MF", "SIGFPE", 136);
-    exception("simd", 19, "#XM", "SIGFPE", 136);
+    // Divisions by zero, unmasked: the code is read from the FPU state.
+    let e = exception("x87", 16, "#MF", "SIGFPE", 136);
+    assert_eq!(siginfo(&e), ("FPE_FLTDIV", rip(&e)));
+    // #MF is reported at the next x87 instruction, the fwait.
+    assert_eq!(elf_bytes(&program("fault"), rip(&e), 1), [0x9b]);
+    let e = exception("simd", 19, "#XM", "SIGFPE", 136);
+    assert_eq!(siginfo(&e), ("FPE_FLTDIV", rip(&e)));
 }
 
 #[test]
@@ -218,10 +248,12 @@ fn exception_text_line() {
     let line = err.lines().find(|l| l.starts_with("--- ")).unwrap();
     assert!(
         line.starts_with(
-            "--- #PF page fault (err=0x4 read user not-present) addr=0x10000000 rip=0x"
+            "--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=0x10000000} --- \
+             [#PF page fault (err=0x4 read user not-present) cr2=0x10000000 rip=0x"
         ),
         "{line}"
     );
+    assert!(line.ends_with(']'), "{line}");
     assert!(err.contains("+++ killed by SIGSEGV +++\n"));
 }
 
@@ -489,11 +521,16 @@ fn kernel_failure(kernel: &Path) -> String {
         kernel.to_str().unwrap(),
         program("exit42").to_str().unwrap(),
     ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("microvm: guest kernel failure: "), "{err}");
-    err
+    let all = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    // The trace's execve line (microvm loaded the program), then one line.
+    let (exec, err) = all.split_once('\n').unwrap_or_default();
+    assert!(exec.starts_with("execve(\""), "{all}");
+    assert!(exec.contains(", [\"exit42\"], 0x7fff"), "{all}");
+    assert!(exec.ends_with(" /* 0 vars */) = 0"), "{all}");
+    assert_eq!(err.lines().count(), 1, "{all}");
+    assert!(err.starts_with("microvm: guest kernel failure: "), "{all}");
+    err.to_string()
 }
 
 #[test]

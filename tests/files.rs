@@ -117,7 +117,8 @@ fn walkthrough_open_dup_close_traced_with_registers() {
             "/etc/passwd",
         ]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let trace = stderr(&o);
+        let all = stderr(&o);
+        let trace = common::after_execve(&all, &program("files"), &["walkthrough", "/etc/passwd"]);
         let lines: Vec<&str> = trace.lines().collect();
         assert!(
             lines[0].starts_with(r#"openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3  [rax=0x101 "#),

@@ -145,6 +145,8 @@ fn writing_a_page_made_read_only_is_sigsegv() {
     let Some((e, mmap)) = segv(&[]) else { return };
     assert_eq!(e["error_code"], 7, "write, user, protection");
     assert_eq!(e["cr2"].as_u64(), Some(mmap));
+    assert_eq!(e["signal"]["si_code"], "SEGV_ACCERR");
+    assert_eq!(e["signal"]["si_addr"].as_u64(), Some(mmap));
 }
 
 #[test]
@@ -155,6 +157,8 @@ fn reading_an_unmapped_page_is_sigsegv() {
     };
     assert_eq!(e["error_code"], 4, "read, user, not present");
     assert_eq!(e["cr2"].as_u64(), Some(mmap + 4096));
+    assert_eq!(e["signal"]["si_code"], "SEGV_MAPERR");
+    assert_eq!(e["signal"]["si_addr"].as_u64(), Some(mmap + 4096));
 }
 
 #[test]

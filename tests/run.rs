@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{json_records, program, run, stderr, stdout};
+use common::{after_execve, json_records, program, run, stderr, stdout};
 use serde_json::Value;
 
 const DEMO_OUTPUT: &str =
@@ -24,7 +24,11 @@ fn demo_flat_binary_output_and_whole_trace() {
     let o = run(&["run", program("demo.bin").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     assert_eq!(stdout(&o), DEMO_OUTPUT);
-    assert_eq!(stderr(&o), DEMO_TRACE);
+    let err = stderr(&o);
+    assert_eq!(
+        common::unpadded(after_execve(&err, &program("demo.bin"), &[])),
+        DEMO_TRACE
+    );
 }
 
 #[test]
@@ -33,7 +37,11 @@ fn demo_as_elf_traces_the_same() {
     let o = run(&["run", program("demo").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o), DEMO_OUTPUT);
-    assert_eq!(stderr(&o), DEMO_TRACE);
+    let err = stderr(&o);
+    assert_eq!(
+        common::unpadded(after_execve(&err, &program("demo"), &[])),
+        DEMO_TRACE
+    );
 }
 
 #[test]
@@ -184,7 +192,11 @@ fn exit_group_status_passes_through() {
     require_kvm!();
     let o = run(&["run", program("exit42").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(42));
-    assert_eq!(stderr(&o), "exit_group(42) = ?\n+++ exited with 42 +++\n");
+    let err = stderr(&o);
+    assert_eq!(
+        common::unpadded(after_execve(&err, &program("exit42"), &[])),
+        "exit_group(42) = ?\n+++ exited with 42 +++\n"
+    );
 }
 
 #[test]
@@ -266,7 +278,11 @@ fn regs_option_adds_registers_with_rpl() {
     require_kvm!();
     let o = run(&["run", "--regs", program("exit42").to_str().unwrap()]);
     let err = stderr(&o);
-    let line = err.lines().next().unwrap();
+    // execve is no transition: no registers.
+    let line = after_execve(&err, &program("exit42"), &[])
+        .lines()
+        .next()
+        .unwrap();
     assert!(line.starts_with("exit_group(42) = ?  [rax=0xe7 "), "{line}");
     assert!(line.contains(" rdi=0x2a "), "{line}");
     assert!(line.ends_with("cs=0x23 (rpl 3) ss=0x1b (rpl 3)]"), "{line}");
@@ -296,8 +312,9 @@ fn trace_off_and_trace_to_file() {
     ]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stderr(&o), "");
+    let trace = std::fs::read_to_string(&file).unwrap();
     assert_eq!(
-        common::unpadded(&std::fs::read_to_string(&file).unwrap()),
+        common::unpadded(after_execve(&trace, &program("demo.bin"), &[])),
         DEMO_TRACE
     );
 
@@ -436,4 +453,55 @@ fn a_trace_that_cannot_be_written_is_a_failure() {
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn the_trace_starts_with_the_exec() {
+    require_kvm!();
+    let p = program("exit42");
+    let args = [
+        "run",
+        "--env",
+        "A=1",
+        "--env",
+        "B=2",
+        p.to_str().unwrap(),
+        "x",
+    ];
+    let o = run(&args);
+    let err = stderr(&o);
+    let first = err.lines().next().unwrap();
+    let head = format!("execve(\"{}\", [\"exit42\", \"x\"], 0x7fff", p.display());
+    assert!(first.starts_with(&head), "{first}");
+    assert!(first.ends_with(" /* 2 vars */) = 0"), "{first}");
+
+    let mut json = vec!["run", "--trace", "json"];
+    json.extend_from_slice(&args[1..]);
+    let r = common::all_json_records(&run(&json));
+    let e = &r[0];
+    assert_eq!(e["kind"], "execve");
+    assert_eq!(e["nr"], 59);
+    assert_eq!(e["name"], "execve");
+    assert_eq!(e["path"], p.to_str().unwrap());
+    assert_eq!(e["argv"], serde_json::json!(["exit42", "x"]));
+    assert_eq!(e["envc"], 2);
+    assert_eq!(e["ret"], 0);
+    // The same envp address the text shows; no registers, no seq: microvm,
+    // not the program, made the exec.
+    let envp = e["envp"].as_u64().unwrap();
+    assert!(
+        first.contains(&format!("], {envp:#x} /* 2 vars */")),
+        "{first} {e}"
+    );
+    assert!(e.get("regs").is_none() && e.get("seq").is_none(), "{e}");
+    assert_eq!(r[1]["seq"], 1, "the first transition is still seq 1");
+
+    // Counted as strace -c counts it: one call.
+    let o = run(&["run", "--summary", "--trace", "off", p.to_str().unwrap()]);
+    let err = stderr(&o);
+    let row = err
+        .lines()
+        .find(|l| l.ends_with(" execve"))
+        .unwrap_or_default();
+    assert_eq!(row.split_whitespace().nth(3), Some("1"), "{err}");
 }

@@ -93,9 +93,21 @@ impl Tracers {
     }
 
     fn exception(&mut self, frame: &TrapFrame) {
-        let signal = microvm::exception::vector(frame.vector).signal;
-        self.text.exception(frame, Some(signal));
-        self.json.exception(frame, Some(signal));
+        let state = microvm::exception::FaultState {
+            in_mapping: frame.error_code & 1 != 0,
+            fpu: Some(microvm::exception::FpuStatus::from_fxsave(&[
+                frame.r12 as u32,
+                0,
+                0,
+                0,
+                0,
+                0,
+                frame.r13 as u32,
+            ])),
+        };
+        let info = microvm::exception::siginfo(frame, &state);
+        self.text.exception(frame, &info);
+        self.json.exception(frame, &info);
         self.records += 1;
     }
 

@@ -75,13 +75,52 @@ pub fn unpadded(text: &str) -> String {
     out
 }
 
-/// The JSON trace records on stderr (lines that parse as JSON objects).
-pub fn json_records(o: &Output) -> Vec<serde_json::Value> {
+/// Every JSON trace record on stderr (lines that parse as JSON objects).
+pub fn all_json_records(o: &Output) -> Vec<serde_json::Value> {
     stderr(o)
         .lines()
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
         .collect()
+}
+
+/// The JSON trace records of the transitions and the end, on stderr: after
+/// the `execve` record every trace starts with, which this checks is there
+/// and leaves out (see [`all_json_records`]).
+pub fn json_records(o: &Output) -> Vec<serde_json::Value> {
+    let mut r = all_json_records(o);
+    if let Some(first) = r.first() {
+        assert_eq!(
+            first["kind"], "execve",
+            "the trace starts with execve: {first}"
+        );
+        r.remove(0);
+    }
+    r
+}
+
+/// The text trace after its first line, which this checks is the
+/// `execve("PATH", ["NAME", ARGS...], 0x7fff... /* 0 vars */) = 0` microvm
+/// starts every trace of `path` run with `args` (no environment) with; the
+/// envp address is checked to be on the stack, not for its value.
+pub fn after_execve<'a>(trace: &'a str, path: &Path, args: &[&str]) -> &'a str {
+    let (first, rest) = trace.split_once('\n').unwrap_or((trace, ""));
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let argv: Vec<String> = std::iter::once(name)
+        .chain(args.iter().copied())
+        .map(|a| format!("\"{a}\""))
+        .collect();
+    let head = format!("execve(\"{}\", [{}], 0x", path.display(), argv.join(", "));
+    let envp = first
+        .strip_prefix(&head)
+        .and_then(|l| l.strip_suffix(" /* 0 vars */) = 0"))
+        .unwrap_or_else(|| panic!("not {head}... /* 0 vars */) = 0: {first:?}"));
+    let envp = u64::from_str_radix(envp, 16).unwrap_or_else(|_| panic!("{first}"));
+    assert!(
+        (0x7fff_0000_0000..0x8000_0000_0000).contains(&envp),
+        "envp on the stack: {first}"
+    );
+    rest
 }
 
 /// Which SYSCALL entry the kernel takes on this host's KVM.

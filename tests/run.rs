@@ -486,6 +486,9 @@ fn the_trace_starts_with_the_exec() {
     assert_eq!(e["argv"], serde_json::json!(["exit42", "x"]));
     assert_eq!(e["envc"], 2);
     assert_eq!(e["ret"], 0);
+    assert_eq!(e["result"], "0");
+    assert_eq!(e["decoded"][0], format!("\"{}\"", p.display()));
+    assert_eq!(e["decoded"][1], "[\"exit42\", \"x\"]");
     // The same envp address the text shows; no registers, no seq: microvm,
     // not the program, made the exec.
     let envp = e["envp"].as_u64().unwrap();
@@ -493,6 +496,7 @@ fn the_trace_starts_with_the_exec() {
         first.contains(&format!("], {envp:#x} /* 2 vars */")),
         "{first} {e}"
     );
+    assert_eq!(e["decoded"][2], format!("{envp:#x} /* 2 vars */"));
     assert!(e.get("regs").is_none() && e.get("seq").is_none(), "{e}");
     assert_eq!(r[1]["seq"], 1, "the first transition is still seq 1");
 

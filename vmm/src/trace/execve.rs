@@ -42,19 +42,33 @@ impl Exec {
 /// call, without its result.
 pub fn call(out: &mut impl Write, exec: &Exec, style: &Style) -> io::Result<()> {
     out.write_all(b"execve(")?;
-    // strace shows the path whole, whatever -s says.
-    format::quoted_as(out, &exec.path, false, style.hex)?;
-    out.write_all(b", ")?;
-    string_array(out, &exec.argv, style)?;
-    out.write_all(b", ")?;
+    for (i, arg) in shown_args(exec, style).iter().enumerate() {
+        if i > 0 {
+            out.write_all(b", ")?;
+        }
+        out.write_all(arg.as_bytes())?;
+    }
+    out.write_all(b")")
+}
+
+/// The three arguments as the text shows them: the path (whole, whatever
+/// -s says, as strace shows it), argv, and the environment (its address
+/// and count; the strings with -v).
+pub fn shown_args(exec: &Exec, style: &Style) -> [String; 3] {
+    let mut path = Vec::new();
+    let mut argv = Vec::new();
+    let mut env = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = format::quoted_as(&mut path, &exec.path, false, style.hex);
+    let _ = string_array(&mut argv, &exec.argv, style);
     if style.verbose {
-        string_array(out, &exec.env, style)?;
+        let _ = string_array(&mut env, &exec.env, style);
     } else {
         let n = exec.env.len();
         let vars = if n == 1 { "var" } else { "vars" };
-        write!(out, "{:#x} /* {n} {vars} */", exec.envp)?;
+        let _ = write!(env, "{:#x} /* {n} {vars} */", exec.envp);
     }
-    out.write_all(b")")
+    [path, argv, env].map(|v| String::from_utf8_lossy(&v).into_owned())
 }
 
 /// `["a", "b"...]` as strace shows argv: each string cut at `limit` bytes,
@@ -94,12 +108,17 @@ pub struct JsonExecve<'a> {
     pub envp: u64,
     /// How many environment strings.
     pub envc: usize,
+    /// The arguments as the text trace shows them.
+    pub decoded: [String; 3],
     /// The result: 0.
     pub ret: i64,
+    /// The result as the text trace shows it after `= `.
+    pub result: &'static str,
 }
 
-impl<'a> From<&'a Exec> for JsonExecve<'a> {
-    fn from(exec: &'a Exec) -> Self {
+impl<'a> JsonExecve<'a> {
+    /// The record of `exec`, its arguments shown in `style`.
+    pub fn new(exec: &'a Exec, style: &Style) -> Self {
         let nr = microvm_abi::linux::nr::EXECVE;
         JsonExecve {
             kind: "execve",
@@ -109,7 +128,9 @@ impl<'a> From<&'a Exec> for JsonExecve<'a> {
             argv: &exec.argv,
             envp: exec.envp,
             envc: exec.env.len(),
+            decoded: shown_args(exec, style),
             ret: 0,
+            result: "0",
         }
     }
 }

@@ -446,7 +446,9 @@ impl Tracer {
                     .and_then(|()| line.tab_to(RESULT_COLUMN))
                     .and_then(|()| line.inner.write_all(b"= 0\n"))
             }
-            TraceFormat::Json => json_line(&mut self.out, &execve::JsonExecve::from(exec)),
+            TraceFormat::Json => {
+                json_line(&mut self.out, &execve::JsonExecve::new(exec, &self.style))
+            }
             TraceFormat::Off => Ok(()),
         };
         self.record(result);

@@ -402,7 +402,7 @@ fn sigint_and_sigterm_stop_the_guest_and_flush_the_trace() {
 fn a_closed_stdout_ends_microvm_quietly() {
     require_kvm!();
     // As `microvm run fault flood | head -c 16` would: the reader goes away.
-    for trace in ["off", "text"] {
+    for trace in ["off", "text", "json"] {
         let mut child = microvm()
             .args(["run", "--trace", trace, "--timeout", "20s"])
             .arg(program("fault"))
@@ -421,7 +421,31 @@ fn a_closed_stdout_ends_microvm_quietly() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("microvm:"), "quietly: {err}");
         if trace == "text" {
-            assert!(err.ends_with("+++ killed by SIGPIPE +++\n"), "{err}");
+            assert!(
+                err.ends_with(
+                    " = -1 EPIPE (Broken pipe)\n\
+                     --- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=1, si_uid=0} ---\n\
+                     +++ killed by SIGPIPE +++\n"
+                ),
+                "{err}"
+            );
+        }
+        if trace == "json" {
+            let lines: Vec<&str> = err.lines().collect();
+            let [.., sent, end] = lines[..] else {
+                panic!("{err}")
+            };
+            let sent: Value = serde_json::from_str(sent).unwrap();
+            let end: Value = serde_json::from_str(end).unwrap();
+            assert_eq!(sent["kind"], "signal", "{sent}");
+            assert_eq!(sent["signal"]["si_signo"], "SIGPIPE");
+            assert_eq!(sent["signal"]["si_code"], "SI_USER");
+            assert_eq!(sent["signal"]["si_pid"], 1);
+            assert_eq!(sent["signal"]["si_uid"], 0);
+            assert_eq!(
+                (&end["kind"], &end["signal"]),
+                (&"end".into(), &"SIGPIPE".into())
+            );
         }
     }
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{build, run, stderr, tempdir};
+use common::{build, stderr, tempdir};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -49,12 +49,34 @@ enum End {
     Exited(i32),
 }
 
+/// What the program's stdout is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    /// /dev/null.
+    Null,
+    /// A pipe whose reader is gone: a write raises SIGPIPE.
+    BrokenPipe,
+}
+
+impl Out {
+    fn stdio(self) -> Stdio {
+        match self {
+            Out::Null => Stdio::null(),
+            Out::BrokenPipe => {
+                let (reader, writer) = std::io::pipe().expect("a pipe");
+                drop(reader);
+                Stdio::from(writer)
+            }
+        }
+    }
+}
+
 /// The strace trace of `program args` run natively and how it ended. Run
 /// by its name with PATH = its directory and nothing else in the
 /// environment, so that strace shows the path microvm is given and the
 /// argv[0] and environment microvm passes: `execve("/dir/prog", ["prog",
 /// ...], 0x... /* 1 var */)`.
-fn native(strace: &Path, program: &Path, args: &[&str], tag: &str) -> (String, End) {
+fn native(strace: &Path, program: &Path, args: &[&str], stdout: Out, tag: &str) -> (String, End) {
     let dir = program.parent().unwrap();
     let out = tempdir("faults-strace").join(format!("{tag}.trace"));
     let o = Command::new(strace)
@@ -65,6 +87,7 @@ fn native(strace: &Path, program: &Path, args: &[&str], tag: &str) -> (String, E
         .arg(program.file_name().unwrap())
         .args(args)
         .stdin(Stdio::null())
+        .stdout(stdout.stdio())
         .output()
         .expect("strace runs");
     let trace = std::fs::read_to_string(&out).unwrap_or_default();
@@ -84,11 +107,14 @@ fn native(strace: &Path, program: &Path, args: &[&str], tag: &str) -> (String, E
 
 /// microvm's trace of the same run and how it ended (128 + n is signal n,
 /// as a shell reports it).
-fn microvm(program: &Path, args: &[&str]) -> (String, End) {
+fn microvm(program: &Path, args: &[&str], out: Out) -> (String, End) {
     let path = format!("PATH={}", program.parent().unwrap().display());
-    let mut all = vec!["run", "--env", &path, program.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let o = run(&all);
+    let o = common::microvm()
+        .args(["run", "--env", &path, program.to_str().unwrap()])
+        .args(args)
+        .stdout(out.stdio())
+        .output()
+        .expect("microvm runs");
     let code = o.status.code().expect("microvm exits");
     let end = match code {
         129..=159 => End::Killed(code - 128),
@@ -114,7 +140,11 @@ fn shared_lines(trace: &str, addr: Addr) -> Vec<String> {
         let strace_part = l
             .split_once(" --- [")
             .map_or(l.to_string(), |(s, _)| format!("{s} ---"));
-        shared.push(normalise_si_addr(&strace_part, trace, addr));
+        shared.push(normalise_sender(&normalise_si_addr(
+            &strace_part,
+            trace,
+            addr,
+        )));
     }
     shared
 }
@@ -130,6 +160,20 @@ fn normalise_envp(line: &str) -> String {
         .unwrap_or(0)
         + 2;
     format!("{}ENVP{}", &line[..hex_start], &line[hex_start + hex_len..])
+}
+
+/// `si_pid=N, si_uid=M` (a signal sent as by kill(2)) as `PID` and `UID`:
+/// the native process's pid and the tester's uid are not the guest's 1 and
+/// 0.
+fn normalise_sender(line: &str) -> String {
+    let Some((head, rest)) = line.split_once(", si_pid=") else {
+        return line.to_string();
+    };
+    let Some((_, after_uid)) = rest.split_once(", si_uid=") else {
+        return line.to_string();
+    };
+    let tail = after_uid.trim_start_matches(|c: char| c.is_ascii_digit());
+    format!("{head}, si_pid=PID, si_uid=UID{tail}")
 }
 
 /// `si_addr=0x...` as `STACK` or `MMAP+n` where `addr` says it may differ
@@ -169,8 +213,20 @@ fn last_mmap(trace: &str) -> Option<u64> {
 /// Run `program args` both ways; the shared lines and the ends must be
 /// equal. Returns microvm's trace.
 fn compare(strace: &Path, program: &Path, args: &[&str], addr: Addr, tag: &str) -> String {
-    let (native_trace, native_end) = native(strace, program, args, tag);
-    let (vm_trace, vm_end) = microvm(program, args);
+    compare_with(strace, program, args, addr, Out::Null, tag)
+}
+
+/// [`compare`], with stdout `out`.
+fn compare_with(
+    strace: &Path,
+    program: &Path,
+    args: &[&str],
+    addr: Addr,
+    out: Out,
+    tag: &str,
+) -> String {
+    let (native_trace, native_end) = native(strace, program, args, out, tag);
+    let (vm_trace, vm_end) = microvm(program, args, out);
     assert_eq!(
         shared_lines(&vm_trace, addr),
         shared_lines(&native_trace, addr),
@@ -250,6 +306,30 @@ fn a_program_that_survives_ends_as_natively() {
 }
 
 #[test]
+fn a_write_to_a_pipe_with_no_reader_is_sigpipe_as_strace_shows_it() {
+    require_kvm!();
+    let (Some(strace), Some(p)) = (strace(), faults_c()) else {
+        return;
+    };
+    let t = compare_with(
+        &strace,
+        &p,
+        &["write-stdout"],
+        Addr::Same,
+        Out::BrokenPipe,
+        "epipe",
+    );
+    // The guest is pid 1 and uid 0 (what getpid and getuid answer).
+    assert!(
+        t.contains(
+            "\n--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=1, si_uid=0} ---\n\
+             +++ killed by SIGPIPE +++\n"
+        ),
+        "{t}"
+    );
+}
+
+#[test]
 fn segv_c_as_strace_shows_it() {
     require_kvm!();
     let Some(strace) = strace() else { return };
@@ -310,6 +390,13 @@ fn normalising_leaves_what_must_match() {
     assert_eq!(normalise_si_addr(segv, trace, Addr::Mmap(0)), segv);
     assert_eq!(normalise_si_addr(segv, trace, Addr::Same), segv);
     assert_eq!(normalise_si_addr(segv, "", Addr::Stack), segv);
+    assert_eq!(
+        normalise_sender(
+            "--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=2806, si_uid=1000} ---"
+        ),
+        "--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=PID, si_uid=UID} ---"
+    );
+    assert_eq!(normalise_sender(segv), segv);
     // microvm's bracket is cut; the strace part is kept whole.
     let vm = "execve(\"/d/p\", [\"p\"], 0x7fffffffee78 /* 1 var */) = 0\n\
               brk(NULL) = 0x4c6000\n\

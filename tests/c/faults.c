@@ -4,9 +4,11 @@
  * program, from C.
  *
  * read-null read-unmapped read-kernel write-ro exec-nx read-prot-none hlt
- * noncanonical int-n ud2 div0 int3 single-step alignment x87 simd stack in */
+ * noncanonical int-n ud2 div0 int3 single-step alignment x87 simd stack in
+ * write-stdout (SIGPIPE when stdout is a pipe with no reader) */
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static const char rodata = 7;
 
@@ -64,5 +66,7 @@ int main(int argc, char **argv)
         __asm__ volatile("mov $0x800000000010, %rsp; push %rax");
     if (is(k, "in"))
         __asm__ volatile("inb $0x60, %al");
+    if (is(k, "write-stdout") && write(1, "x", 1) != 1)
+        return 101;
     return 100;
 }

@@ -17,7 +17,7 @@ use crate::memory::{FrameAllocator, GuestRam};
 use crate::space::AddressSpace;
 use crate::stop::{StopHandle, StopReason};
 use crate::syscall::{Disposition, Guest, KernelRequests, SyscallService};
-use crate::trace::{execve::Exec, Tracer};
+use crate::trace::{execve::Exec, signal::SentSignal, Tracer};
 use crate::usermem::UserMemory;
 use kvm_bindings::{CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
@@ -157,6 +157,10 @@ impl Drop for Vm {
         self.stop.detach();
     }
 }
+
+/// The uid the program runs as (what getuid answers): the sender of the
+/// signals the kernel sends it as if by `kill(2)`.
+const GUEST_UID: u32 = 0;
 
 /// Length of `out imm8, al`.
 const OUT_IMM8_LEN: u64 = 2;
@@ -463,6 +467,11 @@ impl Vm {
                 Ok(Some(Outcome::Exited(status)))
             }
             Disposition::Killed(_, signal) => {
+                tracer.sent_signal(&SentSignal {
+                    signal,
+                    pid: crate::syscall::GUEST_PID,
+                    uid: GUEST_UID,
+                });
                 tracer.end(None, Some(signal));
                 Ok(Some(Outcome::Killed {
                     signal,

@@ -146,6 +146,12 @@ struct JsonException {
 }
 
 #[derive(Serialize)]
+struct JsonSent {
+    kind: &'static str,
+    signal: signal::JsonSentSignal,
+}
+
+#[derive(Serialize)]
 struct JsonEnd {
     kind: &'static str,
     status: Option<i32>,
@@ -476,6 +482,29 @@ impl Tracer {
                     cr2: frame.cr2,
                     signal: info.into(),
                     regs: frame.into(),
+                },
+            ),
+            TraceFormat::Off => Ok(()),
+        };
+        self.record(result);
+    }
+
+    /// Log a signal the kernel sends the program as if by `kill(2)` (SIGPIPE
+    /// after a write to a pipe with no reader), before it ends the program.
+    /// It is no transition: no registers, no seq.
+    pub fn sent_signal(&mut self, sent: &signal::SentSignal) {
+        if !self.enabled() {
+            return;
+        }
+        let result = match self.format {
+            TraceFormat::Text => {
+                signal::sent_line(&mut self.out, sent).and_then(|()| self.out.write_all(b"\n"))
+            }
+            TraceFormat::Json => json_line(
+                &mut self.out,
+                &JsonSent {
+                    kind: "signal",
+                    signal: sent.into(),
                 },
             ),
             TraceFormat::Off => Ok(()),

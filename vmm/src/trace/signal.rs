@@ -67,6 +67,59 @@ fn has_selector(frame: &TrapFrame) -> bool {
     matches!(frame.vector, 10..=13)
 }
 
+/// `--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=1, si_uid=0} ---`:
+/// a signal the kernel sends as if by `kill(2)` from the program itself
+/// (SIGPIPE for a write to a pipe with no reader), as strace shows it.
+pub fn sent_line(out: &mut impl Write, sent: &SentSignal) -> io::Result<()> {
+    let name = sent.signal.name();
+    write!(
+        out,
+        "--- {name} {{si_signo={name}, si_code=SI_USER, si_pid={}, si_uid={}}} ---",
+        sent.pid, sent.uid
+    )
+}
+
+/// A signal sent with `si_code=SI_USER`: by whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentSignal {
+    /// The signal.
+    pub signal: exception::Signal,
+    /// `si_pid`: the sender's pid (the program's own for SIGPIPE).
+    pub pid: i64,
+    /// `si_uid`: the sender's uid.
+    pub uid: u32,
+}
+
+/// The JSON form of a [`SentSignal`].
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct JsonSentSignal {
+    /// "SIGPIPE".
+    pub si_signo: &'static str,
+    /// "SI_USER".
+    pub si_code: &'static str,
+    /// The sender's pid.
+    pub si_pid: i64,
+    /// The sender's uid.
+    pub si_uid: u32,
+    /// The signal's number.
+    pub signo: i32,
+    /// `si_code`'s number.
+    pub code: i32,
+}
+
+impl From<&SentSignal> for JsonSentSignal {
+    fn from(s: &SentSignal) -> Self {
+        JsonSentSignal {
+            si_signo: s.signal.name(),
+            si_code: "SI_USER",
+            si_pid: s.pid,
+            si_uid: s.uid,
+            signo: s.signal.number(),
+            code: libc::SI_USER,
+        }
+    }
+}
+
 /// The siginfo in a JSON exception record: the names strace prints and the
 /// numbers behind them.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -176,6 +229,23 @@ mod tests {
             "--- SIGBUS {si_signo=SIGBUS, si_code=BUS_ADRALN, si_addr=NULL} --- \
              [#AC alignment check (err=0x0) rip=0x4017eb]"
         );
+    }
+
+    #[test]
+    fn a_sent_signal_as_strace_shows_it() {
+        let sent = SentSignal {
+            signal: Signal::Sigpipe,
+            pid: 1,
+            uid: 0,
+        };
+        let mut out = Vec::new();
+        sent_line(&mut out, &sent).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=1, si_uid=0} ---"
+        );
+        let json = JsonSentSignal::from(&sent);
+        assert_eq!((json.si_code, json.code, json.signo), ("SI_USER", 0, 13));
     }
 
     #[test]

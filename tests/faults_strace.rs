@@ -240,17 +240,27 @@ fn faults_c() -> Option<PathBuf> {
     build("gcc", "faults", &["-static", "-O1"])
 }
 
-/// Compare every kind in `kinds` of tests/c/faults.c; each must end in a
-/// signal line with microvm's detail beside it.
+/// Compare every kind in `kinds` of tests/c/faults.c built with gcc and
+/// with musl-gcc; each must end in a signal line with microvm's detail
+/// beside it.
 fn compare_faults(kinds: &[(&str, Addr)]) {
-    let (Some(strace), Some(p)) = (strace(), faults_c()) else {
+    let Some(strace) = strace() else { return };
+    let Some(glibc) = faults_c() else { return };
+    let Some(musl) = build("musl-gcc", "faults", &["-static", "-O1"]) else {
         return;
     };
+    for (p, libc) in [(glibc, "glibc"), (musl, "musl")] {
+        compare_kinds(&strace, &p, libc, kinds);
+    }
+}
+
+fn compare_kinds(strace: &Path, p: &Path, libc: &str, kinds: &[(&str, Addr)]) {
     for &(kind, addr) in kinds {
-        let trace = compare(&strace, &p, &[kind], addr, kind);
+        let tag = format!("{libc}-{kind}");
+        let trace = compare(strace, p, &[kind], addr, &tag);
         if let Some(l) = trace.lines().find(|l| l.starts_with("--- ")) {
-            assert!(l.contains(" --- [#"), "{kind}: microvm's detail: {l}");
-            assert!(l.ends_with(']'), "{kind}: {l}");
+            assert!(l.contains(" --- [#"), "{tag}: microvm's detail: {l}");
+            assert!(l.ends_with(']'), "{tag}: {l}");
         }
     }
 }

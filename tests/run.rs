@@ -247,7 +247,10 @@ fn registers_reach_the_trace_exactly() {
         assert_eq!(regs[name].as_u64(), Some(value), "{name} in {regs}");
     }
     // The JSON object lists them in this order, and nothing else.
-    let line = stderr(&o).lines().next().unwrap().to_string();
+    let records = common::all_json_records(&o);
+    assert_eq!(records[0]["kind"], "execve", "{}", records[0]);
+    assert!(records[0].get("regs").is_none(), "{}", records[0]);
+    let line = stderr(&o).lines().nth(1).unwrap().to_string();
     let object = line.split_once(r#""regs":{"#).unwrap().1;
     let object = object.split_once('}').unwrap().0;
     let fields: Vec<String> = expect
@@ -267,7 +270,7 @@ fn registers_reach_the_trace_exactly() {
             _ => format!("{name}={value:#x}"),
         })
         .collect();
-    let err = stderr(&o);
+    let err = common::unpadded(after_execve(&stderr(&o), &program("regs"), &[]));
     let line = err.lines().next().unwrap();
     assert!(line.starts_with("getpid() = 1  ["), "{line}");
     assert!(line.ends_with(&format!("  [{}]", text.join(" "))), "{line}");

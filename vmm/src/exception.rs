@@ -3,7 +3,7 @@
 //! with the `siginfo_t` it would fill in (`si_code`, `si_addr`), as
 //! `arch/x86/kernel/traps.c` and `arch/x86/mm/fault.c` of Linux 6.1 do.
 
-use microvm_abi::linux::xlat::{Xlat, XlatKind};
+use microvm_abi::linux::consts;
 use microvm_abi::TrapFrame;
 
 /// Signals a ring-3 exception ends a program with, numbered as on Linux.
@@ -184,124 +184,12 @@ pub fn escaped(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `si_code` values and their names, for the signals a ring-3 exception
-/// raises.
-///
-/// PROVISIONAL, and the one place they are written: `libc` has the generic
-/// codes, `BUS_*` and `TRAP_*` but not `SEGV_*`, `ILL_*` or `FPE_*`; they
-/// move to the ABI crate's tables generated from `<asm-generic/siginfo.h>`
-/// when those land. The names are strace's (`xlat/sigsegv_codes.in` ...).
+/// The `si_code` values the exceptions raise (from the ABI crate's
+/// constants, generated from `<signal.h>`).
 pub mod si_code {
-    use super::{Xlat, XlatKind};
-
-    /// Sent by the kernel (`force_sig`): no address.
-    pub const SI_KERNEL: i32 = libc::SI_KERNEL;
-    /// `SIGSEGV`: no mapping at the address.
-    pub const SEGV_MAPERR: i32 = 1;
-    /// `SIGSEGV`: the mapping does not allow the access.
-    pub const SEGV_ACCERR: i32 = 2;
-    /// `SIGILL`: illegal opcode.
-    pub const ILL_ILLOPN: i32 = 2;
-    /// `SIGFPE`: integer divide by zero.
-    pub const FPE_INTDIV: i32 = 1;
-    /// `SIGFPE`: floating-point divide by zero.
-    pub const FPE_FLTDIV: i32 = 3;
-    /// `SIGFPE`: floating-point overflow.
-    pub const FPE_FLTOVF: i32 = 4;
-    /// `SIGFPE`: floating-point underflow.
-    pub const FPE_FLTUND: i32 = 5;
-    /// `SIGFPE`: floating-point inexact result.
-    pub const FPE_FLTRES: i32 = 6;
-    /// `SIGFPE`: floating-point invalid operation.
-    pub const FPE_FLTINV: i32 = 7;
-    /// `SIGBUS`: misaligned address.
-    pub const BUS_ADRALN: i32 = libc::BUS_ADRALN;
-    /// `SIGTRAP`: breakpoint.
-    pub const TRAP_BRKPT: i32 = libc::TRAP_BRKPT;
-    /// `SIGTRAP`: single step.
-    pub const TRAP_TRACE: i32 = libc::TRAP_TRACE;
-    /// `SIGTRAP`: hardware breakpoint or watchpoint.
-    pub const TRAP_HWBKPT: i32 = libc::TRAP_HWBKPT;
-
-    /// Codes any signal may carry (the positive one, `SI_KERNEL`, and the
-    /// user-sent ones, stored as their two's complement).
-    pub static SI_CODES: Xlat = Xlat {
-        kind: XlatKind::Values { unknown: "SI_???" },
-        entries: &[
-            (libc::SI_USER as u64, "SI_USER"),
-            (libc::SI_KERNEL as u64, "SI_KERNEL"),
-            (libc::SI_QUEUE as i64 as u64, "SI_QUEUE"),
-            (libc::SI_TIMER as i64 as u64, "SI_TIMER"),
-            (libc::SI_MESGQ as i64 as u64, "SI_MESGQ"),
-            (libc::SI_ASYNCIO as i64 as u64, "SI_ASYNCIO"),
-            (libc::SI_SIGIO as i64 as u64, "SI_SIGIO"),
-            (libc::SI_TKILL as i64 as u64, "SI_TKILL"),
-            (libc::SI_ASYNCNL as i64 as u64, "SI_ASYNCNL"),
-        ],
-    };
-    /// `SIGSEGV`'s own codes.
-    pub static SEGV_CODES: Xlat = Xlat {
-        kind: XlatKind::Values {
-            unknown: "SEGV_???",
-        },
-        entries: &[
-            (1, "SEGV_MAPERR"),
-            (2, "SEGV_ACCERR"),
-            (3, "SEGV_BNDERR"),
-            (4, "SEGV_PKUERR"),
-        ],
-    };
-    /// `SIGILL`'s own codes.
-    pub static ILL_CODES: Xlat = Xlat {
-        kind: XlatKind::Values { unknown: "ILL_???" },
-        entries: &[
-            (1, "ILL_ILLOPC"),
-            (2, "ILL_ILLOPN"),
-            (3, "ILL_ILLADR"),
-            (4, "ILL_ILLTRP"),
-            (5, "ILL_PRVOPC"),
-            (6, "ILL_PRVREG"),
-            (7, "ILL_COPROC"),
-            (8, "ILL_BADSTK"),
-        ],
-    };
-    /// `SIGFPE`'s own codes.
-    pub static FPE_CODES: Xlat = Xlat {
-        kind: XlatKind::Values { unknown: "FPE_???" },
-        entries: &[
-            (1, "FPE_INTDIV"),
-            (2, "FPE_INTOVF"),
-            (3, "FPE_FLTDIV"),
-            (4, "FPE_FLTOVF"),
-            (5, "FPE_FLTUND"),
-            (6, "FPE_FLTRES"),
-            (7, "FPE_FLTINV"),
-            (8, "FPE_FLTSUB"),
-        ],
-    };
-    /// `SIGBUS`'s own codes.
-    pub static BUS_CODES: Xlat = Xlat {
-        kind: XlatKind::Values { unknown: "BUS_???" },
-        entries: &[
-            (libc::BUS_ADRALN as u64, "BUS_ADRALN"),
-            (libc::BUS_ADRERR as u64, "BUS_ADRERR"),
-            (libc::BUS_OBJERR as u64, "BUS_OBJERR"),
-            (libc::BUS_MCEERR_AR as u64, "BUS_MCEERR_AR"),
-            (libc::BUS_MCEERR_AO as u64, "BUS_MCEERR_AO"),
-        ],
-    };
-    /// `SIGTRAP`'s own codes.
-    pub static TRAP_CODES: Xlat = Xlat {
-        kind: XlatKind::Values {
-            unknown: "TRAP_???",
-        },
-        entries: &[
-            (libc::TRAP_BRKPT as u64, "TRAP_BRKPT"),
-            (libc::TRAP_TRACE as u64, "TRAP_TRACE"),
-            (libc::TRAP_BRANCH as u64, "TRAP_BRANCH"),
-            (libc::TRAP_HWBKPT as u64, "TRAP_HWBKPT"),
-            (libc::TRAP_UNK as u64, "TRAP_UNK"),
-        ],
+    pub use microvm_abi::linux::consts::{
+        BUS_ADRALN, FPE_FLTDIV, FPE_FLTINV, FPE_FLTOVF, FPE_FLTRES, FPE_FLTUND, FPE_INTDIV,
+        ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL, TRAP_BRKPT, TRAP_TRACE,
     };
 }
 
@@ -332,19 +220,19 @@ impl SigInfo {
     pub fn code_name(&self) -> Option<&'static str> {
         let code = i64::from(self.code) as u64;
         let own = match self.signal {
-            Signal::Sigsegv => &si_code::SEGV_CODES,
-            Signal::Sigill => &si_code::ILL_CODES,
-            Signal::Sigfpe => &si_code::FPE_CODES,
-            Signal::Sigbus => &si_code::BUS_CODES,
-            Signal::Sigtrap => &si_code::TRAP_CODES,
-            Signal::Sigpipe => &si_code::SI_CODES,
+            Signal::Sigsegv => &consts::SIGSEGV_CODES,
+            Signal::Sigill => &consts::SIGILL_CODES,
+            Signal::Sigfpe => &consts::SIGFPE_CODES,
+            Signal::Sigbus => &consts::SIGBUS_CODES,
+            Signal::Sigtrap => &consts::SIGTRAP_CODES,
+            Signal::Sigpipe => &consts::SIGINFO_CODES,
         };
         // As strace: the signal's own codes are the positive ones below
         // SI_KERNEL; everything else is a generic code.
         if self.code > 0 && self.code < si_code::SI_KERNEL {
             own.name(code)
         } else {
-            si_code::SI_CODES.name(code)
+            consts::SIGINFO_CODES.name(code)
         }
     }
 }

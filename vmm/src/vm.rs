@@ -469,7 +469,7 @@ impl Vm {
             Disposition::Killed(_, signal) => {
                 tracer.sent_signal(&SentSignal {
                     signal,
-                    pid: crate::syscall::GUEST_PID,
+                    pid: crate::syscall::GUEST_PID.into(),
                     uid: GUEST_UID,
                 });
                 tracer.end(None, Some(signal));

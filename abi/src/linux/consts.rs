@@ -431,6 +431,21 @@ pub const FPE_INTDIV: i32 = 1;
 /// `FPE_INTOVF` (signal.h).
 pub const FPE_INTOVF: i32 = 2;
 
+/// `FPE_FLTDIV` (signal.h).
+pub const FPE_FLTDIV: i32 = 3;
+
+/// `FPE_FLTOVF` (signal.h).
+pub const FPE_FLTOVF: i32 = 4;
+
+/// `FPE_FLTUND` (signal.h).
+pub const FPE_FLTUND: i32 = 5;
+
+/// `FPE_FLTRES` (signal.h).
+pub const FPE_FLTRES: i32 = 6;
+
+/// `FPE_FLTINV` (signal.h).
+pub const FPE_FLTINV: i32 = 7;
+
 /// `TRAP_BRKPT` (signal.h).
 pub const TRAP_BRKPT: i32 = 1;
 

@@ -298,6 +298,7 @@ fn instruction_faults_and_traps_as_strace_shows_them() {
         ("ud2", Addr::Same),
         ("div0", Addr::Same),
         ("int3", Addr::Same),
+        ("icebp", Addr::Same),
         ("single-step", Addr::Same),
         ("x87", Addr::Same),
         ("simd", Addr::Same),

@@ -4,7 +4,7 @@
  * program, from C.
  *
  * read-null read-unmapped read-kernel write-ro exec-nx read-prot-none hlt
- * noncanonical int-n ud2 div0 int3 single-step alignment x87 simd stack in
+ * noncanonical int-n ud2 div0 int3 icebp single-step alignment x87 simd stack in
  * write-stdout (SIGPIPE when stdout is a pipe with no reader) */
 #include <string.h>
 #include <sys/mman.h>
@@ -46,6 +46,8 @@ int main(int argc, char **argv)
         __asm__ volatile("div %%rcx" : : "a"(1ul), "d"(0ul), "c"(0ul));
     if (is(k, "int3"))
         __asm__ volatile("int3");
+    if (is(k, "icebp"))
+        __asm__ volatile(".byte 0xf1"); /* int1: a #DB without single step */
     if (is(k, "single-step"))
         __asm__ volatile("pushfq; orq $0x100, (%rsp); popfq; nop; nop");
     if (is(k, "alignment"))

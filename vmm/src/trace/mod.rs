@@ -493,12 +493,16 @@ impl Tracer {
     /// after a write to a pipe with no reader), before it ends the program.
     /// It is no transition: no registers, no seq.
     pub fn sent_signal(&mut self, sent: &signal::SentSignal) {
-        if !self.enabled() {
+        if !self.enabled() || !self.shows(Some(sent.signal)) {
             return;
         }
         let result = match self.format {
             TraceFormat::Text => {
-                signal::sent_line(&mut self.out, sent).and_then(|()| self.out.write_all(b"\n"))
+                let leader = self.leader(None);
+                self.out
+                    .write_all(leader.bytes())
+                    .and_then(|()| signal::sent_line(&mut self.out, sent))
+                    .and_then(|()| self.out.write_all(b"\n"))
             }
             TraceFormat::Json => json_line(
                 &mut self.out,

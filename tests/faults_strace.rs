@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{build, stderr, tempdir};
+use common::{build, tempdir};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -76,23 +76,25 @@ impl Out {
 /// environment, so that strace shows the path microvm is given and the
 /// argv[0] and environment microvm passes: `execve("/dir/prog", ["prog",
 /// ...], 0x... /* 1 var */)`.
-fn native(strace: &Path, program: &Path, args: &[&str], stdout: Out, tag: &str) -> (String, End) {
+fn native(strace: &Path, program: &Path, args: &[&str], how: How, tag: &str) -> (String, End) {
     let dir = program.parent().unwrap();
     let out = tempdir("faults-strace").join(format!("{tag}.trace"));
     let o = Command::new(strace)
         .env_clear()
         .env("PATH", dir)
+        .args(how.options)
         .arg("-o")
         .arg(&out)
         .arg(program.file_name().unwrap())
         .args(args)
         .stdin(Stdio::null())
-        .stdout(stdout.stdio())
+        .stdout(how.stdout.stdio())
         .output()
         .expect("strace runs");
     let trace = std::fs::read_to_string(&out).unwrap_or_default();
+    // Every run the tests make traces some line (their filters leave some).
     assert!(
-        trace.starts_with("execve("),
+        !trace.is_empty(),
         "strace could not trace {} here (is ptrace allowed?): {}",
         program.display(),
         String::from_utf8_lossy(&o.stderr)
@@ -107,12 +109,14 @@ fn native(strace: &Path, program: &Path, args: &[&str], stdout: Out, tag: &str) 
 
 /// microvm's trace of the same run and how it ended (128 + n is signal n,
 /// as a shell reports it).
-fn microvm(program: &Path, args: &[&str], out: Out) -> (String, End) {
+fn microvm(program: &Path, args: &[&str], how: How) -> (String, End) {
     let path = format!("PATH={}", program.parent().unwrap().display());
     let o = common::microvm()
-        .args(["run", "--env", &path, program.to_str().unwrap()])
+        .args(["run", "--env", &path])
+        .args(how.options)
+        .arg(program)
         .args(args)
-        .stdout(out.stdio())
+        .stdout(how.stdout.stdio())
         .output()
         .expect("microvm runs");
     let code = o.status.code().expect("microvm exits");
@@ -120,7 +124,8 @@ fn microvm(program: &Path, args: &[&str], out: Out) -> (String, End) {
         129..=159 => End::Killed(code - 128),
         _ => End::Exited(code),
     };
-    (stderr(&o), end)
+    // As written: strace's result column is compared too.
+    (String::from_utf8_lossy(&o.stderr).into_owned(), end)
 }
 
 /// The lines the two traces must share: the execve line with its envp
@@ -212,21 +217,34 @@ fn last_mmap(trace: &str) -> Option<u64> {
 
 /// Run `program args` both ways; the shared lines and the ends must be
 /// equal. Returns microvm's trace.
-fn compare(strace: &Path, program: &Path, args: &[&str], addr: Addr, tag: &str) -> String {
-    compare_with(strace, program, args, addr, Out::Null, tag)
+/// How a program is run, both ways: the trace options (strace's, which
+/// microvm takes too) and its stdout.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    options: &'static [&'static str],
+    stdout: Out,
 }
 
-/// [`compare`], with stdout `out`.
+const PLAIN: How = How {
+    options: &[],
+    stdout: Out::Null,
+};
+
+fn compare(strace: &Path, program: &Path, args: &[&str], addr: Addr, tag: &str) -> String {
+    compare_with(strace, program, args, addr, PLAIN, tag)
+}
+
+/// [`compare`], run as `how` says.
 fn compare_with(
     strace: &Path,
     program: &Path,
     args: &[&str],
     addr: Addr,
-    out: Out,
+    how: How,
     tag: &str,
 ) -> String {
-    let (native_trace, native_end) = native(strace, program, args, out, tag);
-    let (vm_trace, vm_end) = microvm(program, args, out);
+    let (native_trace, native_end) = native(strace, program, args, how, tag);
+    let (vm_trace, vm_end) = microvm(program, args, how);
     assert_eq!(
         shared_lines(&vm_trace, addr),
         shared_lines(&native_trace, addr),
@@ -327,7 +345,10 @@ fn a_write_to_a_pipe_with_no_reader_is_sigpipe_as_strace_shows_it() {
         &p,
         &["write-stdout"],
         Addr::Same,
-        Out::BrokenPipe,
+        How {
+            options: &[],
+            stdout: Out::BrokenPipe,
+        },
         "epipe",
     );
     // The guest is pid 1 and uid 0 (what getpid and getuid answer).
@@ -423,4 +444,63 @@ fn normalising_leaves_what_must_match() {
             "+++ killed by SIGBUS +++",
         ]
     );
+}
+
+#[test]
+fn the_options_apply_to_the_first_and_last_lines_as_in_strace() {
+    require_kvm!();
+    let (Some(strace), Some(p)) = (strace(), faults_c()) else {
+        return;
+    };
+    let args = ["nothing", "abcdefgh", "abc", "abcde", "abcdef", "a", "b"];
+    // -s cuts the strings and the array; -v shows the environment.
+    let how = |options| How {
+        options,
+        stdout: Out::Null,
+    };
+    let t = compare_with(&strace, &p, &args, Addr::Same, how(&["-s", "5"]), "s5");
+    assert!(
+        t.contains(", \"abcde\"..., \"abc\", \"abcde\", ...], 0x"),
+        "{t}"
+    );
+    let t = compare_with(&strace, &p, &args, Addr::Same, how(&["-v"]), "v");
+    assert!(t.contains("], [\"PATH="), "{t}");
+    let t = compare_with(
+        &strace,
+        &p,
+        &["nothing", "\u{e9}"],
+        Addr::Same,
+        how(&["-x"]),
+        "x",
+    );
+    assert!(t.contains(", \"\\xc3\\xa9\"], 0x"), "{t}");
+    // -e trace= leaves execve out like any call; -e signal= the fault line.
+    let t = compare_with(
+        &strace,
+        &p,
+        &["nothing"],
+        Addr::Same,
+        how(&["-e", "trace=exit_group"]),
+        "trace-exit-group",
+    );
+    assert!(!t.contains("execve("), "{t}");
+    let t = compare_with(
+        &strace,
+        &p,
+        &["read-null"],
+        Addr::Same,
+        how(&["-e", "signal=none"]),
+        "signal-none",
+    );
+    // strace leaves out the killing signal's +++ line too.
+    assert!(!t.contains("--- SIG") && !t.contains("+++ killed"), "{t}");
+    let t = compare_with(
+        &strace,
+        &p,
+        &["read-null"],
+        Addr::Same,
+        how(&["-e", "trace=%file"]),
+        "trace-file",
+    );
+    assert!(t.starts_with("execve("), "execve is in %file: {t}");
 }

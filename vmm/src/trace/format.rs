@@ -291,24 +291,6 @@ pub fn octal(out: &mut impl Write, v: u64) -> io::Result<()> {
     }
 }
 
-/// `--- #PF page fault (err=0x6 write user not-present) addr=0x.. rip=0x.. ---`
-pub fn exception_line(out: &mut impl Write, frame: &TrapFrame) -> io::Result<()> {
-    let v = exception::vector(frame.vector);
-    write!(out, "--- {} {}", v.mnemonic, v.name)?;
-    if frame.vector == 14 {
-        write!(
-            out,
-            " (err={:#x} {}) addr={:#x}",
-            frame.error_code,
-            exception::page_fault_error(frame.error_code),
-            frame.cr2
-        )?;
-    } else if frame.error_code != 0 {
-        write!(out, " (err={:#x})", frame.error_code)?;
-    }
-    write!(out, " rip={:#x} ---", frame.rip)
-}
-
 /// `  [rax=.. ... cs=0x23 (rpl 3) ss=0x1b (rpl 3)]`: every register of
 /// [`TrapFrame::registers`], the selectors with their RPL.
 pub fn regs(out: &mut impl Write, f: &TrapFrame) -> io::Result<()> {

@@ -2,7 +2,6 @@
 //! strings, errors with their errno name and message.
 
 use super::style::{HexStrings, Style};
-use crate::exception;
 use crate::usermem::UserMemory;
 use microvm_abi::linux::consts::AT_FDCWD;
 use microvm_abi::linux::xlat::{Xlat, XlatKind};

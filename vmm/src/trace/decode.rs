@@ -3,7 +3,7 @@
 //! syscall by name or number; everything about a syscall is in its row.
 
 use super::format::{self, angle_path, buffer, buffer_as, fd, hex, octal, pointer, string, xlat};
-use super::structs;
+use super::{poll, prctl, sigargs, structs};
 use super::style::{FdPaths, HexStrings, Style};
 use crate::usermem::UserMemory;
 use microvm_abi::linux::syscalls::{by_nr, Arg, Len, Ret, Syscall};
@@ -19,6 +19,8 @@ pub struct Call<'a, 'm> {
     pub nr: u64,
     /// rdi, rsi, rdx, r10, r8, r9.
     pub args: [u64; 6],
+    /// The stack pointer at the call (rt_sigreturn's frame is there).
+    pub sp: u64,
     /// What rax returned, if it returned.
     pub ret: Option<i64>,
     /// How values are shown.
@@ -40,6 +42,7 @@ impl<'a, 'm> Call<'a, 'm> {
             mem,
             nr: frame.rax,
             args: frame.syscall_args(),
+            sp: frame.rsp,
             ret,
             style,
             fds: None,
@@ -64,6 +67,11 @@ impl<'a, 'm> Call<'a, 'm> {
     /// True when it returned a value that is not an error.
     pub fn succeeded(&self) -> bool {
         self.ret.is_some_and(|r| format::errno(r).is_none())
+    }
+
+    /// Argument `i` (0 past the sixth).
+    pub fn arg(&self, i: u8) -> u64 {
+        self.args.get(usize::from(i)).copied().unwrap_or(0)
     }
 
     /// The return value as a byte count, when it succeeded.
@@ -161,6 +169,9 @@ pub fn result(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
         Ret::Int => write!(out, "= {r}"),
         Ret::Addr => write!(out, "= {r:#x}"),
         Ret::Fcntl => structs::fcntl_ret(out, c, r),
+        Ret::Poll => poll::result(out, c, r, false),
+        Ret::PollLeft => poll::result(out, c, r, true),
+        Ret::Prctl => prctl::result(out, c, r),
     }
 }
 
@@ -205,6 +216,15 @@ pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> i
         Arg::OutBytes(len) => out_buffer(out, c, v, len, HexStrings::All),
         Arg::In(kind) => structs::input(out, c, kind, v),
         Arg::Out(kind) => structs::output(out, c, kind, v),
+        Arg::Signal => sigargs::signal(out, v),
+        Arg::SigSet(size) => sigargs::sigset_arg(out, c, v, c.arg(size), 8),
+        Arg::OutSigSet(size) => {
+            if c.succeeded() {
+                sigargs::sigset_arg(out, c, v, c.arg(size), 8)
+            } else {
+                pointer(out, v)
+            }
+        }
         Arg::Special(kind) => structs::special(out, c, row, kind, i),
         Arg::Folded => Ok(()),
     }
@@ -277,7 +297,7 @@ mod table_tests {
                         );
                     }
                     Arg::Folded => assert!(
-                        i > 0 && matches!(s.args[i - 1], Arg::Special(_)),
+                        i > 0 && matches!(s.args[i - 1], Arg::Special(_) | Arg::Folded),
                         "{}: argument {i} is folded into no special decoder",
                         s.name
                     ),

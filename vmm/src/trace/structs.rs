@@ -9,7 +9,8 @@
 
 use super::decode::Call;
 use super::format::{bits, buffer, octal, pointer, quoted, string, xlat};
-use crate::syscall::linux::{self, stat, statx, termios, utsname, winsize};
+use super::{dirent, futex, net, poll, prctl, sigargs, termios as term, wait};
+use crate::syscall::linux::{self, stat, statx, utsname, winsize};
 use crate::usermem::UserMemory;
 use microvm_abi::linux::consts::{
     AT_FLAGS, AT_STATX_SYNC_TYPE, FD_CLOEXEC, F_GETFD, F_GETFL, OPEN_ACCESS_MODES, OPEN_MODE_FLAGS,
@@ -21,8 +22,12 @@ use std::io::{self, Write};
 /// How many iovecs of a readv/writev are shown.
 const IOV_SHOWN: u64 = 8;
 
+/// The most elements of an array shown with `-v` (without it, `-s`
+/// elements are): a guest's count cannot make a line unbounded.
+pub const MAX_ELEMENTS: u64 = 1024;
+
 /// Read `N` guest bytes at `addr`, if ring 3 could.
-fn read<const N: usize>(mem: &UserMemory<'_>, addr: u64) -> Option<[u8; N]> {
+pub fn read<const N: usize>(mem: &UserMemory<'_>, addr: u64) -> Option<[u8; N]> {
     let mut buf = [0u8; N];
     mem.read(addr, &mut buf).ok().map(|_| buf)
 }
@@ -46,12 +51,29 @@ pub fn input(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) ->
         Struct::Timezone => shown(out, mem, addr, timezone_fields),
         Struct::Rlimit => shown(out, mem, addr, |o, b: &[u8; 16]| rlimit_fields(o, b, false)),
         Struct::Rlimit64 => shown(out, mem, addr, |o, b: &[u8; 16]| rlimit_fields(o, b, true)),
+        Struct::SigAction => shown(out, mem, addr, sigargs::sigaction_fields),
+        Struct::StackT => shown(out, mem, addr, sigargs::stack_fields),
+        Struct::FdPair => array(out, c, addr, 2, |o, b: &[u8; 4]| {
+            write!(o, "{}", i32::from_le_bytes(*b))
+        }),
+        Struct::WaitStatus => shown(out, mem, addr, |o, b: &[u8; 4]| {
+            o.write_all(b"[")?;
+            wait::status(o, u32::from_le_bytes(*b))?;
+            o.write_all(b"]")
+        }),
+        Struct::Rusage => shown(out, mem, addr, |o, b: &[u8; wait::RUSAGE_SIZE]| {
+            wait::rusage_fields(o, b, c.style.verbose)
+        }),
     }
 }
 
 /// A struct the kernel fills: decoded after success, else the pointer.
 pub fn output(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) -> io::Result<()> {
     if !c.succeeded() {
+        return pointer(out, addr);
+    }
+    // wait4 fills the status and usage only when it returns a child.
+    if matches!(kind, Struct::WaitStatus | Struct::Rusage) && c.ret_len() == Some(0) {
         return pointer(out, addr);
     }
     input(out, c, kind, addr)
@@ -124,7 +146,99 @@ pub fn special(
             Some(b) => write!(out, "[{}]", i64::from_le_bytes(b)),
             None => pointer(out, v),
         },
+        SpecialArg::PendingSet => sigargs::pending(out, c, v, next),
+        SpecialArg::SigFrameMask => sigargs::frame_mask(out, c),
+        SpecialArg::SockType => net::sock_type(out, v),
+        SpecialArg::SockProtocol => net::protocol(out, c.args[0], v),
+        SpecialArg::PollFds => poll::fds(out, c, v, next),
+        SpecialArg::MremapFlags => mremap_flags(out, v, next),
+        SpecialArg::Futex => futex::args(out, c, i),
+        SpecialArg::Prctl => prctl::args(out, c, i),
+        SpecialArg::Dirents { wide } => dirent::entries(out, c, v, wide),
     }
+}
+
+/// strace's `print_array`: `[a, b, ...]`, `NULL`, `[]`; the pointer when
+/// the first element cannot be read, `... /* 0x... */` when a later one
+/// cannot; after `-s` elements (`-v`: [`MAX_ELEMENTS`]) `...`.
+pub fn array<W: Write, const N: usize>(
+    out: &mut W,
+    c: &Call<'_, '_>,
+    addr: u64,
+    count: u64,
+    mut elem: impl FnMut(&mut W, &[u8; N]) -> io::Result<()>,
+) -> io::Result<()> {
+    if addr == 0 {
+        return pointer(out, addr);
+    }
+    if count == 0 {
+        return out.write_all(b"[]");
+    }
+    let fits = count
+        .checked_mul(N as u64)
+        .and_then(|size| addr.checked_add(size))
+        .is_some();
+    if !fits {
+        return pointer(out, addr);
+    }
+    let limit = if c.style.verbose {
+        MAX_ELEMENTS
+    } else {
+        (c.style.string_limit as u64).min(MAX_ELEMENTS)
+    };
+    for i in 0..count {
+        let cur = addr + i * N as u64;
+        if i > 0 {
+            out.write_all(b", ")?;
+        }
+        let Some(b) = read::<N>(c.mem, cur) else {
+            if i == 0 {
+                return pointer(out, cur);
+            }
+            write!(out, "... /* {cur:#x} */")?;
+            break;
+        };
+        if i == 0 {
+            out.write_all(b"[")?;
+        }
+        if i >= limit {
+            out.write_all(b"...")?;
+            break;
+        }
+        elem(out, &b)?;
+    }
+    out.write_all(b"]")
+}
+
+/// strace's `printflags`: the names of the bits set joined by `|` and any
+/// bits left in hex; when no bit has a name, the number with
+/// `/* {unknown} */`; 0 as `0`.
+pub fn flags_or_unknown(
+    out: &mut impl Write,
+    table: &microvm_abi::linux::xlat::Xlat,
+    v: u64,
+    unknown: &str,
+) -> io::Result<()> {
+    let named = table
+        .entries
+        .iter()
+        .any(|&(bit, _)| bit != 0 && v & bit == bit);
+    if v != 0 && !named {
+        return write!(out, "{v:#x} /* {unknown} */");
+    }
+    bits(out, table, v, "0")
+}
+
+/// mremap's flags, and the new address when they ask for a fixed one.
+fn mremap_flags(out: &mut impl Write, flags: u64, new: u64) -> io::Result<()> {
+    use microvm_abi::linux::consts::{MREMAP_FIXED, MREMAP_FLAGS, MREMAP_MAYMOVE};
+    flags_or_unknown(out, &MREMAP_FLAGS, flags, "MREMAP_???")?;
+    let both = MREMAP_MAYMOVE | MREMAP_FIXED;
+    if flags & both == both {
+        out.write_all(b", ")?;
+        pointer(out, new)?;
+    }
+    Ok(())
 }
 
 /// fcntl's return value: the flags `F_GETFD` and `F_GETFL` return, decoded.
@@ -364,15 +478,6 @@ pub fn winsize_fields(out: &mut impl Write, b: &[u8; winsize::SIZE]) -> io::Resu
     out.write_all(b"}")
 }
 
-/// `{c_iflag=0x500, c_oflag=0x5, c_cflag=0xbf, c_lflag=0x8a3b, c_line=0, ...}`.
-pub fn termios_fields(out: &mut impl Write, b: &[u8; termios::SIZE]) -> io::Result<()> {
-    out.write_all(b"{")?;
-    for (i, name) in termios::FLAGS.iter().enumerate() {
-        write!(out, "{name}={:#x}, ", linux::u32_at(b, i * 4))?;
-    }
-    write!(out, "c_line={}, ...}}", b[termios::LINE])
-}
-
 /// fcntl's command and, for the commands that take one, its argument.
 fn fcntl_args(out: &mut impl Write, cmd: u64, arg: u64) -> io::Result<()> {
     use microvm_abi::linux::consts::{
@@ -400,7 +505,9 @@ fn fcntl_args(out: &mut impl Write, cmd: u64, arg: u64) -> io::Result<()> {
 
 /// ioctl's request and its argument: the terminal structs decoded.
 fn ioctl_args(out: &mut impl Write, c: &Call<'_, '_>, req: u64, arg: u64) -> io::Result<()> {
-    use microvm_abi::linux::consts::{IOCTL_REQUESTS, TCGETS, TIOCGWINSZ};
+    use microvm_abi::linux::consts::{
+        IOCTL_REQUESTS, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGWINSZ,
+    };
     let req = req as u32 as u64;
     match IOCTL_REQUESTS.name(req) {
         Some(name) => out.write_all(name.as_bytes())?,
@@ -409,7 +516,10 @@ fn ioctl_args(out: &mut impl Write, c: &Call<'_, '_>, req: u64, arg: u64) -> io:
     out.write_all(b", ")?;
     let filled = c.succeeded() && arg != 0;
     match req {
-        TCGETS if filled => shown(out, c.mem, arg, termios_fields),
+        TCGETS if filled => shown(out, c.mem, arg, |o, b| term::fields(o, b, c.style.verbose)),
+        TCSETS | TCSETSW | TCSETSF if arg != 0 => {
+            shown(out, c.mem, arg, |o, b| term::fields(o, b, c.style.verbose))
+        }
         TIOCGWINSZ if filled => shown(out, c.mem, arg, winsize_fields),
         _ => pointer(out, arg),
     }
@@ -570,13 +680,6 @@ mod tests {
         assert_eq!(
             text(|o| winsize_fields(o, &b)),
             "{ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}"
-        );
-        let mut t = [0u8; termios::SIZE];
-        t[0] = 0x5;
-        t[12..16].copy_from_slice(&0x8a3bu32.to_le_bytes());
-        assert_eq!(
-            text(|o| termios_fields(o, &t)),
-            "{c_iflag=0x5, c_oflag=0x0, c_cflag=0x0, c_lflag=0x8a3b, c_line=0, ...}"
         );
     }
 

@@ -18,6 +18,8 @@ pub const PAGES: u64 = 4;
 pub struct Memory {
     ram: GuestRam,
     space: AddressSpace,
+    /// The stack pointer the calls are made with.
+    pub sp: u64,
 }
 
 impl Default for Memory {
@@ -34,7 +36,7 @@ impl Memory {
         space
             .map(&ram, USER, USER + PAGES * PAGE_SIZE, PageFlags::USER_RW)
             .unwrap();
-        Memory { ram, space }
+        Memory { ram, space, sp: 0 }
     }
 
     /// Put `bytes` at `addr` (inside the user pages); returns `addr`.
@@ -55,6 +57,7 @@ impl Memory {
             mem: &mem,
             nr,
             args,
+            sp: self.sp,
             ret,
             style,
             fds: None,

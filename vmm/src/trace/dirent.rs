@@ -186,3 +186,130 @@ fn entry_tail(
     out.write_all(b"}")?;
     Ok(ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::trace::style::Style;
+    use crate::trace::testing::{Memory, USER};
+    use microvm_abi::linux::nr;
+
+    /// A 24-byte record as the kernel writes it: `linux_dirent64` (`wide`)
+    /// or `linux_dirent` (the type in its last byte).
+    fn record(ino: u64, off: u64, kind: u8, name: &[u8], wide: bool) -> [u8; 24] {
+        let mut r = [0u8; 24];
+        r[0..8].copy_from_slice(&ino.to_le_bytes());
+        r[8..16].copy_from_slice(&off.to_le_bytes());
+        r[16..18].copy_from_slice(&24u16.to_le_bytes());
+        if wide {
+            r[18] = kind;
+            r[19..19 + name.len()].copy_from_slice(name);
+        } else {
+            r[18..18 + name.len()].copy_from_slice(name);
+            r[23] = kind;
+        }
+        r
+    }
+
+    fn directory(m: &mut Memory, wide: bool) -> u64 {
+        let entries: [(u64, u64, u8, &[u8]); 5] = [
+            (10035325, 2232908316014189079, 8, b"bb"),
+            (10035323, 6110503228574032292, 4, b"."),
+            (10035326, 6357504699377170974, 4, b"sub"),
+            (10021204, 7709387121495409031, 4, b".."),
+            (10035324, 9223372036854775807, 8, b"a"),
+        ];
+        for (i, (ino, off, kind, name)) in entries.into_iter().enumerate() {
+            m.put(USER + 24 * i as u64, &record(ino, off, kind, name, wide));
+        }
+        USER
+    }
+
+    #[test]
+    fn entries_counted_like_strace() {
+        let mut m = Memory::new();
+        let buf = directory(&mut m, true);
+        assert_eq!(
+            m.line(nr::GETDENTS64, [12, buf, 4096, 0, 0, 0], Some(120)),
+            "getdents64(12, 0x10000000 /* 5 entries */, 4096) = 120"
+        );
+        assert_eq!(
+            m.line(nr::GETDENTS64, [12, buf, 4096, 0, 0, 0], Some(0)),
+            "getdents64(12, 0x10000000 /* 0 entries */, 4096) = 0"
+        );
+        assert_eq!(
+            m.line(nr::GETDENTS64, [99, buf, 4096, 0, 0, 0], Some(-9)),
+            "getdents64(99, 0x10000000, 4096) = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
+            m.line(nr::GETDENTS64, [3, buf, 30, 0, 0, 0], Some(24)),
+            "getdents64(3, 0x10000000 /* 1 entries */, 30) = 24"
+        );
+        // Bytes left over that make no entry; a return past the count.
+        assert_eq!(
+            m.line(nr::GETDENTS64, [3, buf, 4096, 0, 0, 0], Some(30)),
+            "getdents64(3, 0x10000000 /* 1+ entries */, 4096) = 30"
+        );
+        assert_eq!(
+            m.line(nr::GETDENTS64, [3, buf, 24, 0, 0, 0], Some(48)),
+            "getdents64(3, 0x10000000, 24) = 48"
+        );
+        let buf = directory(&mut m, false);
+        assert_eq!(
+            m.line(nr::GETDENTS, [12, buf, 4096, 0, 0, 0], Some(120)),
+            "getdents(12, 0x10000000 /* 5 entries */, 4096) = 120"
+        );
+    }
+
+    #[test]
+    fn entries_shown_with_v() {
+        let v = Style {
+            verbose: true,
+            ..Style::default()
+        };
+        let mut m = Memory::new();
+        let buf = directory(&mut m, true);
+        assert_eq!(
+            m.line_with(&v, nr::GETDENTS64, [3, buf, 4096, 0, 0, 0], Some(120)),
+            "getdents64(3, [{d_ino=10035325, d_off=2232908316014189079, d_reclen=24, d_type=DT_REG, d_name=\"bb\"}, {d_ino=10035323, d_off=6110503228574032292, d_reclen=24, d_type=DT_DIR, d_name=\".\"}, {d_ino=10035326, d_off=6357504699377170974, d_reclen=24, d_type=DT_DIR, d_name=\"sub\"}, {d_ino=10021204, d_off=7709387121495409031, d_reclen=24, d_type=DT_DIR, d_name=\"..\"}, {d_ino=10035324, d_off=9223372036854775807, d_reclen=24, d_type=DT_REG, d_name=\"a\"}], 4096) = 120"
+        );
+        assert_eq!(
+            m.line_with(&v, nr::GETDENTS64, [3, buf, 24, 0, 0, 0], Some(24)),
+            "getdents64(3, [{d_ino=10035325, d_off=2232908316014189079, d_reclen=24, d_type=DT_REG, d_name=\"bb\"}], 24) = 24"
+        );
+        assert_eq!(
+            m.line_with(&v, nr::GETDENTS64, [3, buf, 4096, 0, 0, 0], Some(0)),
+            "getdents64(3, [], 4096) = 0"
+        );
+        let buf = directory(&mut m, false);
+        assert_eq!(
+            m.line_with(&v, nr::GETDENTS, [3, buf, 48, 0, 0, 0], Some(48)),
+            "getdents(3, [{d_ino=10035325, d_off=2232908316014189079, d_reclen=24, d_name=\"bb\", d_type=DT_REG}, {d_ino=10035323, d_off=6110503228574032292, d_reclen=24, d_name=\".\", d_type=DT_DIR}], 48) = 48"
+        );
+    }
+
+    #[test]
+    fn hostile_records_end_the_scan() {
+        let mut m = Memory::new();
+        // d_reclen 0 (underflow) and one past the buffer (overflow).
+        let mut r = record(1, 2, 8, b"x", true);
+        r[16..18].copy_from_slice(&0u16.to_le_bytes());
+        let buf = m.put(USER, &r);
+        assert_eq!(
+            m.line(nr::GETDENTS64, [3, buf, 4096, 0, 0, 0], Some(24)),
+            "getdents64(3, 0x10000000 /* d_reclen 19 bytes underflow */ /* 1+ entries */, 4096) = 24"
+        );
+        r[16..18].copy_from_slice(&u16::MAX.to_le_bytes());
+        let buf = m.put(USER, &r);
+        assert_eq!(
+            m.line(nr::GETDENTS64, [3, buf, 4096, 0, 0, 0], Some(24)),
+            "getdents64(3, 0x10000000 /* d_reclen 65511 bytes overflow */ /* 1 entries */, 4096) = 24"
+        );
+        // A return larger than the memory there: the scan stops at it.
+        let l = m.line(
+            nr::GETDENTS64,
+            [3, USER, u32::MAX as u64, 0, 0, 0],
+            Some(1 << 30),
+        );
+        assert!(l.starts_with("getdents64(3, 0x10000000 /* "), "{l}");
+    }
+}

@@ -761,6 +761,40 @@ mod tests {
     }
 
     #[test]
+    fn memory_advice_and_remaps() {
+        let m = Memory::new();
+        let a = 0x7f45_c5ef_c000u64;
+        assert_eq!(
+            m.line(nr::MADVISE, [a, 4096, 4, 0, 0, 0], Some(0)),
+            "madvise(0x7f45c5efc000, 4096, MADV_DONTNEED) = 0"
+        );
+        assert_eq!(
+            m.line(nr::MADVISE, [a, 4096, 14, 0, 0, 0], Some(-38)),
+            "madvise(0x7f45c5efc000, 4096, MADV_HUGEPAGE) = -1 ENOSYS (Function not implemented)"
+        );
+        assert_eq!(
+            m.line(nr::MADVISE, [a, 4096, 77, 0, 0, 0], Some(-22)),
+            "madvise(0x7f45c5efc000, 4096, 0x4d /* MADV_??? */) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::MREMAP, [a, 4096, 8192, 1, 0x1234, 0], Some(a as i64)),
+            "mremap(0x7f45c5efc000, 4096, 8192, MREMAP_MAYMOVE) = 0x7f45c5efc000"
+        );
+        assert_eq!(
+            m.line(nr::MREMAP, [u64::MAX, 8192, 4096, 0, 0, 0], Some(-22)),
+            "mremap(0xffffffffffffffff, 8192, 4096, 0) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::MREMAP, [u64::MAX, 4096, 4096, 3, 0xffff, 0], Some(-22)),
+            "mremap(0xffffffffffffffff, 4096, 4096, MREMAP_MAYMOVE|MREMAP_FIXED, 0xffff) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::MREMAP, [a, 4096, 4096, 0x40, 0xffff, 0], Some(-22)),
+            "mremap(0x7f45c5efc000, 4096, 4096, 0x40 /* MREMAP_??? */) = -1 EINVAL (Invalid argument)"
+        );
+    }
+
+    #[test]
     fn fcntl_lines() {
         let m = Memory::new();
         let f = |cmd: u64, arg: u64, ret: i64| m.line(nr::FCNTL, [3, cmd, arg, 0, 0, 0], Some(ret));

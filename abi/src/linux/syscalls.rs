@@ -178,6 +178,11 @@ pub enum SpecialArg {
     /// prctl's option and the arguments it takes (the rest are
     /// [`Arg::Folded`]).
     Prctl,
+    /// select's three fd sets (this argument and the two [`Arg::Folded`]
+    /// after it), each `nfds` (the first argument) bits: `[0 1]`.
+    FdSets,
+    /// pselect6's `{sigmask=[...], sigsetsize=8}`.
+    SigmaskSize,
     /// A directory-entry buffer filled by getdents64 (`wide`) or getdents,
     /// its length the return value: `0x... /* 9 entries */`, or the
     /// entries with `-v`.
@@ -252,6 +257,10 @@ pub enum Ret {
     Poll,
     /// ppoll: as [`Ret::Poll`], with the time left (`left {tv_sec=0, ...}`).
     PollLeft,
+    /// select/pselect6: `0 (Timeout)`, or the fds ready and the time left
+    /// (`1 (in [0], left {tv_sec=0, tv_usec=99})`, the timeout argument's
+    /// struct).
+    Select,
     /// prctl: what some options return, by name (`1 (SUID_DUMP_USER)`).
     Prctl,
 }
@@ -370,7 +379,7 @@ table! {
     WRITEV = 20, "writev", DESC, [Fd, Special(Iovecs { output: false }), UInt], Int;
     ACCESS = 21, "access", FILE, [Path, Hex], Int;
     PIPE = 22, "pipe", DESC, [Out(FdPair)], Int;
-    SELECT = 23, "select", DESC, [Int, Ptr, Ptr, Ptr, Ptr], Int;
+    SELECT = 23, "select", DESC, [Int, Special(FdSets), Folded, Folded, In(Timeval)], Select;
     SCHED_YIELD = 24, "sched_yield", NONE, [], Int;
     MREMAP = 25, "mremap", MEMORY, [Ptr, ULong, ULong, Special(MremapFlags), Folded], Addr;
     MSYNC = 26, "msync", MEMORY, [Ptr, ULong, Hex], Int;
@@ -617,7 +626,7 @@ table! {
     READLINKAT = 267, "readlinkat", DESC|FILE, [Fd, Path, OutBuf(Len::Ret), ULong], Int;
     FCHMODAT = 268, "fchmodat", DESC|FILE, [Fd, Path, Mode], Int;
     FACCESSAT = 269, "faccessat", DESC|FILE, [Fd, Path, Hex], Int;
-    PSELECT6 = 270, "pselect6", DESC, [Int, Ptr, Ptr, Ptr, Ptr, Ptr], Int;
+    PSELECT6 = 270, "pselect6", DESC, [Int, Special(FdSets), Folded, Folded, In(Timespec), Special(SigmaskSize)], Select;
     PPOLL = 271, "ppoll", DESC, [Special(PollFds), UInt, In(Timespec), SigSet(4), ULong], PollLeft;
     UNSHARE = 272, "unshare", NONE, [Hex], Int;
     SET_ROBUST_LIST = 273, "set_robust_list", NONE, [Ptr, ULong], Int;

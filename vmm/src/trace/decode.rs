@@ -3,8 +3,8 @@
 //! syscall by name or number; everything about a syscall is in its row.
 
 use super::format::{self, angle_path, buffer, buffer_as, fd, hex, octal, pointer, string, xlat};
-use super::{poll, prctl, sigargs, structs};
 use super::style::{FdPaths, HexStrings, Style};
+use super::{poll, prctl, select, sigargs, structs};
 use crate::usermem::UserMemory;
 use microvm_abi::linux::syscalls::{by_nr, Arg, Len, Ret, Syscall};
 use microvm_abi::TrapFrame;
@@ -172,6 +172,7 @@ pub fn result(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
         Ret::Poll => poll::result(out, c, r, false),
         Ret::PollLeft => poll::result(out, c, r, true),
         Ret::Prctl => prctl::result(out, c, r),
+        Ret::Select => select::result(out, c, r),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod futex;
 pub mod net;
 pub mod poll;
 pub mod prctl;
+pub mod select;
 pub mod sigargs;
 pub mod signal;
 pub mod structs;

@@ -9,7 +9,7 @@
 
 use super::decode::Call;
 use super::format::{bits, buffer, octal, pointer, quoted, string, xlat};
-use super::{dirent, futex, net, poll, prctl, sigargs, termios as term, wait};
+use super::{dirent, futex, net, poll, prctl, select, sigargs, termios as term, wait};
 use crate::syscall::linux::{self, stat, statx, utsname, winsize};
 use crate::usermem::UserMemory;
 use microvm_abi::linux::consts::{
@@ -155,6 +155,8 @@ pub fn special(
         SpecialArg::Futex => futex::args(out, c, i),
         SpecialArg::Prctl => prctl::args(out, c, i),
         SpecialArg::Dirents { wide } => dirent::entries(out, c, v, wide),
+        SpecialArg::FdSets => select::sets(out, c),
+        SpecialArg::SigmaskSize => select::sigmask_size(out, c, v),
     }
 }
 

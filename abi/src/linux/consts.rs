@@ -458,6 +458,21 @@ pub const TRAP_TRACE: i32 = 2;
 /// `CSIGNAL` (linux/sched.h).
 pub const CSIGNAL: u64 = 0xff;
 
+/// `CLONE_PARENT_SETTID` (linux/sched.h).
+pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+
+/// `CLONE_PIDFD` (linux/sched.h).
+pub const CLONE_PIDFD: u64 = 0x1000;
+
+/// `CLONE_SETTLS` (linux/sched.h).
+pub const CLONE_SETTLS: u64 = 0x8_0000;
+
+/// `CLONE_CHILD_SETTID` (linux/sched.h).
+pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+
+/// `CLONE_CHILD_CLEARTID` (linux/sched.h).
+pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+
 /// `WNOHANG` (linux/wait.h).
 pub const WNOHANG: u64 = 1;
 

@@ -181,6 +181,10 @@ pub enum SpecialArg {
     /// select's three fd sets (this argument and the two [`Arg::Folded`]
     /// after it), each `nfds` (the first argument) bits: `[0 1]`.
     FdSets,
+    /// clone's arguments by name: `child_stack=NULL,
+    /// flags=CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x...` (the flags
+    /// say which; the rest are [`Arg::Folded`]).
+    Clone,
     /// pselect6's `{sigmask=[...], sigsetsize=8}`.
     SigmaskSize,
     /// A directory-entry buffer filled by getdents64 (`wide`) or getdents,
@@ -412,7 +416,7 @@ table! {
     SOCKETPAIR = 53, "socketpair", NETWORK, [Enum(&ADDRFAMS), Special(SockType), ULong, Out(FdPair)], Int;
     SETSOCKOPT = 54, "setsockopt", NETWORK, [Fd, Int, Int, Ptr, ULong], Int;
     GETSOCKOPT = 55, "getsockopt", NETWORK, [Fd, Int, Int, Ptr, Ptr], Int;
-    CLONE = 56, "clone", PROCESS, [Hex, Ptr, Ptr, Ptr, Ptr], Int;
+    CLONE = 56, "clone", PROCESS, [Special(Clone), Folded, Folded, Folded, Folded], Int;
     FORK = 57, "fork", PROCESS, [], Int;
     VFORK = 58, "vfork", PROCESS, [], Int;
     EXECVE = 59, "execve", FILE|PROCESS, [Path, Ptr, Ptr], Int;

@@ -156,6 +156,7 @@ pub fn special(
         SpecialArg::Prctl => prctl::args(out, c, i),
         SpecialArg::Dirents { wide } => dirent::entries(out, c, v, wide),
         SpecialArg::FdSets => select::sets(out, c),
+        SpecialArg::Clone => clone_args(out, c, i),
         SpecialArg::SigmaskSize => select::sigmask_size(out, c, v),
     }
 }
@@ -229,6 +230,46 @@ pub fn flags_or_unknown(
         return write!(out, "{v:#x} /* {unknown} */");
     }
     bits(out, table, v, "0")
+}
+
+/// clone(2) on x86-64 (flags, stack, parent_tid, child_tid, tls), as
+/// strace names them; the pointers the flags use, the parent's tid after
+/// success.
+fn clone_args(out: &mut impl Write, c: &Call<'_, '_>, i: usize) -> io::Result<()> {
+    use microvm_abi::linux::consts::{
+        CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FLAGS, CLONE_PARENT_SETTID, CLONE_PIDFD,
+        CLONE_SETTLS, CSIGNAL,
+    };
+    let arg = |k: usize| c.args.get(i + k).copied().unwrap_or(0);
+    let (flags, sig) = (arg(0) & !CSIGNAL, arg(0) & CSIGNAL);
+    out.write_all(b"child_stack=")?;
+    pointer(out, arg(1))?;
+    out.write_all(b", flags=")?;
+    if flags != 0 {
+        flags_or_unknown(out, &CLONE_FLAGS, flags, "CLONE_???")?;
+        if sig != 0 {
+            out.write_all(b"|")?;
+            sigargs::signal(out, sig)?;
+        }
+    } else {
+        sigargs::signal(out, sig)?;
+    }
+    if flags & (CLONE_PARENT_SETTID | CLONE_PIDFD) != 0 {
+        out.write_all(b", parent_tid=")?;
+        match read::<4>(c.mem, arg(2)).filter(|_| c.succeeded()) {
+            Some(b) => write!(out, "[{}]", i32::from_le_bytes(b))?,
+            None => pointer(out, arg(2))?,
+        }
+    }
+    if flags & CLONE_SETTLS != 0 {
+        out.write_all(b", tls=")?;
+        pointer(out, arg(4))?;
+    }
+    if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) != 0 {
+        out.write_all(b", child_tidptr=")?;
+        pointer(out, arg(3))?;
+    }
+    Ok(())
 }
 
 /// mremap's flags, and the new address when they ask for a fixed one.
@@ -793,6 +834,37 @@ mod tests {
         assert_eq!(
             m.line(nr::MREMAP, [a, 4096, 4096, 0x40, 0xffff, 0], Some(-22)),
             "mremap(0x7f45c5efc000, 4096, 4096, 0x40 /* MREMAP_??? */) = -1 EINVAL (Invalid argument)"
+        );
+    }
+
+    #[test]
+    fn clone_lines_like_strace() {
+        let mut m = Memory::new();
+        let ptid = m.put(USER, &26140u32.to_le_bytes());
+        let l = |a: [u64; 5], r: i64| m.line(nr::CLONE, [a[0], a[1], a[2], a[3], a[4], 0], Some(r));
+        assert_eq!(
+            l([0x0120_0011, 0, 0, 0x7f84_d322_3a10, 0], 26139),
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f84d3223a10) = 26139"
+        );
+        assert_eq!(
+            l([0x0010_0011, 0, ptid, 0, 0], 26140),
+            "clone(child_stack=NULL, flags=CLONE_PARENT_SETTID|SIGCHLD, parent_tid=[26140]) = 26140"
+        );
+        assert_eq!(
+            l([0x0010_0011, 0, ptid, 0, 0], -38),
+            "clone(child_stack=NULL, flags=CLONE_PARENT_SETTID|SIGCHLD, parent_tid=0x10000000) = -1 ENOSYS (Function not implemented)"
+        );
+        assert_eq!(
+            l([0, 0, 0, 0, 0x1234], 26141),
+            "clone(child_stack=NULL, flags=0) = 26141"
+        );
+        assert_eq!(
+            l([0x0400_0008_0100, 0x1000, ptid, 0x2000, 0x1234], 26142),
+            "clone(child_stack=0x1000, flags=CLONE_VM|CLONE_SETTLS|0x40000000000, tls=0x1234) = 26142"
+        );
+        assert_eq!(
+            l([0x3010_000a, 0, 0x10, 0, 0], 26143),
+            "clone(child_stack=NULL, flags=CLONE_PARENT_SETTID|CLONE_NEWUSER|CLONE_NEWPID|SIGUSR1, parent_tid=0x10) = 26143"
         );
     }
 

@@ -166,6 +166,10 @@ pub enum SpecialArg {
     SockType,
     /// A socket protocol, named by the family in the first argument.
     SockProtocol,
+    /// A socket address the caller passes, its length the next argument:
+    /// `{sa_family=AF_INET, sin_port=htons(80),
+    /// sin_addr=inet_addr("127.0.0.1")}`.
+    SockAddr,
     /// A `struct pollfd` array; the count is the next argument. The
     /// `revents` are shown in the result ([`Ret::Poll`]).
     PollFds,
@@ -402,14 +406,14 @@ table! {
     GETPID = 39, "getpid", PURE, [], Int;
     SENDFILE = 40, "sendfile", DESC|NETWORK, [Fd, Fd, Ptr, ULong], Int;
     SOCKET = 41, "socket", NETWORK, [Enum(&ADDRFAMS), Special(SockType), Special(SockProtocol)], Fd;
-    CONNECT = 42, "connect", NETWORK, [Fd, Ptr, ULong], Int;
+    CONNECT = 42, "connect", NETWORK, [Fd, Special(SockAddr), Int], Int;
     ACCEPT = 43, "accept", NETWORK, [Fd, Ptr, Ptr], Int;
-    SENDTO = 44, "sendto", NETWORK, [Fd, InBuf(2), ULong, Hex, Ptr, ULong], Int;
+    SENDTO = 44, "sendto", NETWORK, [Fd, InBuf(2), ULong, Flags(&MSG_FLAGS), Special(SockAddr), Int], Int;
     RECVFROM = 45, "recvfrom", NETWORK, [Fd, OutBuf(Len::Ret), ULong, Hex, Ptr, Ptr], Int;
     SENDMSG = 46, "sendmsg", NETWORK, [Fd, Ptr, Hex], Int;
     RECVMSG = 47, "recvmsg", NETWORK, [Fd, Ptr, Hex], Int;
     SHUTDOWN = 48, "shutdown", NETWORK, [Fd, Int], Int;
-    BIND = 49, "bind", NETWORK, [Fd, Ptr, ULong], Int;
+    BIND = 49, "bind", NETWORK, [Fd, Special(SockAddr), Int], Int;
     LISTEN = 50, "listen", NETWORK, [Fd, Int], Int;
     GETSOCKNAME = 51, "getsockname", NETWORK, [Fd, Ptr, Ptr], Int;
     GETPEERNAME = 52, "getpeername", NETWORK, [Fd, Ptr, Ptr], Int;

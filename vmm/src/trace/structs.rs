@@ -150,6 +150,7 @@ pub fn special(
         SpecialArg::SigFrameMask => sigargs::frame_mask(out, c),
         SpecialArg::SockType => net::sock_type(out, v),
         SpecialArg::SockProtocol => net::protocol(out, c.args[0], v),
+        SpecialArg::SockAddr => net::sockaddr(out, c, v, next as i32),
         SpecialArg::PollFds => poll::fds(out, c, v, next),
         SpecialArg::MremapFlags => mremap_flags(out, v, next),
         SpecialArg::Futex => futex::args(out, c, i),

@@ -572,6 +572,15 @@ pub const PR_SET_VMA: u64 = 0x5356_4d41;
 /// `PR_SET_VMA_ANON_NAME` (linux/prctl.h).
 pub const PR_SET_VMA_ANON_NAME: u64 = 0;
 
+/// `PR_GET_SECUREBITS` (linux/prctl.h).
+pub const PR_GET_SECUREBITS: u64 = 0x1b;
+
+/// `PR_GET_FP_MODE` (linux/prctl.h).
+pub const PR_GET_FP_MODE: u64 = 0x2e;
+
+/// `PR_SVE_GET_VL` (linux/prctl.h).
+pub const PR_SVE_GET_VL: u64 = 0x33;
+
 /// `FUTEX_WAIT` (linux/futex.h).
 pub const FUTEX_WAIT: u64 = 0;
 

@@ -56,7 +56,7 @@ impl<'a, 'm> Call<'a, 'm> {
     }
 
     /// Descriptor `v` (an argument), with its path under `-y`.
-    fn fd(&self, out: &mut impl Write, v: u64) -> io::Result<()> {
+    pub fn fd(&self, out: &mut impl Write, v: u64) -> io::Result<()> {
         fd(out, v)?;
         match self.fds.and_then(|f| f.path(v as i32)) {
             Some(path) => angle_path(out, path),

@@ -41,7 +41,8 @@ pub fn fds(out: &mut impl Write, c: &Call<'_, '_>, addr: u64, count: u64) -> io:
         count as u32 as u64,
         |out, b: &[u8; POLLFD]| {
             let (fd, events, _) = fields(b);
-            write!(out, "{{fd={fd}")?;
+            out.write_all(b"{fd=")?;
+            c.fd(out, fd as u32 as u64)?;
             if fd >= 0 {
                 out.write_all(b", events=")?;
                 flags_or_unknown(out, &POLLFLAGS, u64::from(events), "POLL???")?;
@@ -207,6 +208,24 @@ mod tests {
         assert_eq!(
             m.line(nr::PPOLL, [p, 1, ts, 0, 8, 0], Some(0)),
             "ppoll([{fd=0, events=POLLIN}], 1, {tv_sec=0, tv_nsec=299}, NULL, 8) = 0 (Timeout)"
+        );
+    }
+
+    #[test]
+    fn fds_with_paths_under_y() {
+        struct Null;
+        impl crate::trace::style::FdPaths for Null {
+            fn path(&self, fd: i32) -> Option<&[u8]> {
+                (fd == 0).then_some(&b"/dev/null"[..])
+            }
+        }
+        let mut m = Memory::new();
+        let p = m.put(USER, &pollfd(0, 1, 1));
+        m.put(USER + 8, &pollfd(7, 1, 0));
+        let null = Null;
+        assert_eq!(
+            m.line_with_fds(&null, nr::POLL, [p, 2, 0, 0, 0, 0], Some(1)),
+            "poll([{fd=0</dev/null>, events=POLLIN}, {fd=7, events=POLLIN}], 2, 0) = 1 ([{fd=0, revents=POLLIN}])"
         );
     }
 

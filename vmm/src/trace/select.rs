@@ -88,7 +88,7 @@ pub fn sets(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
                 list.push(b' ');
             }
             first = false;
-            write!(list, "{fd}")?;
+            c.fd(&mut list, fd)?;
             Ok(true)
         })?;
         if readable {

@@ -2,7 +2,7 @@
 //! the trace line a syscall over it gives.
 
 use super::decode::{self, Call};
-use super::style::Style;
+use super::style::{FdPaths, Style};
 use crate::arch::paging::{PageFlags, PageTables};
 use crate::memory::{FrameAllocator, GuestRam};
 use crate::space::AddressSpace;
@@ -52,6 +52,32 @@ impl Memory {
 
     /// [`Memory::line`] in `style`, without the column padding.
     pub fn line_with(&self, style: &Style, nr: u64, args: [u64; 6], ret: Option<i64>) -> String {
+        self.line_of(style, None, nr, args, ret)
+    }
+
+    /// [`Memory::line`] under `-y`, descriptors named by `fds`.
+    pub fn line_with_fds(
+        &self,
+        fds: &dyn FdPaths,
+        nr: u64,
+        args: [u64; 6],
+        ret: Option<i64>,
+    ) -> String {
+        let style = Style {
+            fd_paths: true,
+            ..Style::default()
+        };
+        self.line_of(&style, Some(fds), nr, args, ret)
+    }
+
+    fn line_of(
+        &self,
+        style: &Style,
+        fds: Option<&dyn FdPaths>,
+        nr: u64,
+        args: [u64; 6],
+        ret: Option<i64>,
+    ) -> String {
         let mem = UserMemory::new(&self.ram, self.space.tables().root());
         let call = Call {
             mem: &mem,
@@ -60,7 +86,7 @@ impl Memory {
             sp: self.sp,
             ret,
             style,
-            fds: None,
+            fds,
         };
         let mut out = Vec::new();
         decode::call(&mut out, &call).unwrap();

@@ -49,6 +49,9 @@ pub fn args(out: &mut impl Write, c: &Call<'_, '_>, i: usize) -> io::Result<()> 
         | PR_GET_TIMERSLACK
         | PR_GET_TIMING
         | PR_GET_DUMPABLE
+        | PR_GET_SECUREBITS
+        | PR_GET_FP_MODE
+        | PR_SVE_GET_VL
         | PR_TASK_PERF_EVENTS_DISABLE
         | PR_TASK_PERF_EVENTS_ENABLE => Ok(()),
         PR_GET_CHILD_SUBREAPER | PR_GET_ENDIAN | PR_GET_FPEMU | PR_GET_FPEXC => {
@@ -263,6 +266,10 @@ mod tests {
         assert_eq!(
             p([0x5356_4d41, 0, u64::MAX, 4096, heap], -22),
             "prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0xffffffffffffffff, 4096, \"heap\") = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            p([27, 0, 0, 0x433f8d, 0x47b028], 0),
+            "prctl(PR_GET_SECUREBITS) = 0"
         );
         assert_eq!(
             p([40, tid, 0, 0, 0], 0),

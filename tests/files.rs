@@ -590,7 +590,7 @@ fn resource_limits_and_running_out_of_fds() {
         &o,
         &[
             "prlimit64(0, RLIMIT_NOFILE, NULL, {rlim_cur=1024, rlim_max=1024}) = 0",
-            "getrlimit(RLIMIT_CPU, {rlim_cur=RLIM_INFINITY, rlim_max=RLIM_INFINITY}) = 0",
+            "getrlimit(RLIMIT_CPU, {rlim_cur=RLIM64_INFINITY, rlim_max=RLIM64_INFINITY}) = 0",
             "dup(0) = 1023",
             "dup(0) = -1 EMFILE (Too many open files)",
             "prlimit64(0, RLIMIT_NOFILE, {rlim_cur=8, rlim_max=8}, {rlim_cur=1024, rlim_max=1024}) = 0",

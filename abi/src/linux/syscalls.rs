@@ -269,6 +269,8 @@ pub enum Ret {
     /// (`1 (in [0], left {tv_sec=0, tv_usec=99})`, the timeout argument's
     /// struct).
     Select,
+    /// time: the seconds and their date, `1795843193 (2026-11-28T05:19:53+0000)`.
+    Time,
     /// prctl: what some options return, by name (`1 (SUID_DUMP_USER)`).
     Prctl,
 }
@@ -565,7 +567,7 @@ table! {
     LREMOVEXATTR = 198, "lremovexattr", FILE, [Path, Path], Int;
     FREMOVEXATTR = 199, "fremovexattr", DESC, [Fd, Path], Int;
     TKILL = 200, "tkill", SIGNAL|PROCESS, [Int, Signal], Int;
-    TIME = 201, "time", CLOCK, [Special(TimeT)], Int;
+    TIME = 201, "time", CLOCK, [Special(TimeT)], Time;
     FUTEX = 202, "futex", NONE, [Ptr, Special(Futex), Folded, Folded, Folded, Folded], Int;
     SCHED_SETAFFINITY = 203, "sched_setaffinity", NONE, [Int, ULong, Ptr], Int;
     SCHED_GETAFFINITY = 204, "sched_getaffinity", NONE, [Int, UInt, Special(CpuSet)], Int;

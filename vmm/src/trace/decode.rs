@@ -173,6 +173,7 @@ pub fn result(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
         Ret::PollLeft => poll::result(out, c, r, true),
         Ret::Prctl => prctl::result(out, c, r),
         Ret::Select => select::result(out, c, r),
+        Ret::Time => structs::time_ret(out, r),
     }
 }
 
@@ -195,6 +196,16 @@ fn out_buffer(
     buffer_as(out, c.mem, addr, len, c.style, hex)
 }
 
+/// A path: quoted whole (strace's printpath is not cut at `-s`), up to
+/// `PATH_MAX` bytes.
+fn path(out: &mut impl Write, c: &Call<'_, '_>, addr: u64) -> io::Result<()> {
+    let style = Style {
+        string_limit: microvm_abi::linux::consts::PATH_MAX,
+        ..*c.style
+    };
+    string(out, c.mem, addr, &style)
+}
+
 /// Argument `i` of `row`, shown by its decoder.
 pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> io::Result<()> {
     let v = c.args[i];
@@ -207,7 +218,7 @@ pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> i
         Arg::Ptr => pointer(out, v),
         Arg::Mode => octal(out, v as u32 as u64),
         Arg::Fd => c.fd(out, v),
-        Arg::Path => string(out, c.mem, v, c.style),
+        Arg::Path => path(out, c, v),
         Arg::Flags(table) | Arg::Enum(table) => xlat(out, table, v),
         Arg::InBuf(len) => {
             let len = c.args.get(usize::from(len)).copied().unwrap_or(0);

@@ -49,8 +49,7 @@ pub fn input(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) ->
         Struct::Timespec => shown(out, mem, addr, timespec_fields),
         Struct::Timeval => shown(out, mem, addr, timeval_fields),
         Struct::Timezone => shown(out, mem, addr, timezone_fields),
-        Struct::Rlimit => shown(out, mem, addr, |o, b: &[u8; 16]| rlimit_fields(o, b, false)),
-        Struct::Rlimit64 => shown(out, mem, addr, |o, b: &[u8; 16]| rlimit_fields(o, b, true)),
+        Struct::Rlimit | Struct::Rlimit64 => shown(out, mem, addr, rlimit_fields),
         Struct::SigAction => shown(out, mem, addr, sigargs::sigaction_fields),
         Struct::StackT => shown(out, mem, addr, sigargs::stack_fields),
         Struct::FdPair => array(out, c, addr, 2, |o, b: &[u8; 4]| {
@@ -143,7 +142,12 @@ pub fn special(
             None => pointer(out, v),
         },
         SpecialArg::TimeT => match read::<8>(c.mem, v).filter(|_| c.succeeded()) {
-            Some(b) => write!(out, "[{}]", i64::from_le_bytes(b)),
+            Some(b) => {
+                let t = i64::from_le_bytes(b);
+                write!(out, "[{t}")?;
+                super::format::time_comment(out, t, 0)?;
+                out.write_all(b"]")
+            }
             None => pointer(out, v),
         },
         SpecialArg::PendingSet => sigargs::pending(out, c, v, next),
@@ -281,6 +285,23 @@ fn mremap_flags(out: &mut impl Write, flags: u64, new: u64) -> io::Result<()> {
     if flags & both == both {
         out.write_all(b", ")?;
         pointer(out, new)?;
+    }
+    Ok(())
+}
+
+/// time's result: the seconds and their date, `= 1795843193
+/// (2026-11-28T05:19:53+0000)`.
+pub fn time_ret(out: &mut impl Write, r: i64) -> io::Result<()> {
+    write!(out, "= {r}")?;
+    let mut comment = Vec::new();
+    super::format::time_comment(&mut comment, r, 0)?;
+    let date = comment
+        .strip_prefix(b" /* ")
+        .and_then(|d| d.strip_suffix(b" */"));
+    if let Some(date) = date {
+        out.write_all(b" (")?;
+        out.write_all(date)?;
+        out.write_all(b")")?;
     }
     Ok(())
 }
@@ -487,16 +508,12 @@ fn timezone_fields(out: &mut impl Write, b: &[u8; linux::TIMEZONE_SIZE]) -> io::
     )
 }
 
-/// `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}` (`RLIM_INFINITY` for
-/// getrlimit/setrlimit, as strace names it).
-pub fn rlimit_fields(out: &mut impl Write, b: &[u8; 16], wide: bool) -> io::Result<()> {
+/// `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`: a 64-bit program's
+/// limits are 64-bit for getrlimit/setrlimit too, and strace names them so.
+pub fn rlimit_fields(out: &mut impl Write, b: &[u8; 16]) -> io::Result<()> {
     let one = |out: &mut dyn Write, v: u64| {
         if v == linux::RLIM_INFINITY {
-            out.write_all(if wide {
-                b"RLIM64_INFINITY"
-            } else {
-                b"RLIM_INFINITY"
-            })
+            out.write_all(b"RLIM64_INFINITY")
         } else if v > 1024 && v & 1023 == 0 {
             write!(out, "{}*1024", v / 1024)
         } else {
@@ -578,6 +595,9 @@ fn iovecs(
     count: u64,
     limit: Option<u64>,
 ) -> io::Result<()> {
+    if iov == 0 {
+        return pointer(out, iov);
+    }
     let count = count as u32 as u64;
     let entry = |i: u64| {
         iov.checked_add(i * linux::PAIR_SIZE as u64)
@@ -706,12 +726,12 @@ mod tests {
     fn limits() {
         let b = linux::pair(8 << 20, linux::RLIM_INFINITY);
         assert_eq!(
-            text(|o| rlimit_fields(o, &b, true)),
+            text(|o| rlimit_fields(o, &b)),
             "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}"
         );
         let b = linux::pair(1000, 0);
         assert_eq!(
-            text(|o| rlimit_fields(o, &b, false)),
+            text(|o| rlimit_fields(o, &b)),
             "{rlim_cur=1000, rlim_max=0}"
         );
     }
@@ -866,6 +886,36 @@ mod tests {
         assert_eq!(
             l([0x3010_000a, 0, 0x10, 0, 0], 26143),
             "clone(child_stack=NULL, flags=CLONE_PARENT_SETTID|CLONE_NEWUSER|CLONE_NEWPID|SIGUSR1, parent_tid=0x10) = 26143"
+        );
+    }
+
+    #[test]
+    fn strace_number_and_path_forms() {
+        let mut m = Memory::new();
+        // No iovecs at NULL: NULL, as strace's print_array.
+        assert_eq!(
+            m.line(nr::WRITEV, [1, 0, 0, 0, 0, 0], Some(0)),
+            "writev(1, NULL, 0) = 0"
+        );
+        let t = m.put(USER, &1795843193i64.to_le_bytes());
+        assert_eq!(
+            m.line(nr::TIME, [t, 0, 0, 0, 0, 0], Some(1795843193)),
+            "time([1795843193 /* 2026-11-28T05:19:53+0000 */]) = 1795843193 (2026-11-28T05:19:53+0000)"
+        );
+        assert_eq!(
+            m.line(nr::TIME, [0, 0, 0, 0, 0, 0], Some(1795843193)),
+            "time(NULL) = 1795843193 (2026-11-28T05:19:53+0000)"
+        );
+        // Paths are not cut at -s.
+        let p = m.put(USER + 0x100, b"/tmp/microvm-strace-files-27622/dir\0");
+        assert_eq!(
+            m.line(nr::OPENAT, [(-100i64) as u64, p, 0o2200000, 0, 0, 0], Some(3)),
+            "openat(AT_FDCWD, \"/tmp/microvm-strace-files-27622/dir\", O_RDONLY|O_CLOEXEC|O_DIRECTORY) = 3"
+        );
+        let r = m.put(USER + 0x200, &[0xff; 16]);
+        assert_eq!(
+            m.line(nr::GETRLIMIT, [4, r, 0, 0, 0, 0], Some(0)),
+            "getrlimit(RLIMIT_CORE, {rlim_cur=RLIM64_INFINITY, rlim_max=RLIM64_INFINITY}) = 0"
         );
     }
 

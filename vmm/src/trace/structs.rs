@@ -919,6 +919,52 @@ mod tests {
         );
     }
 
+    /// Every row's decoders over hostile values: pointers into the user
+    /// pages (filled with a byte pattern), at their end, nowhere; sizes and
+    /// counts absurd; results of every kind. No panic, and lines bounded.
+    #[test]
+    fn every_row_survives_hostile_arguments() {
+        use crate::trace::style::Style;
+        use microvm_abi::layout::PAGE_SIZE;
+        use microvm_abi::linux::syscalls::SYSCALLS;
+        let mut m = Memory::new();
+        let end = USER + crate::trace::testing::PAGES * PAGE_SIZE;
+        for (i, fill) in [0xffu8, 0x01, 0x7f].iter().enumerate() {
+            let page = [*fill; PAGE_SIZE as usize];
+            m.put(USER + i as u64 * PAGE_SIZE, &page);
+        }
+        let values = [
+            0,
+            8,
+            USER + 0x123,
+            end - 8,
+            end,
+            u32::MAX as u64,
+            i32::MAX as u64,
+            u64::MAX - 7,
+        ];
+        let verbose = Style {
+            verbose: true,
+            string_limit: 4096,
+            ..Style::default()
+        };
+        let mut n = 0u64;
+        for row in SYSCALLS {
+            for (k, &a) in values.iter().enumerate() {
+                let b = values[(k * 7 + 3) % values.len()];
+                let args = [a, b, a ^ b, b, a, b.wrapping_add(a)];
+                for ret in [Some(0), Some(1), Some(i64::MAX), Some(4096), None] {
+                    for style in [&Style::default(), &verbose] {
+                        let l = m.line_with(style, row.nr, args, ret);
+                        assert!(l.len() < 1 << 20, "{}: {} bytes", row.name, l.len());
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 3_000);
+    }
+
     #[test]
     fn fcntl_lines() {
         let m = Memory::new();

@@ -170,6 +170,10 @@ pub enum SpecialArg {
     /// `{sa_family=AF_INET, sin_port=htons(80),
     /// sin_addr=inet_addr("127.0.0.1")}`.
     SockAddr,
+    /// A socket address the kernel fills and, in the next argument
+    /// ([`Arg::Folded`]), the pointer to its length: `{sa_family=...},
+    /// [16]` after success, else the pointer and `[128]`.
+    OutSockAddr,
     /// A `struct pollfd` array; the count is the next argument. The
     /// `revents` are shown in the result ([`Ret::Poll`]).
     PollFds,
@@ -409,16 +413,16 @@ table! {
     SENDFILE = 40, "sendfile", DESC|NETWORK, [Fd, Fd, Ptr, ULong], Int;
     SOCKET = 41, "socket", NETWORK, [Enum(&ADDRFAMS), Special(SockType), Special(SockProtocol)], Fd;
     CONNECT = 42, "connect", NETWORK, [Fd, Special(SockAddr), Int], Int;
-    ACCEPT = 43, "accept", NETWORK, [Fd, Ptr, Ptr], Int;
+    ACCEPT = 43, "accept", NETWORK, [Fd, Special(OutSockAddr), Folded], Fd;
     SENDTO = 44, "sendto", NETWORK, [Fd, InBuf(2), ULong, Flags(&MSG_FLAGS), Special(SockAddr), Int], Int;
-    RECVFROM = 45, "recvfrom", NETWORK, [Fd, OutBuf(Len::Ret), ULong, Hex, Ptr, Ptr], Int;
+    RECVFROM = 45, "recvfrom", NETWORK, [Fd, OutBuf(Len::Ret), ULong, Flags(&MSG_FLAGS), Special(OutSockAddr), Folded], Int;
     SENDMSG = 46, "sendmsg", NETWORK, [Fd, Ptr, Hex], Int;
     RECVMSG = 47, "recvmsg", NETWORK, [Fd, Ptr, Hex], Int;
     SHUTDOWN = 48, "shutdown", NETWORK, [Fd, Int], Int;
     BIND = 49, "bind", NETWORK, [Fd, Special(SockAddr), Int], Int;
     LISTEN = 50, "listen", NETWORK, [Fd, Int], Int;
-    GETSOCKNAME = 51, "getsockname", NETWORK, [Fd, Ptr, Ptr], Int;
-    GETPEERNAME = 52, "getpeername", NETWORK, [Fd, Ptr, Ptr], Int;
+    GETSOCKNAME = 51, "getsockname", NETWORK, [Fd, Special(OutSockAddr), Folded], Int;
+    GETPEERNAME = 52, "getpeername", NETWORK, [Fd, Special(OutSockAddr), Folded], Int;
     SOCKETPAIR = 53, "socketpair", NETWORK, [Enum(&ADDRFAMS), Special(SockType), ULong, Out(FdPair)], Int;
     SETSOCKOPT = 54, "setsockopt", NETWORK, [Fd, Int, Int, Ptr, ULong], Int;
     GETSOCKOPT = 55, "getsockopt", NETWORK, [Fd, Int, Int, Ptr, Ptr], Int;
@@ -654,7 +658,7 @@ table! {
     FALLOCATE = 285, "fallocate", DESC, [Fd, Hex, Int, Int], Int;
     TIMERFD_SETTIME = 286, "timerfd_settime", DESC, [Fd, Hex, Ptr, Ptr], Int;
     TIMERFD_GETTIME = 287, "timerfd_gettime", DESC, [Fd, Ptr], Int;
-    ACCEPT4 = 288, "accept4", NETWORK, [Fd, Ptr, Ptr, Hex], Int;
+    ACCEPT4 = 288, "accept4", NETWORK, [Fd, Special(OutSockAddr), Folded, Flags(&SOCK_TYPE_FLAGS)], Fd;
     SIGNALFD4 = 289, "signalfd4", DESC|SIGNAL, [Fd, Ptr, ULong, Hex], Int;
     EVENTFD2 = 290, "eventfd2", DESC, [ULong, Hex], Int;
     EPOLL_CREATE1 = 291, "epoll_create1", DESC, [Hex], Int;

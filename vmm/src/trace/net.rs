@@ -101,6 +101,34 @@ pub fn sockaddr(out: &mut impl Write, c: &Call<'_, '_>, addr: u64, len: i32) -> 
     out.write_all(b"}")
 }
 
+/// An address the kernel fills (accept, getsockname, recvfrom...) and its
+/// length: `{sa_family=AF_INET, ...}, [16]` after success; the pointer and
+/// `[128]` otherwise. The length is read after the call, so a length the
+/// kernel changed shows as its new value (strace, reading it before too,
+/// shows `[128 => 16]`).
+pub fn out_sockaddr(
+    out: &mut impl Write,
+    c: &Call<'_, '_>,
+    addr: u64,
+    len_at: u64,
+) -> io::Result<()> {
+    let len = (addr != 0 && len_at != 0)
+        .then(|| super::structs::read::<4>(c.mem, len_at))
+        .flatten()
+        .map(i32::from_le_bytes);
+    let Some(len) = len else {
+        pointer(out, addr)?;
+        out.write_all(b", ")?;
+        return pointer(out, len_at);
+    };
+    if c.succeeded() {
+        sockaddr(out, c, addr, len)?;
+    } else {
+        pointer(out, addr)?;
+    }
+    write!(out, ", [{len}]")
+}
+
 /// `sun_path="/path"`, or `sun_path=@"name"` for an abstract address.
 fn unix(out: &mut impl Write, c: &Call<'_, '_>, b: &[u8], len: usize) -> io::Result<()> {
     let un_len = len.min(std::mem::size_of::<libc::sockaddr_un>());
@@ -229,6 +257,50 @@ mod tests {
                 Some(-22)
             )
             .starts_with("connect(5, {sa_family=0x63 /* AF_??? */, sa_data=\"hello\\0"));
+    }
+
+    #[test]
+    fn addresses_the_kernel_fills() {
+        let mut m = Memory::new();
+        let sa = m.put(
+            USER,
+            &[2, 0, 0x9f, 0x87, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+        );
+        let len = m.put(USER + 0x100, &16u32.to_le_bytes());
+        let l128 = m.put(USER + 0x110, &128u32.to_le_bytes());
+        assert_eq!(
+            m.line(nr::GETSOCKNAME, [3, sa, len, 0, 0, 0], Some(0)),
+            "getsockname(3, {sa_family=AF_INET, sin_port=htons(40839), sin_addr=inet_addr(\"127.0.0.1\")}, [16]) = 0"
+        );
+        assert_eq!(
+            m.line(nr::ACCEPT, [3, sa, l128, 0, 0, 0], Some(-22)),
+            "accept(3, 0x10000000, [128]) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::ACCEPT4, [3, sa, l128, 0x80000, 0, 0], Some(-22)),
+            "accept4(3, 0x10000000, [128], SOCK_CLOEXEC) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::ACCEPT, [3, 0, 0, 0, 0, 0], Some(-22)),
+            "accept(3, NULL, NULL) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::GETPEERNAME, [3, sa, len, 0, 0, 0], Some(-107)),
+            "getpeername(3, 0x10000000, [16]) = -1 ENOTCONN (Transport endpoint is not connected)"
+        );
+        assert_eq!(
+            m.line(nr::GETSOCKNAME, [3, sa, 0, 0, 0, 0], Some(-14)),
+            "getsockname(3, 0x10000000, NULL) = -1 EFAULT (Bad address)"
+        );
+        assert_eq!(
+            m.line(nr::GETSOCKNAME, [3, sa, 0x10, 0, 0, 0], Some(-14)),
+            "getsockname(3, 0x10000000, 0x10) = -1 EFAULT (Bad address)"
+        );
+        let b = USER + 0x200;
+        assert_eq!(
+            m.line(nr::RECVFROM, [4, b, 4, 0x40, sa, l128], Some(-11)),
+            "recvfrom(4, 0x10000200, 4, MSG_DONTWAIT, 0x10000000, [128]) = -1 EAGAIN (Resource temporarily unavailable)"
+        );
     }
 
     #[test]

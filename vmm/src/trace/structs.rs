@@ -155,6 +155,7 @@ pub fn special(
         SpecialArg::SockType => net::sock_type(out, v),
         SpecialArg::SockProtocol => net::protocol(out, c.args[0], v),
         SpecialArg::SockAddr => net::sockaddr(out, c, v, next as i32),
+        SpecialArg::OutSockAddr => net::out_sockaddr(out, c, v, next),
         SpecialArg::PollFds => poll::fds(out, c, v, next),
         SpecialArg::MremapFlags => mremap_flags(out, v, next),
         SpecialArg::Futex => futex::args(out, c, i),

@@ -356,6 +356,9 @@ pub const SIGRTMIN: u64 = 0x20;
 /// `SIGRTMAX` (signal.h).
 pub const SIGRTMAX: u64 = 0x40;
 
+/// `NSIG_BYTES` (signal.h).
+pub const NSIG_BYTES: u64 = 8;
+
 /// `SA_RESTORER` (asm/signal.h).
 pub const SA_RESTORER: u64 = 0x400_0000;
 
@@ -455,6 +458,21 @@ pub const TRAP_TRACE: i32 = 2;
 /// `CSIGNAL` (linux/sched.h).
 pub const CSIGNAL: u64 = 0xff;
 
+/// `CLONE_PARENT_SETTID` (linux/sched.h).
+pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+
+/// `CLONE_PIDFD` (linux/sched.h).
+pub const CLONE_PIDFD: u64 = 0x1000;
+
+/// `CLONE_SETTLS` (linux/sched.h).
+pub const CLONE_SETTLS: u64 = 0x8_0000;
+
+/// `CLONE_CHILD_SETTID` (linux/sched.h).
+pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+
+/// `CLONE_CHILD_CLEARTID` (linux/sched.h).
+pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+
 /// `WNOHANG` (linux/wait.h).
 pub const WNOHANG: u64 = 1;
 
@@ -463,6 +481,105 @@ pub const PR_SET_NAME: u64 = 0xf;
 
 /// `PR_GET_NAME` (linux/prctl.h).
 pub const PR_GET_NAME: u64 = 0x10;
+
+/// `PR_SET_PDEATHSIG` (linux/prctl.h).
+pub const PR_SET_PDEATHSIG: u64 = 1;
+
+/// `PR_GET_PDEATHSIG` (linux/prctl.h).
+pub const PR_GET_PDEATHSIG: u64 = 2;
+
+/// `PR_GET_DUMPABLE` (linux/prctl.h).
+pub const PR_GET_DUMPABLE: u64 = 3;
+
+/// `PR_SET_DUMPABLE` (linux/prctl.h).
+pub const PR_SET_DUMPABLE: u64 = 4;
+
+/// `PR_GET_KEEPCAPS` (linux/prctl.h).
+pub const PR_GET_KEEPCAPS: u64 = 7;
+
+/// `PR_SET_KEEPCAPS` (linux/prctl.h).
+pub const PR_SET_KEEPCAPS: u64 = 8;
+
+/// `PR_GET_FPEMU` (linux/prctl.h).
+pub const PR_GET_FPEMU: u64 = 9;
+
+/// `PR_SET_FPEMU` (linux/prctl.h).
+pub const PR_SET_FPEMU: u64 = 0xa;
+
+/// `PR_GET_FPEXC` (linux/prctl.h).
+pub const PR_GET_FPEXC: u64 = 0xb;
+
+/// `PR_SET_FPEXC` (linux/prctl.h).
+pub const PR_SET_FPEXC: u64 = 0xc;
+
+/// `PR_GET_TIMING` (linux/prctl.h).
+pub const PR_GET_TIMING: u64 = 0xd;
+
+/// `PR_SET_TIMING` (linux/prctl.h).
+pub const PR_SET_TIMING: u64 = 0xe;
+
+/// `PR_GET_ENDIAN` (linux/prctl.h).
+pub const PR_GET_ENDIAN: u64 = 0x13;
+
+/// `PR_SET_ENDIAN` (linux/prctl.h).
+pub const PR_SET_ENDIAN: u64 = 0x14;
+
+/// `PR_GET_SECCOMP` (linux/prctl.h).
+pub const PR_GET_SECCOMP: u64 = 0x15;
+
+/// `PR_CAPBSET_READ` (linux/prctl.h).
+pub const PR_CAPBSET_READ: u64 = 0x17;
+
+/// `PR_CAPBSET_DROP` (linux/prctl.h).
+pub const PR_CAPBSET_DROP: u64 = 0x18;
+
+/// `PR_SET_TIMERSLACK` (linux/prctl.h).
+pub const PR_SET_TIMERSLACK: u64 = 0x1d;
+
+/// `PR_GET_TIMERSLACK` (linux/prctl.h).
+pub const PR_GET_TIMERSLACK: u64 = 0x1e;
+
+/// `PR_TASK_PERF_EVENTS_DISABLE` (linux/prctl.h).
+pub const PR_TASK_PERF_EVENTS_DISABLE: u64 = 0x1f;
+
+/// `PR_TASK_PERF_EVENTS_ENABLE` (linux/prctl.h).
+pub const PR_TASK_PERF_EVENTS_ENABLE: u64 = 0x20;
+
+/// `PR_SET_CHILD_SUBREAPER` (linux/prctl.h).
+pub const PR_SET_CHILD_SUBREAPER: u64 = 0x24;
+
+/// `PR_GET_CHILD_SUBREAPER` (linux/prctl.h).
+pub const PR_GET_CHILD_SUBREAPER: u64 = 0x25;
+
+/// `PR_SET_NO_NEW_PRIVS` (linux/prctl.h).
+pub const PR_SET_NO_NEW_PRIVS: u64 = 0x26;
+
+/// `PR_GET_TID_ADDRESS` (linux/prctl.h).
+pub const PR_GET_TID_ADDRESS: u64 = 0x28;
+
+/// `PR_SET_THP_DISABLE` (linux/prctl.h).
+pub const PR_SET_THP_DISABLE: u64 = 0x29;
+
+/// `PR_SET_IO_FLUSHER` (linux/prctl.h).
+pub const PR_SET_IO_FLUSHER: u64 = 0x39;
+
+/// `PR_SET_PTRACER` (linux/prctl.h).
+pub const PR_SET_PTRACER: u64 = 0x5961_6d61;
+
+/// `PR_SET_VMA` (linux/prctl.h).
+pub const PR_SET_VMA: u64 = 0x5356_4d41;
+
+/// `PR_SET_VMA_ANON_NAME` (linux/prctl.h).
+pub const PR_SET_VMA_ANON_NAME: u64 = 0;
+
+/// `PR_GET_SECUREBITS` (linux/prctl.h).
+pub const PR_GET_SECUREBITS: u64 = 0x1b;
+
+/// `PR_GET_FP_MODE` (linux/prctl.h).
+pub const PR_GET_FP_MODE: u64 = 0x2e;
+
+/// `PR_SVE_GET_VL` (linux/prctl.h).
+pub const PR_SVE_GET_VL: u64 = 0x33;
 
 /// `FUTEX_WAIT` (linux/futex.h).
 pub const FUTEX_WAIT: u64 = 0;
@@ -479,6 +596,45 @@ pub const FUTEX_CLOCK_REALTIME: u64 = 0x100;
 /// `FUTEX_CMD_MASK` (linux/futex.h).
 pub const FUTEX_CMD_MASK: i32 = -385;
 
+/// `FUTEX_FD` (linux/futex.h).
+pub const FUTEX_FD: u64 = 2;
+
+/// `FUTEX_REQUEUE` (linux/futex.h).
+pub const FUTEX_REQUEUE: u64 = 3;
+
+/// `FUTEX_CMP_REQUEUE` (linux/futex.h).
+pub const FUTEX_CMP_REQUEUE: u64 = 4;
+
+/// `FUTEX_WAKE_OP` (linux/futex.h).
+pub const FUTEX_WAKE_OP: u64 = 5;
+
+/// `FUTEX_LOCK_PI` (linux/futex.h).
+pub const FUTEX_LOCK_PI: u64 = 6;
+
+/// `FUTEX_UNLOCK_PI` (linux/futex.h).
+pub const FUTEX_UNLOCK_PI: u64 = 7;
+
+/// `FUTEX_TRYLOCK_PI` (linux/futex.h).
+pub const FUTEX_TRYLOCK_PI: u64 = 8;
+
+/// `FUTEX_WAIT_BITSET` (linux/futex.h).
+pub const FUTEX_WAIT_BITSET: u64 = 9;
+
+/// `FUTEX_WAKE_BITSET` (linux/futex.h).
+pub const FUTEX_WAKE_BITSET: u64 = 0xa;
+
+/// `FUTEX_WAIT_REQUEUE_PI` (linux/futex.h).
+pub const FUTEX_WAIT_REQUEUE_PI: u64 = 0xb;
+
+/// `FUTEX_CMP_REQUEUE_PI` (linux/futex.h).
+pub const FUTEX_CMP_REQUEUE_PI: u64 = 0xc;
+
+/// `FUTEX_LOCK_PI2` (linux/futex.h).
+pub const FUTEX_LOCK_PI2: u64 = 0xd;
+
+/// `FUTEX_OP_OPARG_SHIFT` (linux/futex.h).
+pub const FUTEX_OP_OPARG_SHIFT: u64 = 8;
+
 /// `AF_UNIX` (sys/socket.h).
 pub const AF_UNIX: u64 = 1;
 
@@ -487,6 +643,9 @@ pub const AF_INET: u64 = 2;
 
 /// `AF_INET6` (sys/socket.h).
 pub const AF_INET6: u64 = 0xa;
+
+/// `AF_NETLINK` (sys/socket.h).
+pub const AF_NETLINK: u64 = 0x10;
 
 /// `SOCK_STREAM` (sys/socket.h).
 pub const SOCK_STREAM: u64 = 1;
@@ -1387,6 +1546,68 @@ pub static PRCTL_OPTIONS: Xlat = Xlat {
     ],
 };
 
+/// `prctl(PR_SET_DUMPABLE)` values (strace's `pr_dumpable`).
+pub static PR_DUMPABLE: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "SUID_DUMP_???",
+    },
+    entries: &[
+        (0, "SUID_DUMP_DISABLE"),
+        (1, "SUID_DUMP_USER"),
+        (2, "SUID_DUMP_ROOT"),
+    ],
+};
+
+/// Capabilities by number (strace's `cap`).
+pub static CAP: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "CAP_???",
+    },
+    entries: &[
+        (0, "CAP_CHOWN"),
+        (1, "CAP_DAC_OVERRIDE"),
+        (2, "CAP_DAC_READ_SEARCH"),
+        (3, "CAP_FOWNER"),
+        (4, "CAP_FSETID"),
+        (5, "CAP_KILL"),
+        (6, "CAP_SETGID"),
+        (7, "CAP_SETUID"),
+        (8, "CAP_SETPCAP"),
+        (9, "CAP_LINUX_IMMUTABLE"),
+        (10, "CAP_NET_BIND_SERVICE"),
+        (11, "CAP_NET_BROADCAST"),
+        (12, "CAP_NET_ADMIN"),
+        (13, "CAP_NET_RAW"),
+        (14, "CAP_IPC_LOCK"),
+        (15, "CAP_IPC_OWNER"),
+        (16, "CAP_SYS_MODULE"),
+        (17, "CAP_SYS_RAWIO"),
+        (18, "CAP_SYS_CHROOT"),
+        (19, "CAP_SYS_PTRACE"),
+        (20, "CAP_SYS_PACCT"),
+        (21, "CAP_SYS_ADMIN"),
+        (22, "CAP_SYS_BOOT"),
+        (23, "CAP_SYS_NICE"),
+        (24, "CAP_SYS_RESOURCE"),
+        (25, "CAP_SYS_TIME"),
+        (26, "CAP_SYS_TTY_CONFIG"),
+        (27, "CAP_MKNOD"),
+        (28, "CAP_LEASE"),
+        (29, "CAP_AUDIT_WRITE"),
+        (30, "CAP_AUDIT_CONTROL"),
+        (31, "CAP_SETFCAP"),
+        (32, "CAP_MAC_OVERRIDE"),
+        (33, "CAP_MAC_ADMIN"),
+        (34, "CAP_SYSLOG"),
+        (35, "CAP_WAKE_ALARM"),
+        (36, "CAP_BLOCK_SUSPEND"),
+        (37, "CAP_AUDIT_READ"),
+        (38, "CAP_PERFMON"),
+        (39, "CAP_BPF"),
+        (40, "CAP_CHECKPOINT_RESTORE"),
+    ],
+};
+
 /// `futex(2)` operations, with the private and clock flags (strace's `futexops`).
 pub static FUTEX_OPS: Xlat = Xlat {
     kind: XlatKind::Values {
@@ -1427,6 +1648,45 @@ pub static FUTEX_OPS: Xlat = Xlat {
         (393, "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME"),
         (267, "FUTEX_WAIT_REQUEUE_PI|FUTEX_CLOCK_REALTIME"),
         (395, "FUTEX_WAIT_REQUEUE_PI_PRIVATE|FUTEX_CLOCK_REALTIME"),
+    ],
+};
+
+/// The futex bitset with a name (strace's `futexbitset`); strace shows others in hex with no comment.
+pub static FUTEX_BITSET: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "???",
+    },
+    entries: &[
+        (0xffff_ffff, "FUTEX_BITSET_MATCH_ANY"),
+    ],
+};
+
+/// `FUTEX_WAKE_OP` operations (strace's `futexwakeops`).
+pub static FUTEX_WAKE_OPS: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "FUTEX_OP_???",
+    },
+    entries: &[
+        (0, "FUTEX_OP_SET"),
+        (1, "FUTEX_OP_ADD"),
+        (2, "FUTEX_OP_OR"),
+        (3, "FUTEX_OP_ANDN"),
+        (4, "FUTEX_OP_XOR"),
+    ],
+};
+
+/// `FUTEX_WAKE_OP` comparisons (strace's `futexwakecmps`).
+pub static FUTEX_WAKE_CMPS: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "FUTEX_OP_CMP_???",
+    },
+    entries: &[
+        (0, "FUTEX_OP_CMP_EQ"),
+        (1, "FUTEX_OP_CMP_NE"),
+        (2, "FUTEX_OP_CMP_LT"),
+        (3, "FUTEX_OP_CMP_LE"),
+        (4, "FUTEX_OP_CMP_GT"),
+        (5, "FUTEX_OP_CMP_GE"),
     ],
 };
 
@@ -1482,6 +1742,55 @@ pub static ADDRFAMS: Xlat = Xlat {
         (43, "AF_SMC"),
         (44, "AF_XDP"),
         (45, "AF_MCTP"),
+    ],
+};
+
+/// Netlink protocols, socket(2)'s third argument for `AF_NETLINK` (strace's `netlink_protocols`).
+pub static NETLINK_PROTOCOLS: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "NETLINK_???",
+    },
+    entries: &[
+        (0, "NETLINK_ROUTE"),
+        (1, "NETLINK_UNUSED"),
+        (2, "NETLINK_USERSOCK"),
+        (3, "NETLINK_FIREWALL"),
+        (4, "NETLINK_SOCK_DIAG"),
+        (5, "NETLINK_NFLOG"),
+        (6, "NETLINK_XFRM"),
+        (7, "NETLINK_SELINUX"),
+        (8, "NETLINK_ISCSI"),
+        (9, "NETLINK_AUDIT"),
+        (10, "NETLINK_FIB_LOOKUP"),
+        (11, "NETLINK_CONNECTOR"),
+        (12, "NETLINK_NETFILTER"),
+        (13, "NETLINK_IP6_FW"),
+        (14, "NETLINK_DNRTMSG"),
+        (15, "NETLINK_KOBJECT_UEVENT"),
+        (16, "NETLINK_GENERIC"),
+        (18, "NETLINK_SCSITRANSPORT"),
+        (19, "NETLINK_ECRYPTFS"),
+        (20, "NETLINK_RDMA"),
+        (21, "NETLINK_CRYPTO"),
+        (22, "NETLINK_SMC"),
+    ],
+};
+
+/// Directory entry types, `d_type` (strace's `dirent_types`).
+pub static DIRENT_TYPES: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "DT_???",
+    },
+    entries: &[
+        (0, "DT_UNKNOWN"),
+        (1, "DT_FIFO"),
+        (2, "DT_CHR"),
+        (4, "DT_DIR"),
+        (6, "DT_BLK"),
+        (8, "DT_REG"),
+        (10, "DT_LNK"),
+        (12, "DT_SOCK"),
+        (14, "DT_WHT"),
     ],
 };
 

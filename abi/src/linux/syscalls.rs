@@ -116,6 +116,16 @@ pub enum Struct {
     Rlimit,
     /// `struct rlimit64` (prlimit64).
     Rlimit64,
+    /// The kernel's `struct sigaction` (rt_sigaction).
+    SigAction,
+    /// `stack_t` (sigaltstack).
+    StackT,
+    /// Two file descriptors, `int[2]` (pipe, socketpair): `[3, 4]`.
+    FdPair,
+    /// A wait status, `int` (wait4): `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
+    WaitStatus,
+    /// `struct rusage`.
+    Rusage,
 }
 
 /// Decoders that need more than their own argument (the other arguments or
@@ -146,6 +156,52 @@ pub enum SpecialArg {
     CpuSet,
     /// A `time_t` the kernel wrote (time).
     TimeT,
+    /// The signal set rt_sigpending fills: any size up to the kernel's
+    /// (the next argument), shown after success.
+    PendingSet,
+    /// The mask rt_sigreturn restores, read from the signal frame on the
+    /// stack: `{mask=[]}`.
+    SigFrameMask,
+    /// socket(2)'s type: `SOCK_STREAM|SOCK_CLOEXEC`.
+    SockType,
+    /// A socket protocol, named by the family in the first argument.
+    SockProtocol,
+    /// A socket address the caller passes, its length the next argument:
+    /// `{sa_family=AF_INET, sin_port=htons(80),
+    /// sin_addr=inet_addr("127.0.0.1")}`.
+    SockAddr,
+    /// A socket address the kernel fills and, in the next argument
+    /// ([`Arg::Folded`]), the pointer to its length: `{sa_family=...},
+    /// [16]` after success, else the pointer and `[128]`.
+    OutSockAddr,
+    /// A `struct pollfd` array; the count is the next argument. The
+    /// `revents` are shown in the result ([`Ret::Poll`]).
+    PollFds,
+    /// mremap's flags, then the new address when they say `MREMAP_FIXED`
+    /// (that argument is [`Arg::Folded`]).
+    MremapFlags,
+    /// futex's operation and the arguments it takes (the rest are
+    /// [`Arg::Folded`]).
+    Futex,
+    /// prctl's option and the arguments it takes (the rest are
+    /// [`Arg::Folded`]).
+    Prctl,
+    /// select's three fd sets (this argument and the two [`Arg::Folded`]
+    /// after it), each `nfds` (the first argument) bits: `[0 1]`.
+    FdSets,
+    /// clone's arguments by name: `child_stack=NULL,
+    /// flags=CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x...` (the flags
+    /// say which; the rest are [`Arg::Folded`]).
+    Clone,
+    /// pselect6's `{sigmask=[...], sigsetsize=8}`.
+    SigmaskSize,
+    /// A directory-entry buffer filled by getdents64 (`wide`) or getdents,
+    /// its length the return value: `0x... /* 9 entries */`, or the
+    /// entries with `-v`.
+    Dirents {
+        /// `struct linux_dirent64` rather than `struct linux_dirent`.
+        wide: bool,
+    },
 }
 
 /// How one argument is shown.
@@ -184,6 +240,14 @@ pub enum Arg {
     In(Struct),
     /// A struct the kernel fills, shown after success.
     Out(Struct),
+    /// A signal number: `SIGINT`, `SIGRT_3`, or the number.
+    Signal,
+    /// A signal set the caller passes; its size in bytes is the argument
+    /// at this index: `[USR1 TERM]`, `~[KILL]`, `[]`.
+    SigSet(u8),
+    /// A signal set the kernel fills, shown after success; its size is the
+    /// argument at this index.
+    OutSigSet(u8),
     /// A decoder that reads other arguments or the return value.
     Special(SpecialArg),
     /// An argument the special decoder before it has shown.
@@ -201,6 +265,18 @@ pub enum Ret {
     Fd,
     /// fcntl: flags decoded for `F_GETFD`/`F_GETFL`.
     Fcntl,
+    /// poll: `0 (Timeout)`, or the fds with events: `1 ([{fd=0, revents=POLLIN}])`.
+    Poll,
+    /// ppoll: as [`Ret::Poll`], with the time left (`left {tv_sec=0, ...}`).
+    PollLeft,
+    /// select/pselect6: `0 (Timeout)`, or the fds ready and the time left
+    /// (`1 (in [0], left {tv_sec=0, tv_usec=99})`, the timeout argument's
+    /// struct).
+    Select,
+    /// time: the seconds and their date, `1795843193 (2026-11-28T05:19:53+0000)`.
+    Time,
+    /// prctl: what some options return, by name (`1 (SUID_DUMP_USER)`).
+    Prctl,
 }
 
 /// One syscall: its row in the table.
@@ -301,28 +377,28 @@ table! {
     STAT = 4, "stat", FILE|STAT|STAT_LIKE, [Path, Out(Stat)], Int;
     FSTAT = 5, "fstat", DESC|FSTAT|STAT_LIKE, [Fd, Out(Stat)], Int;
     LSTAT = 6, "lstat", FILE|LSTAT|STAT_LIKE, [Path, Out(Stat)], Int;
-    POLL = 7, "poll", DESC, [Ptr, ULong, Int], Int;
+    POLL = 7, "poll", DESC, [Special(PollFds), UInt, Int], Poll;
     LSEEK = 8, "lseek", DESC, [Fd, Long, Enum(&WHENCE)], Int;
     MMAP = 9, "mmap", DESC|MEMORY, [Ptr, ULong, Flags(&MMAP_PROT), Flags(&MMAP_FLAGS), Fd, Hex], Addr;
     MPROTECT = 10, "mprotect", MEMORY, [Ptr, ULong, Flags(&MMAP_PROT)], Int;
     MUNMAP = 11, "munmap", MEMORY, [Ptr, ULong], Int;
     BRK = 12, "brk", MEMORY, [Ptr], Addr;
-    RT_SIGACTION = 13, "rt_sigaction", SIGNAL, [Int, Ptr, Ptr, ULong], Int;
-    RT_SIGPROCMASK = 14, "rt_sigprocmask", SIGNAL, [Int, Ptr, Ptr, ULong], Int;
-    RT_SIGRETURN = 15, "rt_sigreturn", SIGNAL, [], Int;
+    RT_SIGACTION = 13, "rt_sigaction", SIGNAL, [Signal, In(SigAction), Out(SigAction), ULong], Int;
+    RT_SIGPROCMASK = 14, "rt_sigprocmask", SIGNAL, [Enum(&SIGPROCMASK_FLAGS), SigSet(3), OutSigSet(3), ULong], Int;
+    RT_SIGRETURN = 15, "rt_sigreturn", SIGNAL, [Special(SigFrameMask)], Int;
     IOCTL = 16, "ioctl", DESC, [Fd, Special(Ioctl), Folded], Int;
     PREAD64 = 17, "pread64", DESC, [Fd, OutBuf(Len::Ret), ULong, Int], Int;
     PWRITE64 = 18, "pwrite64", DESC, [Fd, InBuf(2), ULong, Int], Int;
     READV = 19, "readv", DESC, [Fd, Special(Iovecs { output: true }), UInt], Int;
     WRITEV = 20, "writev", DESC, [Fd, Special(Iovecs { output: false }), UInt], Int;
     ACCESS = 21, "access", FILE, [Path, Hex], Int;
-    PIPE = 22, "pipe", DESC, [Ptr], Int;
-    SELECT = 23, "select", DESC, [Int, Ptr, Ptr, Ptr, Ptr], Int;
+    PIPE = 22, "pipe", DESC, [Out(FdPair)], Int;
+    SELECT = 23, "select", DESC, [Int, Special(FdSets), Folded, Folded, In(Timeval)], Select;
     SCHED_YIELD = 24, "sched_yield", NONE, [], Int;
-    MREMAP = 25, "mremap", MEMORY, [Ptr, ULong, ULong, Hex, Ptr], Addr;
+    MREMAP = 25, "mremap", MEMORY, [Ptr, ULong, ULong, Special(MremapFlags), Folded], Addr;
     MSYNC = 26, "msync", MEMORY, [Ptr, ULong, Hex], Int;
     MINCORE = 27, "mincore", MEMORY, [Ptr, ULong, Ptr], Int;
-    MADVISE = 28, "madvise", MEMORY, [Ptr, ULong, Int], Int;
+    MADVISE = 28, "madvise", MEMORY, [Ptr, ULong, Enum(&MADVISE_CMDS)], Int;
     SHMGET = 29, "shmget", IPC, [Hex, ULong, Hex], Int;
     SHMAT = 30, "shmat", IPC|MEMORY, [Int, Ptr, Hex], Addr;
     SHMCTL = 31, "shmctl", IPC, [Int, Int, Ptr], Int;
@@ -335,28 +411,28 @@ table! {
     SETITIMER = 38, "setitimer", NONE, [Int, Ptr, Ptr], Int;
     GETPID = 39, "getpid", PURE, [], Int;
     SENDFILE = 40, "sendfile", DESC|NETWORK, [Fd, Fd, Ptr, ULong], Int;
-    SOCKET = 41, "socket", NETWORK, [Int, Hex, Int], Int;
-    CONNECT = 42, "connect", NETWORK, [Fd, Ptr, ULong], Int;
-    ACCEPT = 43, "accept", NETWORK, [Fd, Ptr, Ptr], Int;
-    SENDTO = 44, "sendto", NETWORK, [Fd, InBuf(2), ULong, Hex, Ptr, ULong], Int;
-    RECVFROM = 45, "recvfrom", NETWORK, [Fd, OutBuf(Len::Ret), ULong, Hex, Ptr, Ptr], Int;
+    SOCKET = 41, "socket", NETWORK, [Enum(&ADDRFAMS), Special(SockType), Special(SockProtocol)], Fd;
+    CONNECT = 42, "connect", NETWORK, [Fd, Special(SockAddr), Int], Int;
+    ACCEPT = 43, "accept", NETWORK, [Fd, Special(OutSockAddr), Folded], Fd;
+    SENDTO = 44, "sendto", NETWORK, [Fd, InBuf(2), ULong, Flags(&MSG_FLAGS), Special(SockAddr), Int], Int;
+    RECVFROM = 45, "recvfrom", NETWORK, [Fd, OutBuf(Len::Ret), ULong, Flags(&MSG_FLAGS), Special(OutSockAddr), Folded], Int;
     SENDMSG = 46, "sendmsg", NETWORK, [Fd, Ptr, Hex], Int;
     RECVMSG = 47, "recvmsg", NETWORK, [Fd, Ptr, Hex], Int;
     SHUTDOWN = 48, "shutdown", NETWORK, [Fd, Int], Int;
-    BIND = 49, "bind", NETWORK, [Fd, Ptr, ULong], Int;
+    BIND = 49, "bind", NETWORK, [Fd, Special(SockAddr), Int], Int;
     LISTEN = 50, "listen", NETWORK, [Fd, Int], Int;
-    GETSOCKNAME = 51, "getsockname", NETWORK, [Fd, Ptr, Ptr], Int;
-    GETPEERNAME = 52, "getpeername", NETWORK, [Fd, Ptr, Ptr], Int;
-    SOCKETPAIR = 53, "socketpair", NETWORK, [Int, Hex, Int, Ptr], Int;
+    GETSOCKNAME = 51, "getsockname", NETWORK, [Fd, Special(OutSockAddr), Folded], Int;
+    GETPEERNAME = 52, "getpeername", NETWORK, [Fd, Special(OutSockAddr), Folded], Int;
+    SOCKETPAIR = 53, "socketpair", NETWORK, [Enum(&ADDRFAMS), Special(SockType), ULong, Out(FdPair)], Int;
     SETSOCKOPT = 54, "setsockopt", NETWORK, [Fd, Int, Int, Ptr, ULong], Int;
     GETSOCKOPT = 55, "getsockopt", NETWORK, [Fd, Int, Int, Ptr, Ptr], Int;
-    CLONE = 56, "clone", PROCESS, [Hex, Ptr, Ptr, Ptr, Ptr], Int;
+    CLONE = 56, "clone", PROCESS, [Special(Clone), Folded, Folded, Folded, Folded], Int;
     FORK = 57, "fork", PROCESS, [], Int;
     VFORK = 58, "vfork", PROCESS, [], Int;
     EXECVE = 59, "execve", FILE|PROCESS, [Path, Ptr, Ptr], Int;
     EXIT = 60, "exit", PROCESS, [Int], Int;
-    WAIT4 = 61, "wait4", PROCESS, [Int, Ptr, Hex, Ptr], Int;
-    KILL = 62, "kill", SIGNAL|PROCESS, [Int, Int], Int;
+    WAIT4 = 61, "wait4", PROCESS, [Int, Out(WaitStatus), Flags(&WAIT4_OPTIONS), Out(Rusage)], Int;
+    KILL = 62, "kill", SIGNAL|PROCESS, [Int, Signal], Int;
     UNAME = 63, "uname", NONE, [Out(Utsname)], Int;
     SEMGET = 64, "semget", IPC, [Hex, Int, Hex], Int;
     SEMOP = 65, "semop", IPC, [Int, Ptr, ULong], Int;
@@ -372,7 +448,7 @@ table! {
     FDATASYNC = 75, "fdatasync", DESC, [Fd], Int;
     TRUNCATE = 76, "truncate", FILE, [Path, Int], Int;
     FTRUNCATE = 77, "ftruncate", DESC, [Fd, Int], Int;
-    GETDENTS = 78, "getdents", DESC, [Fd, Ptr, ULong], Int;
+    GETDENTS = 78, "getdents", DESC, [Fd, Special(Dirents { wide: false }), UInt], Int;
     GETCWD = 79, "getcwd", FILE, [Special(OutString), ULong], Int;
     CHDIR = 80, "chdir", FILE, [Path], Int;
     FCHDIR = 81, "fchdir", DESC, [Fd], Int;
@@ -421,11 +497,11 @@ table! {
     GETSID = 124, "getsid", NONE, [Int], Int;
     CAPGET = 125, "capget", CREDS, [Ptr, Ptr], Int;
     CAPSET = 126, "capset", CREDS, [Ptr, Ptr], Int;
-    RT_SIGPENDING = 127, "rt_sigpending", SIGNAL, [Ptr, ULong], Int;
-    RT_SIGTIMEDWAIT = 128, "rt_sigtimedwait", SIGNAL, [Ptr, Ptr, Ptr, ULong], Int;
+    RT_SIGPENDING = 127, "rt_sigpending", SIGNAL, [Special(PendingSet), ULong], Int;
+    RT_SIGTIMEDWAIT = 128, "rt_sigtimedwait", SIGNAL, [SigSet(3), Ptr, In(Timespec), ULong], Int;
     RT_SIGQUEUEINFO = 129, "rt_sigqueueinfo", SIGNAL|PROCESS, [Int, Int, Ptr], Int;
-    RT_SIGSUSPEND = 130, "rt_sigsuspend", SIGNAL, [Ptr, ULong], Int;
-    SIGALTSTACK = 131, "sigaltstack", SIGNAL, [Ptr, Ptr], Int;
+    RT_SIGSUSPEND = 130, "rt_sigsuspend", SIGNAL, [SigSet(1), ULong], Int;
+    SIGALTSTACK = 131, "sigaltstack", SIGNAL, [In(StackT), Out(StackT)], Int;
     UTIME = 132, "utime", FILE, [Path, Ptr], Int;
     MKNOD = 133, "mknod", FILE, [Path, Mode, Hex], Int;
     USELIB = 134, "uselib", FILE, [Path], Int;
@@ -451,7 +527,7 @@ table! {
     MODIFY_LDT = 154, "modify_ldt", NONE, [Int, Ptr, ULong], Int;
     PIVOT_ROOT = 155, "pivot_root", FILE, [Path, Path], Int;
     _SYSCTL = 156, "_sysctl", NONE, [Ptr], Int;
-    PRCTL = 157, "prctl", CREDS, [Int, Hex, Hex, Hex, Hex], Int;
+    PRCTL = 157, "prctl", CREDS, [Special(Prctl), Folded, Folded, Folded, Folded], Prctl;
     ARCH_PRCTL = 158, "arch_prctl", NONE, [Enum(&ARCH_PRCTL_CODES), Hex], Int;
     ADJTIMEX = 159, "adjtimex", CLOCK, [Ptr], Int;
     SETRLIMIT = 160, "setrlimit", NONE, [Enum(&RESOURCES), In(Rlimit)], Int;
@@ -494,9 +570,9 @@ table! {
     REMOVEXATTR = 197, "removexattr", FILE, [Path, Path], Int;
     LREMOVEXATTR = 198, "lremovexattr", FILE, [Path, Path], Int;
     FREMOVEXATTR = 199, "fremovexattr", DESC, [Fd, Path], Int;
-    TKILL = 200, "tkill", SIGNAL|PROCESS, [Int, Int], Int;
-    TIME = 201, "time", CLOCK, [Special(TimeT)], Int;
-    FUTEX = 202, "futex", NONE, [Ptr, Hex, ULong, Ptr, Ptr, Hex], Int;
+    TKILL = 200, "tkill", SIGNAL|PROCESS, [Int, Signal], Int;
+    TIME = 201, "time", CLOCK, [Special(TimeT)], Time;
+    FUTEX = 202, "futex", NONE, [Ptr, Special(Futex), Folded, Folded, Folded, Folded], Int;
     SCHED_SETAFFINITY = 203, "sched_setaffinity", NONE, [Int, ULong, Ptr], Int;
     SCHED_GETAFFINITY = 204, "sched_getaffinity", NONE, [Int, UInt, Special(CpuSet)], Int;
     SET_THREAD_AREA = 205, "set_thread_area", NONE, [Ptr], Int;
@@ -511,7 +587,7 @@ table! {
     EPOLL_CTL_OLD = 214, "epoll_ctl_old", NONE, [Fd, Int, Fd, Ptr], Int;
     EPOLL_WAIT_OLD = 215, "epoll_wait_old", NONE, [Fd, Ptr, Int, Int], Int;
     REMAP_FILE_PAGES = 216, "remap_file_pages", MEMORY, [Ptr, ULong, Hex, ULong, Hex], Int;
-    GETDENTS64 = 217, "getdents64", DESC, [Fd, Ptr, ULong], Int;
+    GETDENTS64 = 217, "getdents64", DESC, [Fd, Special(Dirents { wide: true }), UInt], Int;
     SET_TID_ADDRESS = 218, "set_tid_address", NONE, [Ptr], Int;
     RESTART_SYSCALL = 219, "restart_syscall", NONE, [], Int;
     SEMTIMEDOP = 220, "semtimedop", IPC, [Int, Ptr, ULong, Ptr], Int;
@@ -528,7 +604,7 @@ table! {
     EXIT_GROUP = 231, "exit_group", PROCESS, [Int], Int;
     EPOLL_WAIT = 232, "epoll_wait", DESC, [Fd, Ptr, Int, Int], Int;
     EPOLL_CTL = 233, "epoll_ctl", DESC, [Fd, Int, Fd, Ptr], Int;
-    TGKILL = 234, "tgkill", SIGNAL|PROCESS, [Int, Int, Int], Int;
+    TGKILL = 234, "tgkill", SIGNAL|PROCESS, [Int, Int, Signal], Int;
     UTIMES = 235, "utimes", FILE, [Path, Ptr], Int;
     VSERVER = 236, "vserver", NONE, [Hex, Hex, Hex, Hex, Hex], Int;
     MBIND = 237, "mbind", MEMORY, [Ptr, ULong, Int, Ptr, ULong, Hex], Int;
@@ -564,8 +640,8 @@ table! {
     READLINKAT = 267, "readlinkat", DESC|FILE, [Fd, Path, OutBuf(Len::Ret), ULong], Int;
     FCHMODAT = 268, "fchmodat", DESC|FILE, [Fd, Path, Mode], Int;
     FACCESSAT = 269, "faccessat", DESC|FILE, [Fd, Path, Hex], Int;
-    PSELECT6 = 270, "pselect6", DESC, [Int, Ptr, Ptr, Ptr, Ptr, Ptr], Int;
-    PPOLL = 271, "ppoll", DESC, [Ptr, ULong, Ptr, Ptr, ULong], Int;
+    PSELECT6 = 270, "pselect6", DESC, [Int, Special(FdSets), Folded, Folded, In(Timespec), Special(SigmaskSize)], Select;
+    PPOLL = 271, "ppoll", DESC, [Special(PollFds), UInt, In(Timespec), SigSet(4), ULong], PollLeft;
     UNSHARE = 272, "unshare", NONE, [Hex], Int;
     SET_ROBUST_LIST = 273, "set_robust_list", NONE, [Ptr, ULong], Int;
     GET_ROBUST_LIST = 274, "get_robust_list", NONE, [Int, Ptr, Ptr], Int;
@@ -582,12 +658,12 @@ table! {
     FALLOCATE = 285, "fallocate", DESC, [Fd, Hex, Int, Int], Int;
     TIMERFD_SETTIME = 286, "timerfd_settime", DESC, [Fd, Hex, Ptr, Ptr], Int;
     TIMERFD_GETTIME = 287, "timerfd_gettime", DESC, [Fd, Ptr], Int;
-    ACCEPT4 = 288, "accept4", NETWORK, [Fd, Ptr, Ptr, Hex], Int;
+    ACCEPT4 = 288, "accept4", NETWORK, [Fd, Special(OutSockAddr), Folded, Flags(&SOCK_TYPE_FLAGS)], Fd;
     SIGNALFD4 = 289, "signalfd4", DESC|SIGNAL, [Fd, Ptr, ULong, Hex], Int;
     EVENTFD2 = 290, "eventfd2", DESC, [ULong, Hex], Int;
     EPOLL_CREATE1 = 291, "epoll_create1", DESC, [Hex], Int;
     DUP3 = 292, "dup3", DESC, [Fd, Fd, Flags(&DUP3_FLAGS)], Fd;
-    PIPE2 = 293, "pipe2", DESC, [Ptr, Hex], Int;
+    PIPE2 = 293, "pipe2", DESC, [Out(FdPair), Flags(&OPEN_MODE_FLAGS)], Int;
     INOTIFY_INIT1 = 294, "inotify_init1", DESC, [Hex], Int;
     PREADV = 295, "preadv", DESC, [Fd, Ptr, ULong, Int, Int], Int;
     PWRITEV = 296, "pwritev", DESC, [Fd, Ptr, ULong, Int, Int], Int;

@@ -3,8 +3,8 @@
 //! syscall by name or number; everything about a syscall is in its row.
 
 use super::format::{self, angle_path, buffer, buffer_as, fd, hex, octal, pointer, string, xlat};
-use super::structs;
 use super::style::{FdPaths, HexStrings, Style};
+use super::{poll, prctl, select, sigargs, structs};
 use crate::usermem::UserMemory;
 use microvm_abi::linux::syscalls::{by_nr, Arg, Len, Ret, Syscall};
 use microvm_abi::TrapFrame;
@@ -19,6 +19,8 @@ pub struct Call<'a, 'm> {
     pub nr: u64,
     /// rdi, rsi, rdx, r10, r8, r9.
     pub args: [u64; 6],
+    /// The stack pointer at the call (rt_sigreturn's frame is there).
+    pub sp: u64,
     /// What rax returned, if it returned.
     pub ret: Option<i64>,
     /// How values are shown.
@@ -40,6 +42,7 @@ impl<'a, 'm> Call<'a, 'm> {
             mem,
             nr: frame.rax,
             args: frame.syscall_args(),
+            sp: frame.rsp,
             ret,
             style,
             fds: None,
@@ -53,7 +56,7 @@ impl<'a, 'm> Call<'a, 'm> {
     }
 
     /// Descriptor `v` (an argument), with its path under `-y`.
-    fn fd(&self, out: &mut impl Write, v: u64) -> io::Result<()> {
+    pub fn fd(&self, out: &mut impl Write, v: u64) -> io::Result<()> {
         fd(out, v)?;
         match self.fds.and_then(|f| f.path(v as i32)) {
             Some(path) => angle_path(out, path),
@@ -64,6 +67,11 @@ impl<'a, 'm> Call<'a, 'm> {
     /// True when it returned a value that is not an error.
     pub fn succeeded(&self) -> bool {
         self.ret.is_some_and(|r| format::errno(r).is_none())
+    }
+
+    /// Argument `i` (0 past the sixth).
+    pub fn arg(&self, i: u8) -> u64 {
+        self.args.get(usize::from(i)).copied().unwrap_or(0)
     }
 
     /// The return value as a byte count, when it succeeded.
@@ -161,6 +169,11 @@ pub fn result(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
         Ret::Int => write!(out, "= {r}"),
         Ret::Addr => write!(out, "= {r:#x}"),
         Ret::Fcntl => structs::fcntl_ret(out, c, r),
+        Ret::Poll => poll::result(out, c, r, false),
+        Ret::PollLeft => poll::result(out, c, r, true),
+        Ret::Prctl => prctl::result(out, c, r),
+        Ret::Select => select::result(out, c, r),
+        Ret::Time => structs::time_ret(out, r),
     }
 }
 
@@ -183,6 +196,16 @@ fn out_buffer(
     buffer_as(out, c.mem, addr, len, c.style, hex)
 }
 
+/// A path: quoted whole (strace's printpath is not cut at `-s`), up to
+/// `PATH_MAX` bytes.
+fn path(out: &mut impl Write, c: &Call<'_, '_>, addr: u64) -> io::Result<()> {
+    let style = Style {
+        string_limit: microvm_abi::linux::consts::PATH_MAX,
+        ..*c.style
+    };
+    string(out, c.mem, addr, &style)
+}
+
 /// Argument `i` of `row`, shown by its decoder.
 pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> io::Result<()> {
     let v = c.args[i];
@@ -195,7 +218,7 @@ pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> i
         Arg::Ptr => pointer(out, v),
         Arg::Mode => octal(out, v as u32 as u64),
         Arg::Fd => c.fd(out, v),
-        Arg::Path => string(out, c.mem, v, c.style),
+        Arg::Path => path(out, c, v),
         Arg::Flags(table) | Arg::Enum(table) => xlat(out, table, v),
         Arg::InBuf(len) => {
             let len = c.args.get(usize::from(len)).copied().unwrap_or(0);
@@ -205,6 +228,15 @@ pub fn arg(out: &mut impl Write, c: &Call<'_, '_>, row: &Syscall, i: usize) -> i
         Arg::OutBytes(len) => out_buffer(out, c, v, len, HexStrings::All),
         Arg::In(kind) => structs::input(out, c, kind, v),
         Arg::Out(kind) => structs::output(out, c, kind, v),
+        Arg::Signal => sigargs::signal(out, v),
+        Arg::SigSet(size) => sigargs::sigset_arg(out, c, v, c.arg(size), 8),
+        Arg::OutSigSet(size) => {
+            if c.succeeded() {
+                sigargs::sigset_arg(out, c, v, c.arg(size), 8)
+            } else {
+                pointer(out, v)
+            }
+        }
         Arg::Special(kind) => structs::special(out, c, row, kind, i),
         Arg::Folded => Ok(()),
     }
@@ -277,7 +309,7 @@ mod table_tests {
                         );
                     }
                     Arg::Folded => assert!(
-                        i > 0 && matches!(s.args[i - 1], Arg::Special(_)),
+                        i > 0 && matches!(s.args[i - 1], Arg::Special(_) | Arg::Folded),
                         "{}: argument {i} is folded into no special decoder",
                         s.name
                     ),

@@ -6,17 +6,26 @@
 //! the end of the run.
 
 pub mod decode;
+pub mod dirent;
 pub mod execve;
 pub mod fdpaths;
 pub mod filter;
 pub mod format;
+pub mod futex;
+pub mod net;
+pub mod poll;
+pub mod prctl;
+pub mod select;
+pub mod sigargs;
 pub mod signal;
 pub mod structs;
 pub mod style;
 pub mod summary;
+pub mod termios;
 #[cfg(test)]
 pub mod testing;
 pub mod timing;
+pub mod wait;
 
 #[cfg(test)]
 mod options_tests;

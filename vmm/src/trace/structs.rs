@@ -9,7 +9,8 @@
 
 use super::decode::Call;
 use super::format::{bits, buffer, octal, pointer, quoted, string, xlat};
-use crate::syscall::linux::{self, stat, statx, termios, utsname, winsize};
+use super::{dirent, futex, net, poll, prctl, select, sigargs, termios as term, wait};
+use crate::syscall::linux::{self, stat, statx, utsname, winsize};
 use crate::usermem::UserMemory;
 use microvm_abi::linux::consts::{
     AT_FLAGS, AT_STATX_SYNC_TYPE, FD_CLOEXEC, F_GETFD, F_GETFL, OPEN_ACCESS_MODES, OPEN_MODE_FLAGS,
@@ -21,8 +22,12 @@ use std::io::{self, Write};
 /// How many iovecs of a readv/writev are shown.
 const IOV_SHOWN: u64 = 8;
 
+/// The most elements of an array shown with `-v` (without it, `-s`
+/// elements are): a guest's count cannot make a line unbounded.
+pub const MAX_ELEMENTS: u64 = 1024;
+
 /// Read `N` guest bytes at `addr`, if ring 3 could.
-fn read<const N: usize>(mem: &UserMemory<'_>, addr: u64) -> Option<[u8; N]> {
+pub fn read<const N: usize>(mem: &UserMemory<'_>, addr: u64) -> Option<[u8; N]> {
     let mut buf = [0u8; N];
     mem.read(addr, &mut buf).ok().map(|_| buf)
 }
@@ -44,14 +49,30 @@ pub fn input(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) ->
         Struct::Timespec => shown(out, mem, addr, timespec_fields),
         Struct::Timeval => shown(out, mem, addr, timeval_fields),
         Struct::Timezone => shown(out, mem, addr, timezone_fields),
-        Struct::Rlimit => shown(out, mem, addr, |o, b: &[u8; 16]| rlimit_fields(o, b, false)),
-        Struct::Rlimit64 => shown(out, mem, addr, |o, b: &[u8; 16]| rlimit_fields(o, b, true)),
+        Struct::Rlimit | Struct::Rlimit64 => shown(out, mem, addr, rlimit_fields),
+        Struct::SigAction => shown(out, mem, addr, sigargs::sigaction_fields),
+        Struct::StackT => shown(out, mem, addr, sigargs::stack_fields),
+        Struct::FdPair => array(out, c, addr, 2, |o, b: &[u8; 4]| {
+            write!(o, "{}", i32::from_le_bytes(*b))
+        }),
+        Struct::WaitStatus => shown(out, mem, addr, |o, b: &[u8; 4]| {
+            o.write_all(b"[")?;
+            wait::status(o, u32::from_le_bytes(*b))?;
+            o.write_all(b"]")
+        }),
+        Struct::Rusage => shown(out, mem, addr, |o, b: &[u8; wait::RUSAGE_SIZE]| {
+            wait::rusage_fields(o, b, c.style.verbose)
+        }),
     }
 }
 
 /// A struct the kernel fills: decoded after success, else the pointer.
 pub fn output(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) -> io::Result<()> {
     if !c.succeeded() {
+        return pointer(out, addr);
+    }
+    // wait4 fills the status and usage only when it returns a child.
+    if matches!(kind, Struct::WaitStatus | Struct::Rusage) && c.ret_len() == Some(0) {
         return pointer(out, addr);
     }
     input(out, c, kind, addr)
@@ -121,10 +142,169 @@ pub fn special(
             None => pointer(out, v),
         },
         SpecialArg::TimeT => match read::<8>(c.mem, v).filter(|_| c.succeeded()) {
-            Some(b) => write!(out, "[{}]", i64::from_le_bytes(b)),
+            Some(b) => {
+                let t = i64::from_le_bytes(b);
+                write!(out, "[{t}")?;
+                super::format::time_comment(out, t, 0)?;
+                out.write_all(b"]")
+            }
             None => pointer(out, v),
         },
+        SpecialArg::PendingSet => sigargs::pending(out, c, v, next),
+        SpecialArg::SigFrameMask => sigargs::frame_mask(out, c),
+        SpecialArg::SockType => net::sock_type(out, v),
+        SpecialArg::SockProtocol => net::protocol(out, c.args[0], v),
+        SpecialArg::SockAddr => net::sockaddr(out, c, v, next as i32),
+        SpecialArg::OutSockAddr => net::out_sockaddr(out, c, v, next),
+        SpecialArg::PollFds => poll::fds(out, c, v, next),
+        SpecialArg::MremapFlags => mremap_flags(out, v, next),
+        SpecialArg::Futex => futex::args(out, c, i),
+        SpecialArg::Prctl => prctl::args(out, c, i),
+        SpecialArg::Dirents { wide } => dirent::entries(out, c, v, wide),
+        SpecialArg::FdSets => select::sets(out, c),
+        SpecialArg::Clone => clone_args(out, c, i),
+        SpecialArg::SigmaskSize => select::sigmask_size(out, c, v),
     }
+}
+
+/// strace's `print_array`: `[a, b, ...]`, `NULL`, `[]`; the pointer when
+/// the first element cannot be read, `... /* 0x... */` when a later one
+/// cannot; after `-s` elements (`-v`: [`MAX_ELEMENTS`]) `...`.
+pub fn array<W: Write, const N: usize>(
+    out: &mut W,
+    c: &Call<'_, '_>,
+    addr: u64,
+    count: u64,
+    mut elem: impl FnMut(&mut W, &[u8; N]) -> io::Result<()>,
+) -> io::Result<()> {
+    if addr == 0 {
+        return pointer(out, addr);
+    }
+    if count == 0 {
+        return out.write_all(b"[]");
+    }
+    let fits = count
+        .checked_mul(N as u64)
+        .and_then(|size| addr.checked_add(size))
+        .is_some();
+    if !fits {
+        return pointer(out, addr);
+    }
+    let limit = if c.style.verbose {
+        MAX_ELEMENTS
+    } else {
+        (c.style.string_limit as u64).min(MAX_ELEMENTS)
+    };
+    for i in 0..count {
+        let cur = addr + i * N as u64;
+        if i > 0 {
+            out.write_all(b", ")?;
+        }
+        let Some(b) = read::<N>(c.mem, cur) else {
+            if i == 0 {
+                return pointer(out, cur);
+            }
+            write!(out, "... /* {cur:#x} */")?;
+            break;
+        };
+        if i == 0 {
+            out.write_all(b"[")?;
+        }
+        if i >= limit {
+            out.write_all(b"...")?;
+            break;
+        }
+        elem(out, &b)?;
+    }
+    out.write_all(b"]")
+}
+
+/// strace's `printflags`: the names of the bits set joined by `|` and any
+/// bits left in hex; when no bit has a name, the number with
+/// `/* {unknown} */`; 0 as `0`.
+pub fn flags_or_unknown(
+    out: &mut impl Write,
+    table: &microvm_abi::linux::xlat::Xlat,
+    v: u64,
+    unknown: &str,
+) -> io::Result<()> {
+    let named = table
+        .entries
+        .iter()
+        .any(|&(bit, _)| bit != 0 && v & bit == bit);
+    if v != 0 && !named {
+        return write!(out, "{v:#x} /* {unknown} */");
+    }
+    bits(out, table, v, "0")
+}
+
+/// clone(2) on x86-64 (flags, stack, parent_tid, child_tid, tls), as
+/// strace names them; the pointers the flags use, the parent's tid after
+/// success.
+fn clone_args(out: &mut impl Write, c: &Call<'_, '_>, i: usize) -> io::Result<()> {
+    use microvm_abi::linux::consts::{
+        CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FLAGS, CLONE_PARENT_SETTID, CLONE_PIDFD,
+        CLONE_SETTLS, CSIGNAL,
+    };
+    let arg = |k: usize| c.args.get(i + k).copied().unwrap_or(0);
+    let (flags, sig) = (arg(0) & !CSIGNAL, arg(0) & CSIGNAL);
+    out.write_all(b"child_stack=")?;
+    pointer(out, arg(1))?;
+    out.write_all(b", flags=")?;
+    if flags != 0 {
+        flags_or_unknown(out, &CLONE_FLAGS, flags, "CLONE_???")?;
+        if sig != 0 {
+            out.write_all(b"|")?;
+            sigargs::signal(out, sig)?;
+        }
+    } else {
+        sigargs::signal(out, sig)?;
+    }
+    if flags & (CLONE_PARENT_SETTID | CLONE_PIDFD) != 0 {
+        out.write_all(b", parent_tid=")?;
+        match read::<4>(c.mem, arg(2)).filter(|_| c.succeeded()) {
+            Some(b) => write!(out, "[{}]", i32::from_le_bytes(b))?,
+            None => pointer(out, arg(2))?,
+        }
+    }
+    if flags & CLONE_SETTLS != 0 {
+        out.write_all(b", tls=")?;
+        pointer(out, arg(4))?;
+    }
+    if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) != 0 {
+        out.write_all(b", child_tidptr=")?;
+        pointer(out, arg(3))?;
+    }
+    Ok(())
+}
+
+/// mremap's flags, and the new address when they ask for a fixed one.
+fn mremap_flags(out: &mut impl Write, flags: u64, new: u64) -> io::Result<()> {
+    use microvm_abi::linux::consts::{MREMAP_FIXED, MREMAP_FLAGS, MREMAP_MAYMOVE};
+    flags_or_unknown(out, &MREMAP_FLAGS, flags, "MREMAP_???")?;
+    let both = MREMAP_MAYMOVE | MREMAP_FIXED;
+    if flags & both == both {
+        out.write_all(b", ")?;
+        pointer(out, new)?;
+    }
+    Ok(())
+}
+
+/// time's result: the seconds and their date, `= 1795843193
+/// (2026-11-28T05:19:53+0000)`.
+pub fn time_ret(out: &mut impl Write, r: i64) -> io::Result<()> {
+    write!(out, "= {r}")?;
+    let mut comment = Vec::new();
+    super::format::time_comment(&mut comment, r, 0)?;
+    let date = comment
+        .strip_prefix(b" /* ")
+        .and_then(|d| d.strip_suffix(b" */"));
+    if let Some(date) = date {
+        out.write_all(b" (")?;
+        out.write_all(date)?;
+        out.write_all(b")")?;
+    }
+    Ok(())
 }
 
 /// fcntl's return value: the flags `F_GETFD` and `F_GETFL` return, decoded.
@@ -329,16 +509,12 @@ fn timezone_fields(out: &mut impl Write, b: &[u8; linux::TIMEZONE_SIZE]) -> io::
     )
 }
 
-/// `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}` (`RLIM_INFINITY` for
-/// getrlimit/setrlimit, as strace names it).
-pub fn rlimit_fields(out: &mut impl Write, b: &[u8; 16], wide: bool) -> io::Result<()> {
+/// `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`: a 64-bit program's
+/// limits are 64-bit for getrlimit/setrlimit too, and strace names them so.
+pub fn rlimit_fields(out: &mut impl Write, b: &[u8; 16]) -> io::Result<()> {
     let one = |out: &mut dyn Write, v: u64| {
         if v == linux::RLIM_INFINITY {
-            out.write_all(if wide {
-                b"RLIM64_INFINITY"
-            } else {
-                b"RLIM_INFINITY"
-            })
+            out.write_all(b"RLIM64_INFINITY")
         } else if v > 1024 && v & 1023 == 0 {
             write!(out, "{}*1024", v / 1024)
         } else {
@@ -362,15 +538,6 @@ pub fn winsize_fields(out: &mut impl Write, b: &[u8; winsize::SIZE]) -> io::Resu
         write!(out, "{name}={}", linux::u16_at(b, i * 2))?;
     }
     out.write_all(b"}")
-}
-
-/// `{c_iflag=0x500, c_oflag=0x5, c_cflag=0xbf, c_lflag=0x8a3b, c_line=0, ...}`.
-pub fn termios_fields(out: &mut impl Write, b: &[u8; termios::SIZE]) -> io::Result<()> {
-    out.write_all(b"{")?;
-    for (i, name) in termios::FLAGS.iter().enumerate() {
-        write!(out, "{name}={:#x}, ", linux::u32_at(b, i * 4))?;
-    }
-    write!(out, "c_line={}, ...}}", b[termios::LINE])
 }
 
 /// fcntl's command and, for the commands that take one, its argument.
@@ -400,7 +567,9 @@ fn fcntl_args(out: &mut impl Write, cmd: u64, arg: u64) -> io::Result<()> {
 
 /// ioctl's request and its argument: the terminal structs decoded.
 fn ioctl_args(out: &mut impl Write, c: &Call<'_, '_>, req: u64, arg: u64) -> io::Result<()> {
-    use microvm_abi::linux::consts::{IOCTL_REQUESTS, TCGETS, TIOCGWINSZ};
+    use microvm_abi::linux::consts::{
+        IOCTL_REQUESTS, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGWINSZ,
+    };
     let req = req as u32 as u64;
     match IOCTL_REQUESTS.name(req) {
         Some(name) => out.write_all(name.as_bytes())?,
@@ -409,7 +578,10 @@ fn ioctl_args(out: &mut impl Write, c: &Call<'_, '_>, req: u64, arg: u64) -> io:
     out.write_all(b", ")?;
     let filled = c.succeeded() && arg != 0;
     match req {
-        TCGETS if filled => shown(out, c.mem, arg, termios_fields),
+        TCGETS if filled => shown(out, c.mem, arg, |o, b| term::fields(o, b, c.style.verbose)),
+        TCSETS | TCSETSW | TCSETSF if arg != 0 => {
+            shown(out, c.mem, arg, |o, b| term::fields(o, b, c.style.verbose))
+        }
         TIOCGWINSZ if filled => shown(out, c.mem, arg, winsize_fields),
         _ => pointer(out, arg),
     }
@@ -424,6 +596,9 @@ fn iovecs(
     count: u64,
     limit: Option<u64>,
 ) -> io::Result<()> {
+    if iov == 0 {
+        return pointer(out, iov);
+    }
     let count = count as u32 as u64;
     let entry = |i: u64| {
         iov.checked_add(i * linux::PAIR_SIZE as u64)
@@ -552,12 +727,12 @@ mod tests {
     fn limits() {
         let b = linux::pair(8 << 20, linux::RLIM_INFINITY);
         assert_eq!(
-            text(|o| rlimit_fields(o, &b, true)),
+            text(|o| rlimit_fields(o, &b)),
             "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}"
         );
         let b = linux::pair(1000, 0);
         assert_eq!(
-            text(|o| rlimit_fields(o, &b, false)),
+            text(|o| rlimit_fields(o, &b)),
             "{rlim_cur=1000, rlim_max=0}"
         );
     }
@@ -570,13 +745,6 @@ mod tests {
         assert_eq!(
             text(|o| winsize_fields(o, &b)),
             "{ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}"
-        );
-        let mut t = [0u8; termios::SIZE];
-        t[0] = 0x5;
-        t[12..16].copy_from_slice(&0x8a3bu32.to_le_bytes());
-        assert_eq!(
-            text(|o| termios_fields(o, &t)),
-            "{c_iflag=0x5, c_oflag=0x0, c_cflag=0x0, c_lflag=0x8a3b, c_line=0, ...}"
         );
     }
 
@@ -655,6 +823,147 @@ mod tests {
             m.line(nr::UNAME, [at, 0, 0, 0, 0, 0], Some(0)),
             r#"uname({sysname="Linux", nodename="microvm", ...}) = 0"#
         );
+    }
+
+    #[test]
+    fn memory_advice_and_remaps() {
+        let m = Memory::new();
+        let a = 0x7f45_c5ef_c000u64;
+        assert_eq!(
+            m.line(nr::MADVISE, [a, 4096, 4, 0, 0, 0], Some(0)),
+            "madvise(0x7f45c5efc000, 4096, MADV_DONTNEED) = 0"
+        );
+        assert_eq!(
+            m.line(nr::MADVISE, [a, 4096, 14, 0, 0, 0], Some(-38)),
+            "madvise(0x7f45c5efc000, 4096, MADV_HUGEPAGE) = -1 ENOSYS (Function not implemented)"
+        );
+        assert_eq!(
+            m.line(nr::MADVISE, [a, 4096, 77, 0, 0, 0], Some(-22)),
+            "madvise(0x7f45c5efc000, 4096, 0x4d /* MADV_??? */) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::MREMAP, [a, 4096, 8192, 1, 0x1234, 0], Some(a as i64)),
+            "mremap(0x7f45c5efc000, 4096, 8192, MREMAP_MAYMOVE) = 0x7f45c5efc000"
+        );
+        assert_eq!(
+            m.line(nr::MREMAP, [u64::MAX, 8192, 4096, 0, 0, 0], Some(-22)),
+            "mremap(0xffffffffffffffff, 8192, 4096, 0) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::MREMAP, [u64::MAX, 4096, 4096, 3, 0xffff, 0], Some(-22)),
+            "mremap(0xffffffffffffffff, 4096, 4096, MREMAP_MAYMOVE|MREMAP_FIXED, 0xffff) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            m.line(nr::MREMAP, [a, 4096, 4096, 0x40, 0xffff, 0], Some(-22)),
+            "mremap(0x7f45c5efc000, 4096, 4096, 0x40 /* MREMAP_??? */) = -1 EINVAL (Invalid argument)"
+        );
+    }
+
+    #[test]
+    fn clone_lines_like_strace() {
+        let mut m = Memory::new();
+        let ptid = m.put(USER, &26140u32.to_le_bytes());
+        let l = |a: [u64; 5], r: i64| m.line(nr::CLONE, [a[0], a[1], a[2], a[3], a[4], 0], Some(r));
+        assert_eq!(
+            l([0x0120_0011, 0, 0, 0x7f84_d322_3a10, 0], 26139),
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f84d3223a10) = 26139"
+        );
+        assert_eq!(
+            l([0x0010_0011, 0, ptid, 0, 0], 26140),
+            "clone(child_stack=NULL, flags=CLONE_PARENT_SETTID|SIGCHLD, parent_tid=[26140]) = 26140"
+        );
+        assert_eq!(
+            l([0x0010_0011, 0, ptid, 0, 0], -38),
+            "clone(child_stack=NULL, flags=CLONE_PARENT_SETTID|SIGCHLD, parent_tid=0x10000000) = -1 ENOSYS (Function not implemented)"
+        );
+        assert_eq!(
+            l([0, 0, 0, 0, 0x1234], 26141),
+            "clone(child_stack=NULL, flags=0) = 26141"
+        );
+        assert_eq!(
+            l([0x0400_0008_0100, 0x1000, ptid, 0x2000, 0x1234], 26142),
+            "clone(child_stack=0x1000, flags=CLONE_VM|CLONE_SETTLS|0x40000000000, tls=0x1234) = 26142"
+        );
+        assert_eq!(
+            l([0x3010_000a, 0, 0x10, 0, 0], 26143),
+            "clone(child_stack=NULL, flags=CLONE_PARENT_SETTID|CLONE_NEWUSER|CLONE_NEWPID|SIGUSR1, parent_tid=0x10) = 26143"
+        );
+    }
+
+    #[test]
+    fn strace_number_and_path_forms() {
+        let mut m = Memory::new();
+        // No iovecs at NULL: NULL, as strace's print_array.
+        assert_eq!(
+            m.line(nr::WRITEV, [1, 0, 0, 0, 0, 0], Some(0)),
+            "writev(1, NULL, 0) = 0"
+        );
+        let t = m.put(USER, &1795843193i64.to_le_bytes());
+        assert_eq!(
+            m.line(nr::TIME, [t, 0, 0, 0, 0, 0], Some(1795843193)),
+            "time([1795843193 /* 2026-11-28T05:19:53+0000 */]) = 1795843193 (2026-11-28T05:19:53+0000)"
+        );
+        assert_eq!(
+            m.line(nr::TIME, [0, 0, 0, 0, 0, 0], Some(1795843193)),
+            "time(NULL) = 1795843193 (2026-11-28T05:19:53+0000)"
+        );
+        // Paths are not cut at -s.
+        let p = m.put(USER + 0x100, b"/tmp/microvm-strace-files-27622/dir\0");
+        assert_eq!(
+            m.line(nr::OPENAT, [(-100i64) as u64, p, 0o2200000, 0, 0, 0], Some(3)),
+            "openat(AT_FDCWD, \"/tmp/microvm-strace-files-27622/dir\", O_RDONLY|O_CLOEXEC|O_DIRECTORY) = 3"
+        );
+        let r = m.put(USER + 0x200, &[0xff; 16]);
+        assert_eq!(
+            m.line(nr::GETRLIMIT, [4, r, 0, 0, 0, 0], Some(0)),
+            "getrlimit(RLIMIT_CORE, {rlim_cur=RLIM64_INFINITY, rlim_max=RLIM64_INFINITY}) = 0"
+        );
+    }
+
+    /// Every row's decoders over hostile values: pointers into the user
+    /// pages (filled with a byte pattern), at their end, nowhere; sizes and
+    /// counts absurd; results of every kind. No panic, and lines bounded.
+    #[test]
+    fn every_row_survives_hostile_arguments() {
+        use crate::trace::style::Style;
+        use microvm_abi::layout::PAGE_SIZE;
+        use microvm_abi::linux::syscalls::SYSCALLS;
+        let mut m = Memory::new();
+        let end = USER + crate::trace::testing::PAGES * PAGE_SIZE;
+        for (i, fill) in [0xffu8, 0x01, 0x7f].iter().enumerate() {
+            let page = [*fill; PAGE_SIZE as usize];
+            m.put(USER + i as u64 * PAGE_SIZE, &page);
+        }
+        let values = [
+            0,
+            8,
+            USER + 0x123,
+            end - 8,
+            end,
+            u32::MAX as u64,
+            i32::MAX as u64,
+            u64::MAX - 7,
+        ];
+        let verbose = Style {
+            verbose: true,
+            string_limit: 4096,
+            ..Style::default()
+        };
+        let mut n = 0u64;
+        for row in SYSCALLS {
+            for (k, &a) in values.iter().enumerate() {
+                let b = values[(k * 7 + 3) % values.len()];
+                let args = [a, b, a ^ b, b, a, b.wrapping_add(a)];
+                for ret in [Some(0), Some(1), Some(i64::MAX), Some(4096), None] {
+                    for style in [&Style::default(), &verbose] {
+                        let l = m.line_with(style, row.nr, args, ret);
+                        assert!(l.len() < 1 << 20, "{}: {} bytes", row.name, l.len());
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 3_000);
     }
 
     #[test]

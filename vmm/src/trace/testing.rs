@@ -2,7 +2,7 @@
 //! the trace line a syscall over it gives.
 
 use super::decode::{self, Call};
-use super::style::Style;
+use super::style::{FdPaths, Style};
 use crate::arch::paging::{PageFlags, PageTables};
 use crate::memory::{FrameAllocator, GuestRam};
 use crate::space::AddressSpace;
@@ -18,6 +18,8 @@ pub const PAGES: u64 = 4;
 pub struct Memory {
     ram: GuestRam,
     space: AddressSpace,
+    /// The stack pointer the calls are made with.
+    pub sp: u64,
 }
 
 impl Default for Memory {
@@ -34,7 +36,7 @@ impl Memory {
         space
             .map(&ram, USER, USER + PAGES * PAGE_SIZE, PageFlags::USER_RW)
             .unwrap();
-        Memory { ram, space }
+        Memory { ram, space, sp: 0 }
     }
 
     /// Put `bytes` at `addr` (inside the user pages); returns `addr`.
@@ -50,14 +52,41 @@ impl Memory {
 
     /// [`Memory::line`] in `style`, without the column padding.
     pub fn line_with(&self, style: &Style, nr: u64, args: [u64; 6], ret: Option<i64>) -> String {
+        self.line_of(style, None, nr, args, ret)
+    }
+
+    /// [`Memory::line`] under `-y`, descriptors named by `fds`.
+    pub fn line_with_fds(
+        &self,
+        fds: &dyn FdPaths,
+        nr: u64,
+        args: [u64; 6],
+        ret: Option<i64>,
+    ) -> String {
+        let style = Style {
+            fd_paths: true,
+            ..Style::default()
+        };
+        self.line_of(&style, Some(fds), nr, args, ret)
+    }
+
+    fn line_of(
+        &self,
+        style: &Style,
+        fds: Option<&dyn FdPaths>,
+        nr: u64,
+        args: [u64; 6],
+        ret: Option<i64>,
+    ) -> String {
         let mem = UserMemory::new(&self.ram, self.space.tables().root());
         let call = Call {
             mem: &mem,
             nr,
             args,
+            sp: self.sp,
             ret,
             style,
-            fds: None,
+            fds,
         };
         let mut out = Vec::new();
         decode::call(&mut out, &call).unwrap();

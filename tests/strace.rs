@@ -1,0 +1,736 @@
+//! microvm's trace against strace's own: each C program in tests/c/strace_*.c
+//! (built with gcc and with musl-gcc, both static) runs natively under
+//! `strace -f` and under `microvm run --fs-root /`, and after the
+//! normalisation below the two traces must be the same lines, in order.
+//!
+//! The expected text is what the installed strace prints, captured at test
+//! time. A test reports every differing line at once (both lines side by
+//! side, grouped by syscall), so a failure is the list of what is left.
+//!
+//! Both runs are made as alike as they can be before any text is touched:
+//! the same program file found through the same `PATH` (the only variable of
+//! both environments, so argv\[0\] and `/* 1 var */` agree), `/` as the working
+//! directory, stdin `/dev/null`, and the native process given the limits
+//! and CPU set microvm's model reports (`RLIMIT_NOFILE` 1024,
+//! `RLIMIT_STACK` 128 KiB, `RLIMIT_CORE` as high as it may go, CPU 0 alone).
+//!
+//! A call microvm refuses (its line ends `= -1 ENOSYS (Function not
+//! implemented)`) is refused natively too: strace injects the same failure
+//! there (`-e inject=NAME:error=ENOSYS`, with `when=` when microvm refused
+//! only some of that syscall's calls). The program then takes the same path
+//! in both runs, and strace itself shows what a failed call looks like: its
+//! input arguments decoded, its output arguments as their address. Its
+//! `(INJECTED)` mark is the one thing removed.
+//!
+//! The normalisation, applied to both traces (outside quoted strings unless
+//! said otherwise):
+//! 1. strace's `PID ` prefix (from `-f -o`) and `(INJECTED)` mark go, and its
+//!    padding of the result to column 40 is one space.
+//! 2. Addresses: a hex number of 0x10000 (`vm.mmap_min_addr`) and more is
+//!    `ADDR` (stack, heap, mappings and environment lie at other places in
+//!    the VM); `NULL` and smaller numbers stay.
+//! 3. Times: the values of `tv_sec=`, `tv_nsec=`, `tv_usec=`; in `time`
+//!    lines, the seconds and the date strace writes beside them.
+//! 4. The VM's identity: the process id (microvm's pid is 1) in the result
+//!    of `getpid`, `gettid`, `set_tid_address` and the arguments of `kill`,
+//!    `tkill`, `tgkill`; `uname`'s nodename; `sched_getaffinity`'s result
+//!    (the size of the kernel's CPU mask: `nr_cpu_ids`, not the CPUs given).
+//! 5. Random bytes: each `\xHH` of `getrandom`'s buffer.
+//!
+//! Everything else must match exactly.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{build, Scratch};
+
+/// The installed strace, or `None` with a skip line (a failure under CI).
+fn strace() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("strace"))
+            .find(|p| p.is_file())
+    });
+    match found {
+        Some(p) => Some(p),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but strace is missing (make setup installs it)")
+        }
+        None => {
+            eprintln!("skipped: strace is not installed");
+            None
+        }
+    }
+}
+
+/// The two C libraries each program is built with.
+const LIBCS: &[(&str, &str)] = &[("glibc", "gcc"), ("musl", "musl-gcc")];
+
+/// The ENOSYS line microvm writes for a call it does not serve.
+const REFUSED: &str = " = -1 ENOSYS (Function not implemented)";
+
+/// The syscall a trace line is of (`None` for `+++ exited ... +++` and the
+/// like).
+fn syscall_name(line: &str) -> Option<&str> {
+    let name = &line[..line.find('(')?];
+    (!name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+    .then_some(name)
+}
+
+/// `-e inject=` options that make strace refuse natively what microvm
+/// refused: per syscall, all its calls, or the range of them (`when=A..B`,
+/// counted from 1) microvm refused. A syscall refused at scattered calls is
+/// left alone (its lines will differ, which the comparison reports).
+fn injections(microvm_trace: &[String]) -> Vec<String> {
+    let mut calls: BTreeMap<&str, (usize, Vec<usize>)> = BTreeMap::new();
+    for line in microvm_trace {
+        let Some(name) = syscall_name(line) else {
+            continue;
+        };
+        let entry = calls.entry(name).or_default();
+        entry.0 += 1;
+        if line.ends_with(REFUSED) {
+            entry.1.push(entry.0);
+        }
+    }
+    let mut out = Vec::new();
+    for (name, (total, refused)) in calls {
+        let (Some(&first), Some(&last)) = (refused.first(), refused.last()) else {
+            continue;
+        };
+        if refused.len() == total {
+            out.push(format!("inject={name}:error=ENOSYS"));
+        } else if last - first + 1 == refused.len() {
+            out.push(format!("inject={name}:error=ENOSYS:when={first}..{last}"));
+        }
+    }
+    out
+}
+
+/// One program's two traces, as lines.
+struct Traces {
+    strace: Vec<String>,
+    microvm: Vec<String>,
+    /// The native process's id.
+    native_pid: i64,
+}
+
+/// Run `prog` with `args` under microvm, then natively under strace with
+/// what microvm refused refused there too.
+fn run_both(strace: &Path, prog: &Path, args: &[&str], scratch: &Scratch) -> Traces {
+    let dir = prog.parent().unwrap();
+    let name = prog.file_name().unwrap();
+    let mut path_var = OsString::from("PATH=");
+    path_var.push(dir);
+    let stem = name.to_string_lossy();
+
+    let vm_out = scratch.0.join(format!("{stem}.microvm"));
+    let o = common::microvm()
+        .arg("run")
+        .arg("-o")
+        .arg(&vm_out)
+        .arg("--env")
+        .arg(&path_var)
+        .args(["--fs-root", "/"])
+        .arg(prog)
+        .args(args)
+        .current_dir("/")
+        .output()
+        .expect("microvm runs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "microvm run {stem}: {}",
+        common::stderr(&o)
+    );
+    let microvm = read_lines(&vm_out);
+
+    let native_out = scratch.0.join(format!("{stem}.strace"));
+    let mut cmd = Command::new(strace);
+    cmd.arg("-f").arg("-o").arg(&native_out);
+    for inject in injections(&microvm) {
+        cmd.args(["-e", &inject]);
+    }
+    cmd.arg(name)
+        .args(args)
+        .env_clear()
+        .env("PATH", dir)
+        .current_dir("/")
+        .stdin(Stdio::null());
+    // SAFETY: between fork and exec the closure only makes async-signal-safe
+    // syscalls (setrlimit, sched_setaffinity) on the child itself, with
+    // values on its own stack.
+    unsafe {
+        cmd.pre_exec(like_the_vm);
+    }
+    let o = cmd.output().expect("strace runs");
+    assert!(o.status.success(), "strace {stem}: {}", common::stderr(&o));
+    let strace = read_lines(&native_out);
+    let native_pid = strace
+        .first()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid prefix in strace's first line: {strace:?}"));
+    Traces {
+        strace,
+        microvm,
+        native_pid,
+    }
+}
+
+/// In the native child before exec: the limits and CPU set microvm reports
+/// (`RLIMIT_NOFILE` 1024, `RLIMIT_STACK` 128 KiB, one CPU: 0).
+fn like_the_vm() -> std::io::Result<()> {
+    for (resource, value) in [
+        (libc::RLIMIT_NOFILE, 1024),
+        (libc::RLIMIT_STACK, 128 * 1024),
+        (libc::RLIMIT_CORE, libc::RLIM_INFINITY),
+    ] {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the rlimit on the stack it is given.
+        if unsafe { libc::getrlimit(resource, &mut limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // Lowered to the VM's value; never above the hard limit (raising
+        // it takes a privilege).
+        let value = value.min(limit.rlim_max);
+        let limit = libc::rlimit {
+            rlim_cur: value,
+            rlim_max: value,
+        };
+        // SAFETY: a valid rlimit on the stack; setrlimit only reads it.
+        if unsafe { libc::setrlimit(resource, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    // SAFETY: cpu_set_t is plain data, valid all-zero; CPU_SET writes within
+    // it; sched_setaffinity reads `size_of` bytes of it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn read_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A line cut into quoted strings (`true`) and the text between them.
+fn segments(line: &str) -> Vec<(bool, String)> {
+    let mut out: Vec<(bool, String)> = Vec::new();
+    let mut cur = String::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in line.chars() {
+        if in_string {
+            cur.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                out.push((true, std::mem::take(&mut cur)));
+                in_string = false;
+            }
+        } else if c == '"' {
+            if !cur.is_empty() {
+                out.push((false, std::mem::take(&mut cur)));
+            }
+            cur.push(c);
+            in_string = true;
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        out.push((in_string, cur));
+    }
+    out
+}
+
+/// Rule 2: hex numbers of 0x10000 and more are `ADDR`.
+fn addresses(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let starts = b[i] == b'0'
+            && b.get(i + 1) == Some(&b'x')
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'));
+        if starts {
+            let end = (i + 2..=b.len())
+                .find(|&j| j == b.len() || !b[j].is_ascii_hexdigit())
+                .unwrap_or(b.len());
+            let digits = &text[i + 2..end];
+            if !digits.is_empty() {
+                let big = u128::from_str_radix(digits, 16).map_or(true, |v| v >= 0x10000);
+                out.push_str(if big { "ADDR" } else { &text[i..end] });
+                i = end;
+                continue;
+            }
+        }
+        out.push(b[i] as char);
+        i += 1;
+    }
+    out
+}
+
+/// Replace the decimal number after each `key` with `with`.
+fn number_after(text: &str, key: &str, with: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(key) {
+        let (head, tail) = rest.split_at(at + key.len());
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str(with);
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replace whole decimal tokens for which `pick` holds with `with`.
+fn tokens(text: &str, pick: impl Fn(&str) -> bool, with: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) && pick(word) {
+            out.push_str(with);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Rule 3's dates (`2026-11-28T04:24:16+0000`) are `DATE`.
+fn dates(text: &str) -> String {
+    tokens_any(text, |w| {
+        let b = w.as_bytes();
+        b.len() == 24 && b[4] == b'-' && b[10] == b'T' && matches!(b[19], b'+' | b'-')
+    })
+}
+
+/// Replace whole words (digits, letters, `-`, `:`, `+`) for which `pick`
+/// holds with `DATE`.
+fn tokens_any(text: &str, pick: impl Fn(&str) -> bool) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_alphanumeric() || c == '-' || c == ':' || c == '+' {
+            word.push(c);
+            continue;
+        }
+        out.push_str(if pick(&word) { "DATE" } else { &word });
+        word.clear();
+        if c != '\0' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The text between strings of a line of syscall `name`, normalised.
+fn outside(text: &str, name: Option<&str>, pid: i64) -> String {
+    let mut t = addresses(text);
+    // Rule 1: strace pads the result to column 40.
+    while t.contains("  =") {
+        t = t.replace("  =", " =");
+    }
+    for key in ["tv_sec=", "tv_nsec=", "tv_usec="] {
+        t = number_after(&t, key, "N");
+    }
+    let pid = pid.to_string();
+    match name {
+        Some("time") => {
+            t = dates(&t);
+            t = tokens(&t, |w| w.len() >= 9, "SECS");
+        }
+        Some("getpid" | "gettid" | "set_tid_address" | "kill" | "tkill" | "tgkill") => {
+            t = tokens(&t, |w| w == pid, "PID");
+        }
+        Some("sched_getaffinity") => {
+            if let Some(at) = t.rfind(") = ") {
+                let result = tokens(&t[at..], |_| true, "N");
+                t.replace_range(at.., &result);
+            }
+        }
+        _ => {}
+    }
+    t
+}
+
+/// Rule 5: each `\xHH` of a random buffer is `\x..`.
+fn random_bytes(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && b.get(i + 1) == Some(&b'x')
+            && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+            && b.get(i + 3).is_some_and(u8::is_ascii_hexdigit)
+        {
+            out.push_str("\\x..");
+            i += 4;
+        } else if b[i] == b'\\' && i + 1 < b.len() {
+            out.push_str(&s[i..i + 2]);
+            i += 2;
+        } else {
+            let c = s[i..].chars().next().unwrap_or('?');
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// One trace line, normalised (see the module's rules). `pid` is the traced
+/// process's id in that run.
+fn normalise(line: &str, pid: i64) -> String {
+    let name = syscall_name(line);
+    let mut out = String::new();
+    let mut after_nodename = false;
+    let mut first_string = true;
+    for (is_string, text) in segments(line) {
+        if !is_string {
+            after_nodename = text.ends_with("nodename=");
+            out.push_str(&outside(&text, name, pid));
+            continue;
+        }
+        if name == Some("uname") && after_nodename {
+            out.push_str("\"HOST\"");
+        } else if name == Some("getrandom") && first_string {
+            out.push_str(&random_bytes(&text));
+        } else {
+            out.push_str(&text);
+        }
+        first_string = false;
+    }
+    out
+}
+
+/// Rule 1 for strace's lines: its `PID ` prefix and `(INJECTED)` mark.
+fn strip_strace(line: &str, pid: i64) -> &str {
+    let line = line
+        .strip_prefix(&pid.to_string())
+        .map_or(line, str::trim_start);
+    line.strip_suffix(" (INJECTED)").unwrap_or(line)
+}
+
+/// A difference between the two normalised traces: a line of each (by
+/// index), or a line only one of them has.
+#[derive(Debug, PartialEq)]
+struct Difference {
+    syscall: String,
+    strace: Option<usize>,
+    microvm: Option<usize>,
+}
+
+/// Compare the normalised traces line by line (a longest common
+/// subsequence, so a missing or extra line is reported as such and the
+/// rest still lines up); every differing line, the two paired by syscall
+/// where a stretch differs.
+fn compare(expected: &[String], got: &[String]) -> Vec<Difference> {
+    let (n, m) = (expected.len(), got.len());
+    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if expected[i] == got[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    let (mut only_e, mut only_g) = (Vec::new(), Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && expected[i] == got[j] {
+            pair_up(expected, got, &mut only_e, &mut only_g, &mut out);
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            only_g.push(j);
+            j += 1;
+        } else {
+            only_e.push(i);
+            i += 1;
+        }
+    }
+    pair_up(expected, got, &mut only_e, &mut only_g, &mut out);
+    out
+}
+
+/// The lines of one differing stretch, strace's and microvm's of the same
+/// syscall side by side.
+fn pair_up(
+    expected: &[String],
+    got: &[String],
+    only_e: &mut Vec<usize>,
+    only_g: &mut Vec<usize>,
+    out: &mut Vec<Difference>,
+) {
+    let name = |l: &str| syscall_name(l).unwrap_or("(other)").to_owned();
+    let mut partners: Vec<Option<usize>> = only_g.drain(..).map(Some).collect();
+    for e in only_e.drain(..) {
+        let syscall = name(&expected[e]);
+        let partner = partners
+            .iter_mut()
+            .find(|g| g.is_some_and(|g| name(&got[g]) == syscall))
+            .and_then(Option::take);
+        out.push(Difference {
+            syscall,
+            strace: Some(e),
+            microvm: partner,
+        });
+    }
+    for g in partners.into_iter().flatten() {
+        out.push(Difference {
+            syscall: name(&got[g]),
+            strace: None,
+            microvm: Some(g),
+        });
+    }
+}
+
+/// Run tests/c/strace_NAME.c with both C libraries, natively under strace
+/// and under microvm, and fail with every differing line, grouped by
+/// syscall.
+fn compare_program(name: &str, args: &[&str], scratch: &Scratch) {
+    let Some(strace) = strace() else { return };
+    let mut report: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut count = 0;
+    for &(libc_name, compiler) in LIBCS {
+        let Some(prog) = build(compiler, &format!("strace_{name}"), &["-static", "-O1"]) else {
+            continue;
+        };
+        let t = run_both(&strace, &prog, args, scratch);
+        let native: Vec<&str> = t
+            .strace
+            .iter()
+            .map(|l| strip_strace(l, t.native_pid))
+            .collect();
+        let expected: Vec<String> = native.iter().map(|l| normalise(l, t.native_pid)).collect();
+        let got: Vec<String> = t
+            .microvm
+            .iter()
+            .map(|l| normalise(l, microvm::syscall::GUEST_PID))
+            .collect();
+        // Shown as each run wrote it (the comparison was of the normalised
+        // lines).
+        fn raw<'a>(raws: &[&'a str], line: Option<usize>) -> &'a str {
+            line.map_or("(no such line)", |i| raws[i])
+        }
+        let vm_raw: Vec<&str> = t.microvm.iter().map(String::as_str).collect();
+        for d in compare(&expected, &got) {
+            count += 1;
+            report.entry(d.syscall).or_default().push(format!(
+                "  [{libc_name}]\n    strace:  {}\n    microvm: {}",
+                raw(&native, d.strace),
+                raw(&vm_raw, d.microvm),
+            ));
+        }
+    }
+    if count > 0 {
+        let mut msg = format!("strace_{name}: {count} lines differ from strace's\n");
+        for (syscall, lines) in report {
+            msg.push_str(&format!("{syscall}:\n"));
+            for l in lines {
+                msg.push_str(&l);
+                msg.push('\n');
+            }
+        }
+        panic!("{msg}");
+    }
+}
+
+#[test]
+fn files_match_strace() {
+    require_kvm!();
+    let scratch = Scratch::new("strace-files");
+    let dir = scratch.0.join("dir");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("data"), "0123456789abcdef\n").unwrap();
+    std::os::unix::fs::symlink("data", dir.join("link")).unwrap();
+    compare_program("files", &[dir.to_str().unwrap()], &scratch);
+}
+
+#[test]
+fn memory_matches_strace() {
+    require_kvm!();
+    compare_program("memory", &[], &Scratch::new("strace-memory"));
+}
+
+#[test]
+fn time_matches_strace() {
+    require_kvm!();
+    compare_program("time", &[], &Scratch::new("strace-time"));
+}
+
+#[test]
+fn limits_match_strace() {
+    require_kvm!();
+    compare_program("limits", &[], &Scratch::new("strace-limits"));
+}
+
+#[test]
+fn signals_match_strace() {
+    require_kvm!();
+    compare_program("signals", &[], &Scratch::new("strace-signals"));
+}
+
+#[test]
+fn sockets_poll_prctl_futex_writev_match_strace() {
+    require_kvm!();
+    compare_program("misc", &[], &Scratch::new("strace-misc"));
+}
+
+/// The comparison itself: the rules normalise what they say and nothing
+/// else, and a difference is reported with both lines.
+#[test]
+fn normalisation_keeps_what_must_match() {
+    let pid = 4242;
+    let strace_line =
+        "4242  mmap(NULL, 16384, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f47597e9000";
+    assert_eq!(
+        normalise(strip_strace(strace_line, pid), pid),
+        "mmap(NULL, 16384, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = ADDR"
+    );
+    // Small hex numbers, NULL and strings stay.
+    assert_eq!(
+        normalise(
+            "fcntl(3, F_GETFL)      = 0x8000 (flags O_RDONLY|O_LARGEFILE)",
+            1
+        ),
+        "fcntl(3, F_GETFL) = 0x8000 (flags O_RDONLY|O_LARGEFILE)"
+    );
+    assert_eq!(
+        normalise("write(1, \"0x7fffffff  = 1\", 15) = 15", 1),
+        "write(1, \"0x7fffffff  = 1\", 15) = 15"
+    );
+    assert_ne!(
+        normalise("rseq(0x4acca0, 32, 0x0, 0x53053053) = -1", 1),
+        normalise("rseq(0x4acca0, 0x20, 0, 0x53053053) = -1", 1)
+    );
+    // Times, pids, nodename, random bytes.
+    assert_eq!(
+        normalise("time([1795839856 /* 2026-11-28T04:24:16+0000 */]) = 1795839856 (2026-11-28T04:24:16+0000)", 1),
+        "time([SECS /* DATE */]) = SECS (DATE)"
+    );
+    assert_eq!(
+        normalise(
+            "clock_gettime(CLOCK_MONOTONIC, {tv_sec=11282, tv_nsec=93016859}) = 0",
+            1
+        ),
+        "clock_gettime(CLOCK_MONOTONIC, {tv_sec=N, tv_nsec=N}) = 0"
+    );
+    assert_eq!(
+        normalise("tgkill(4242, 4242, 0) = 0", 4242),
+        "tgkill(PID, PID, 0) = 0"
+    );
+    assert_eq!(
+        normalise("tgkill(1, 1, 0) = 0", 1),
+        "tgkill(PID, PID, 0) = 0"
+    );
+    // Only in the listed syscalls: a 1 elsewhere is a 1.
+    assert_eq!(normalise("close(1) = 0", 1), "close(1) = 0");
+    assert_eq!(
+        normalise("sched_getaffinity(0, 128, [0])    = 32", 1),
+        "sched_getaffinity(0, 128, [0]) = N"
+    );
+    assert_eq!(
+        normalise("uname({sysname=\"Linux\", nodename=\"vm\", ...}) = 0", 1),
+        "uname({sysname=\"Linux\", nodename=\"HOST\", ...}) = 0"
+    );
+    assert_eq!(
+        normalise("getrandom(\"\\x3c\\xb3\", 2, 0) = 2", 1),
+        "getrandom(\"\\x..\\x..\", 2, 0) = 2"
+    );
+    // Octal escapes are not strace's form for random bytes: they stay.
+    assert_eq!(
+        normalise("getrandom(\"\\312\", 1, 0) = 1", 1),
+        "getrandom(\"\\312\", 1, 0) = 1"
+    );
+    assert_eq!(
+        strip_strace("4242  rseq(0x1, 0x20, 0, 0x53053053) = -1 ENOSYS (Function not implemented) (INJECTED)", 4242),
+        "rseq(0x1, 0x20, 0, 0x53053053) = -1 ENOSYS (Function not implemented)"
+    );
+}
+
+#[test]
+fn a_difference_shows_both_lines_and_the_rest_lines_up() {
+    let s = |v: &[&str]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    let expected = s(&["execve(\"/p\") = 0", "a(1) = 0", "b(2) = 0", "c(3) = 0"]);
+    let got = s(&["a(1) = 0", "b(0x2) = 0", "c(3) = 0", "d() = 0"]);
+    let diff = |syscall: &str, strace, microvm| Difference {
+        syscall: syscall.to_owned(),
+        strace,
+        microvm,
+    };
+    assert_eq!(
+        compare(&expected, &got),
+        vec![
+            diff("execve", Some(0), None),
+            diff("b", Some(2), Some(1)),
+            diff("d", None, Some(3)),
+        ]
+    );
+    assert!(compare(&got, &got).is_empty());
+}
+
+#[test]
+fn refused_calls_are_injected_natively_by_occurrence() {
+    let s = |v: &[&str]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    let trace = s(&[
+        "rseq(0x1, 32, 0, 0x53053053) = -1 ENOSYS (Function not implemented)",
+        "ioctl(0, TCGETS, 0x7fff) = -1 ENOTTY (Inappropriate ioctl for device)",
+        "ioctl(0, FIONREAD, 0x7fff) = -1 ENOSYS (Function not implemented)",
+        "ioctl(0, FIONBIO, 0x7fff) = -1 ENOSYS (Function not implemented)",
+        "prctl(15, 0x1) = -1 ENOSYS (Function not implemented)",
+        "prctl(16, 0x1) = 0",
+        "prctl(16, 0x1) = -1 ENOSYS (Function not implemented)",
+        "close(3) = 0",
+        "+++ exited with 0 +++",
+    ]);
+    assert_eq!(
+        injections(&trace),
+        vec![
+            "inject=ioctl:error=ENOSYS:when=2..3".to_string(),
+            "inject=rseq:error=ENOSYS".to_string(),
+        ]
+    );
+}

@@ -24,8 +24,11 @@
 //!
 //! The normalisation, applied to both traces (outside quoted strings unless
 //! said otherwise):
-//! 1. strace's `PID ` prefix (from `-f -o`) and `(INJECTED)` mark go, and its
-//!    padding of the result to column 40 is one space.
+//! 1. strace's `PID ` prefix (from `-f -o`) and `(INJECTED)` mark go, and the
+//!    padding before `= result` is one space. The padding is checked apart,
+//!    on each run's own lines: the result stands at column 40 (strace counts
+//!    its prefix), or one space after a longer call — a rule the test checks
+//!    on strace's lines first, then requires of microvm's.
 //! 2. Addresses: a hex number of 0x10000 (`vm.mmap_min_addr`) and more is
 //!    `ADDR` (stack, heap, mappings and environment lie at other places in
 //!    the VM); `NULL` and smaller numbers stay.
@@ -417,6 +420,35 @@ fn random_bytes(s: &str) -> String {
     out
 }
 
+/// The column strace writes `= result` at (its `-a` default), counting
+/// the `PID ` prefix; a longer call is followed by one space.
+const RESULT_COLUMN: usize = 40;
+
+/// The byte offsets of the end of a line's call (after its `)`) and of the
+/// `=` of its result, found outside quoted strings.
+fn result_at(line: &str) -> Option<(usize, usize)> {
+    let mut offset = 0;
+    for (is_string, text) in segments(line) {
+        if !is_string {
+            let b = text.as_bytes();
+            for (k, _) in text.match_indices(')') {
+                let spaces = b[k + 1..].iter().take_while(|&&c| c == b' ').count();
+                if spaces > 0 && text[k + 1 + spaces..].starts_with("= ") {
+                    return Some((offset + k + 1, offset + k + 1 + spaces));
+                }
+            }
+        }
+        offset += text.len();
+    }
+    None
+}
+
+/// Whether a line's result stands where strace puts it: at
+/// [`RESULT_COLUMN`], or one space after a longer call.
+fn at_strace_column(line: &str) -> bool {
+    result_at(line).is_none_or(|(call_end, eq)| eq == RESULT_COLUMN.max(call_end + 1))
+}
+
 /// One trace line, normalised (see the module's rules). `pid` is the traced
 /// process's id in that run.
 fn normalise(line: &str, pid: i64) -> String {
@@ -461,9 +493,9 @@ struct Difference {
 
 /// Compare the normalised traces line by line (a longest common
 /// subsequence, so a missing or extra line is reported as such and the
-/// rest still lines up); every differing line, the two paired by syscall
-/// where a stretch differs.
-fn compare(expected: &[String], got: &[String]) -> Vec<Difference> {
+/// rest still lines up): the lines that match (by index), and every
+/// differing line, the two paired by syscall where a stretch differs.
+fn compare(expected: &[String], got: &[String]) -> (Vec<(usize, usize)>, Vec<Difference>) {
     let (n, m) = (expected.len(), got.len());
     let mut lcs = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {
@@ -476,11 +508,13 @@ fn compare(expected: &[String], got: &[String]) -> Vec<Difference> {
         }
     }
     let mut out = Vec::new();
+    let mut matched = Vec::new();
     let (mut i, mut j) = (0, 0);
     let (mut only_e, mut only_g) = (Vec::new(), Vec::new());
     while i < n || j < m {
         if i < n && j < m && expected[i] == got[j] {
             pair_up(expected, got, &mut only_e, &mut only_g, &mut out);
+            matched.push((i, j));
             i += 1;
             j += 1;
         } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
@@ -492,7 +526,7 @@ fn compare(expected: &[String], got: &[String]) -> Vec<Difference> {
         }
     }
     pair_up(expected, got, &mut only_e, &mut only_g, &mut out);
-    out
+    (matched, out)
 }
 
 /// The lines of one differing stretch, strace's and microvm's of the same
@@ -527,6 +561,56 @@ fn pair_up(
     }
 }
 
+/// Every line of `t` that differs from strace's, as `(syscall, both
+/// lines)`: after normalisation, or in where its result stands.
+fn differences(t: &Traces) -> Vec<(String, String)> {
+    // The column rule is checked against the installed strace's own lines
+    // (with their `PID ` prefix, which strace counts).
+    for line in &t.strace {
+        assert!(
+            at_strace_column(line),
+            "strace does not put this result where tests/strace.rs expects \
+             (column {RESULT_COLUMN}): {line}"
+        );
+    }
+    let native: Vec<&str> = t
+        .strace
+        .iter()
+        .map(|l| strip_strace(l, t.native_pid))
+        .collect();
+    let vm: Vec<&str> = t.microvm.iter().map(String::as_str).collect();
+    let expected: Vec<String> = native.iter().map(|l| normalise(l, t.native_pid)).collect();
+    let got: Vec<String> = vm
+        .iter()
+        .map(|l| normalise(l, microvm::syscall::GUEST_PID))
+        .collect();
+    let (matched, unmatched) = compare(&expected, &got);
+    let misplaced = matched
+        .into_iter()
+        .filter(|&(_, j)| !at_strace_column(vm[j]))
+        .map(|(i, j)| Difference {
+            syscall: syscall_name(vm[j]).unwrap_or("(other)").to_owned(),
+            strace: Some(i),
+            microvm: Some(j),
+        });
+    // Shown as each run wrote them (the comparison was of the normalised
+    // lines).
+    let raw = |lines: &[&str], i: Option<usize>| {
+        i.map_or("(no such line)".to_owned(), |i| lines[i].to_owned())
+    };
+    misplaced
+        .chain(unmatched)
+        .map(|d| {
+            let text = format!(
+                "    strace:  {}\n    microvm: {}",
+                raw(&native, d.strace),
+                raw(&vm, d.microvm)
+            );
+            (d.syscall, text)
+        })
+        .collect()
+}
+
 /// Run tests/c/strace_NAME.c with both C libraries, natively under strace
 /// and under microvm, and fail with every differing line, grouped by
 /// syscall.
@@ -538,41 +622,20 @@ fn compare_program(name: &str, args: &[&str], scratch: &Scratch) {
         let Some(prog) = build(compiler, &format!("strace_{name}"), &["-static", "-O1"]) else {
             continue;
         };
-        let t = run_both(&strace, &prog, args, scratch);
-        let native: Vec<&str> = t
-            .strace
-            .iter()
-            .map(|l| strip_strace(l, t.native_pid))
-            .collect();
-        let expected: Vec<String> = native.iter().map(|l| normalise(l, t.native_pid)).collect();
-        let got: Vec<String> = t
-            .microvm
-            .iter()
-            .map(|l| normalise(l, microvm::syscall::GUEST_PID))
-            .collect();
-        // Shown as each run wrote it (the comparison was of the normalised
-        // lines).
-        fn raw<'a>(raws: &[&'a str], line: Option<usize>) -> &'a str {
-            line.map_or("(no such line)", |i| raws[i])
-        }
-        let vm_raw: Vec<&str> = t.microvm.iter().map(String::as_str).collect();
-        for d in compare(&expected, &got) {
+        let traces = run_both(&strace, &prog, args, scratch);
+        for (syscall, text) in differences(&traces) {
             count += 1;
-            report.entry(d.syscall).or_default().push(format!(
-                "  [{libc_name}]\n    strace:  {}\n    microvm: {}",
-                raw(&native, d.strace),
-                raw(&vm_raw, d.microvm),
-            ));
+            report
+                .entry(syscall)
+                .or_default()
+                .push(format!("  [{libc_name}]\n{text}\n"));
         }
     }
     if count > 0 {
         let mut msg = format!("strace_{name}: {count} lines differ from strace's\n");
         for (syscall, lines) in report {
             msg.push_str(&format!("{syscall}:\n"));
-            for l in lines {
-                msg.push_str(&l);
-                msg.push('\n');
-            }
+            msg.extend(lines);
         }
         panic!("{msg}");
     }
@@ -692,6 +755,36 @@ fn normalisation_keeps_what_must_match() {
 }
 
 #[test]
+fn the_result_column_is_strace_s() {
+    // Padded to column 40, counting a pid prefix; one space after a longer
+    // call; a ") = " inside a string is no result.
+    assert!(at_strace_column(
+        "brk(NULL)                               = 0x4ac000"
+    ));
+    assert!(at_strace_column(
+        "2919  brk(NULL)                         = 0xa1e8000"
+    ));
+    assert!(at_strace_column(
+        "prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=128*1024, rlim_max=128*1024}) = 0"
+    ));
+    assert!(at_strace_column(
+        "exit_group(0)                           = ?"
+    ));
+    assert!(at_strace_column("+++ exited with 0 +++"));
+    assert!(!at_strace_column("brk(NULL) = 0x4ac000"));
+    assert!(!at_strace_column(
+        "brk(NULL)                                = 0x4ac000"
+    ));
+    assert!(!at_strace_column(
+        "prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=128*1024, rlim_max=128*1024})  = 0"
+    ));
+    assert_eq!(
+        result_at(&format!("write(1, \"x) = 1\", 6){:19}= 6", "")),
+        Some((21, 40))
+    );
+}
+
+#[test]
 fn a_difference_shows_both_lines_and_the_rest_lines_up() {
     let s = |v: &[&str]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>();
     let expected = s(&["execve(\"/p\") = 0", "a(1) = 0", "b(2) = 0", "c(3) = 0"]);
@@ -701,15 +794,17 @@ fn a_difference_shows_both_lines_and_the_rest_lines_up() {
         strace,
         microvm,
     };
+    let (matched, differences) = compare(&expected, &got);
+    assert_eq!(matched, vec![(1, 0), (3, 2)]);
     assert_eq!(
-        compare(&expected, &got),
+        differences,
         vec![
             diff("execve", Some(0), None),
             diff("b", Some(2), Some(1)),
             diff("d", None, Some(3)),
         ]
     );
-    assert!(compare(&got, &got).is_empty());
+    assert!(compare(&got, &got).1.is_empty());
 }
 
 #[test]

@@ -593,8 +593,9 @@ fn differences(t: &Traces) -> Vec<(String, String)> {
             strace: Some(i),
             microvm: Some(j),
         });
-    // Shown as each run wrote them (the comparison was of the normalised
-    // lines).
+    // Shown as each run wrote them, strace's with its prefix and mark (the
+    // comparison was of the normalised lines).
+    let written: Vec<&str> = t.strace.iter().map(String::as_str).collect();
     let raw = |lines: &[&str], i: Option<usize>| {
         i.map_or("(no such line)".to_owned(), |i| lines[i].to_owned())
     };
@@ -603,7 +604,7 @@ fn differences(t: &Traces) -> Vec<(String, String)> {
         .map(|d| {
             let text = format!(
                 "    strace:  {}\n    microvm: {}",
-                raw(&native, d.strace),
+                raw(&written, d.strace),
                 raw(&vm, d.microvm)
             );
             (d.syscall, text)

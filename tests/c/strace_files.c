@@ -45,6 +45,7 @@ int main(int argc, char **argv)
     syscall(SYS_getdents64, dirfd, buf, sizeof buf);
     syscall(SYS_readlinkat, dirfd, "link", buf, sizeof buf);
     syscall(SYS_readlinkat, dirfd, "data", buf, sizeof buf);
+    syscall(SYS_readlink, "/proc/self/exe", buf, sizeof buf);
     syscall(SYS_getcwd, path, sizeof path);
     syscall(SYS_openat, AT_FDCWD, "/nonexistent-strace-test", O_RDONLY);
     syscall(SYS_fcntl, fd, F_GETFD);

@@ -40,7 +40,9 @@
 //!    (the size of the kernel's CPU mask: `nr_cpu_ids`, not the CPUs given).
 //! 5. Random bytes: each `\xHH` of `getrandom`'s buffer.
 //!
-//! Everything else must match exactly.
+//! Everything else must match exactly. That these rules set aside all
+//! that differs between two native runs (and no more than the unit tests
+//! below allow) is itself a test: strace against itself, without KVM.
 
 mod common;
 
@@ -119,74 +121,129 @@ fn injections(microvm_trace: &[String]) -> Vec<String> {
     out
 }
 
-/// One program's two traces, as lines.
-struct Traces {
-    strace: Vec<String>,
-    microvm: Vec<String>,
-    /// The native process's id.
-    native_pid: i64,
+/// One run's trace.
+struct Trace {
+    /// The lines as the run wrote them.
+    lines: Vec<String>,
+    /// The traced process's id in that run.
+    pid: i64,
+    /// Written by strace (each line has its `PID ` prefix).
+    by_strace: bool,
 }
 
-/// Run `prog` with `args` under microvm, then natively under strace with
-/// what microvm refused refused there too.
-fn run_both(strace: &Path, prog: &Path, args: &[&str], scratch: &Scratch) -> Traces {
-    let dir = prog.parent().unwrap();
-    let name = prog.file_name().unwrap();
-    let mut path_var = OsString::from("PATH=");
-    path_var.push(dir);
-    let stem = name.to_string_lossy();
-
-    let vm_out = scratch.0.join(format!("{stem}.microvm"));
-    let o = common::microvm()
-        .arg("run")
-        .arg("-o")
-        .arg(&vm_out)
-        .arg("--env")
-        .arg(&path_var)
-        .args(["--fs-root", "/"])
-        .arg(prog)
-        .args(args)
-        .current_dir("/")
-        .output()
-        .expect("microvm runs");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "microvm run {stem}: {}",
-        common::stderr(&o)
-    );
-    let microvm = read_lines(&vm_out);
-
-    let native_out = scratch.0.join(format!("{stem}.strace"));
-    let mut cmd = Command::new(strace);
-    cmd.arg("-f").arg("-o").arg(&native_out);
-    for inject in injections(&microvm) {
-        cmd.args(["-e", &inject]);
+impl Trace {
+    /// Each line without what only strace adds (rule 1's prefix and mark).
+    fn bare(&self) -> Vec<&str> {
+        self.lines
+            .iter()
+            .map(|l| {
+                if self.by_strace {
+                    strip_strace(l, self.pid)
+                } else {
+                    l
+                }
+            })
+            .collect()
     }
-    cmd.arg(name)
-        .args(args)
-        .env_clear()
-        .env("PATH", dir)
-        .current_dir("/")
-        .stdin(Stdio::null());
-    // SAFETY: between fork and exec the closure only makes async-signal-safe
-    // syscalls (setrlimit, sched_setaffinity) on the child itself, with
-    // values on its own stack.
-    unsafe {
-        cmd.pre_exec(like_the_vm);
+
+    /// Each line normalised.
+    fn normalised(&self) -> Vec<String> {
+        self.bare()
+            .into_iter()
+            .map(|l| normalise(l, self.pid))
+            .collect()
     }
-    let o = cmd.output().expect("strace runs");
-    assert!(o.status.success(), "strace {stem}: {}", common::stderr(&o));
-    let strace = read_lines(&native_out);
-    let native_pid = strace
-        .first()
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no pid prefix in strace's first line: {strace:?}"));
-    Traces {
-        strace,
-        microvm,
-        native_pid,
+}
+
+/// Where a program's traces go, and how it is found: by name through a
+/// `PATH` of its own directory.
+struct Run<'a> {
+    prog: &'a Path,
+    args: &'a [&'a str],
+    scratch: &'a Scratch,
+}
+
+impl Run<'_> {
+    fn dir(&self) -> &Path {
+        self.prog.parent().unwrap()
+    }
+
+    fn out(&self, tag: &str) -> PathBuf {
+        let stem = self.prog.file_name().unwrap().to_string_lossy();
+        self.scratch.0.join(format!("{stem}.{tag}"))
+    }
+
+    /// The program under microvm.
+    fn microvm(&self) -> Trace {
+        let out = self.out("microvm");
+        let mut path_var = OsString::from("PATH=");
+        path_var.push(self.dir());
+        let o = common::microvm()
+            .arg("run")
+            .arg("-o")
+            .arg(&out)
+            .arg("--env")
+            .arg(&path_var)
+            .args(["--fs-root", "/"])
+            .arg(self.prog)
+            .args(self.args)
+            .current_dir("/")
+            .output()
+            .expect("microvm runs");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "microvm run {}: {}",
+            self.prog.display(),
+            common::stderr(&o)
+        );
+        Trace {
+            lines: read_lines(&out),
+            pid: microvm::syscall::GUEST_PID,
+            by_strace: false,
+        }
+    }
+
+    /// The program natively under `strace -f`, refusing what `refused`
+    /// says (its `-e inject=` options), written to the file tagged `tag`.
+    fn strace(&self, strace: &Path, refused: &[String], tag: &str) -> Trace {
+        let out = self.out(tag);
+        let mut cmd = Command::new(strace);
+        cmd.arg("-f").arg("-o").arg(&out);
+        for inject in refused {
+            cmd.args(["-e", inject]);
+        }
+        cmd.arg(self.prog.file_name().unwrap())
+            .args(self.args)
+            .env_clear()
+            .env("PATH", self.dir())
+            .current_dir("/")
+            .stdin(Stdio::null());
+        // SAFETY: between fork and exec the closure only makes
+        // async-signal-safe syscalls (getrlimit, setrlimit,
+        // sched_setaffinity) on the child itself, with values on its own
+        // stack.
+        unsafe {
+            cmd.pre_exec(like_the_vm);
+        }
+        let o = cmd.output().expect("strace runs");
+        assert!(
+            o.status.success(),
+            "strace {}: {}",
+            self.prog.display(),
+            common::stderr(&o)
+        );
+        let lines = read_lines(&out);
+        let pid = lines
+            .first()
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no pid prefix in strace's first line: {lines:?}"));
+        Trace {
+            lines,
+            pid,
+            by_strace: true,
+        }
     }
 }
 
@@ -562,96 +619,112 @@ fn pair_up(
     }
 }
 
-/// Every line of `t` that differs from strace's, as `(syscall, both
-/// lines)`: after normalisation, or in where its result stands.
-fn differences(t: &Traces) -> Vec<(String, String)> {
+/// Every line of `got` that differs from strace's `expected`, as
+/// `(syscall, both lines)`: after normalisation, or in where its result
+/// stands.
+fn differences(expected: &Trace, got: &Trace) -> Vec<(String, String)> {
     // The column rule is checked against the installed strace's own lines
     // (with their `PID ` prefix, which strace counts).
-    for line in &t.strace {
+    for line in &expected.lines {
         assert!(
             at_strace_column(line),
             "strace does not put this result where tests/strace.rs expects \
              (column {RESULT_COLUMN}): {line}"
         );
     }
-    let native: Vec<&str> = t
-        .strace
-        .iter()
-        .map(|l| strip_strace(l, t.native_pid))
-        .collect();
-    let vm: Vec<&str> = t.microvm.iter().map(String::as_str).collect();
-    let expected: Vec<String> = native.iter().map(|l| normalise(l, t.native_pid)).collect();
-    let got: Vec<String> = vm
-        .iter()
-        .map(|l| normalise(l, microvm::syscall::GUEST_PID))
-        .collect();
-    let (matched, unmatched) = compare(&expected, &got);
+    let (matched, unmatched) = compare(&expected.normalised(), &got.normalised());
     let misplaced = matched
         .into_iter()
-        .filter(|&(_, j)| !at_strace_column(vm[j]))
+        .filter(|&(_, j)| !at_strace_column(&got.lines[j]))
         .map(|(i, j)| Difference {
-            syscall: syscall_name(vm[j]).unwrap_or("(other)").to_owned(),
+            syscall: syscall_name(&got.lines[j]).unwrap_or("(other)").to_owned(),
             strace: Some(i),
             microvm: Some(j),
         });
-    // Shown as each run wrote them, strace's with its prefix and mark (the
-    // comparison was of the normalised lines).
-    let written: Vec<&str> = t.strace.iter().map(String::as_str).collect();
-    let raw = |lines: &[&str], i: Option<usize>| {
-        i.map_or("(no such line)".to_owned(), |i| lines[i].to_owned())
-    };
+    // Shown as each run wrote them (the comparison was of the normalised
+    // lines).
+    fn raw(t: &Trace, i: Option<usize>) -> &str {
+        i.map_or("(no such line)", |i| t.lines[i].as_str())
+    }
+    let other = if got.by_strace { "strace:" } else { "microvm:" };
     misplaced
         .chain(unmatched)
         .map(|d| {
             let text = format!(
-                "    strace:  {}\n    microvm: {}",
-                raw(&written, d.strace),
-                raw(&vm, d.microvm)
+                "    strace:  {}\n    {other:<8} {}",
+                raw(expected, d.strace),
+                raw(got, d.microvm)
             );
             (d.syscall, text)
         })
         .collect()
 }
 
-/// Run tests/c/strace_NAME.c with both C libraries, natively under strace
-/// and under microvm, and fail with every differing line, grouped by
-/// syscall.
+/// The report of every difference, grouped by syscall (`None` when there is
+/// none).
+fn report(title: &str, differences: Vec<(String, String)>) -> Option<String> {
+    if differences.is_empty() {
+        return None;
+    }
+    let mut by_syscall: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let count = differences.len();
+    for (syscall, text) in differences {
+        by_syscall.entry(syscall).or_default().push(text);
+    }
+    let mut msg = format!("{title}: {count} lines differ from strace's\n");
+    for (syscall, texts) in by_syscall {
+        msg.push_str(&format!("{syscall}:\n"));
+        for t in texts {
+            msg.push_str(&t);
+            msg.push('\n');
+        }
+    }
+    Some(msg)
+}
+
+/// Run tests/c/strace_NAME.c with both C libraries, under microvm and
+/// natively under strace with what microvm refused refused there too, and
+/// fail with every differing line, grouped by syscall.
 fn compare_program(name: &str, args: &[&str], scratch: &Scratch) {
     let Some(strace) = strace() else { return };
-    let mut report: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut count = 0;
+    let mut differences = Vec::new();
     for &(libc_name, compiler) in LIBCS {
         let Some(prog) = build(compiler, &format!("strace_{name}"), &["-static", "-O1"]) else {
             continue;
         };
-        let traces = run_both(&strace, &prog, args, scratch);
-        for (syscall, text) in differences(&traces) {
-            count += 1;
-            report
-                .entry(syscall)
-                .or_default()
-                .push(format!("  [{libc_name}]\n{text}\n"));
-        }
+        let run = Run {
+            prog: &prog,
+            args,
+            scratch,
+        };
+        let vm = run.microvm();
+        let native = run.strace(&strace, &injections(&vm.lines), "strace");
+        differences.extend(
+            self::differences(&native, &vm)
+                .into_iter()
+                .map(|(syscall, text)| (syscall, format!("  [{libc_name}]\n{text}"))),
+        );
     }
-    if count > 0 {
-        let mut msg = format!("strace_{name}: {count} lines differ from strace's\n");
-        for (syscall, lines) in report {
-            msg.push_str(&format!("{syscall}:\n"));
-            msg.extend(lines);
-        }
+    if let Some(msg) = report(&format!("strace_{name}"), differences) {
         panic!("{msg}");
     }
+}
+
+/// The directory strace_files.c reads: "data", "link" (to "data"), "sub/".
+fn files_fixture(scratch: &Scratch) -> String {
+    let dir = scratch.0.join("dir");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("data"), "0123456789abcdef\n").unwrap();
+    std::os::unix::fs::symlink("data", dir.join("link")).unwrap();
+    dir.to_str().unwrap().to_owned()
 }
 
 #[test]
 fn files_match_strace() {
     require_kvm!();
     let scratch = Scratch::new("strace-files");
-    let dir = scratch.0.join("dir");
-    std::fs::create_dir_all(dir.join("sub")).unwrap();
-    std::fs::write(dir.join("data"), "0123456789abcdef\n").unwrap();
-    std::os::unix::fs::symlink("data", dir.join("link")).unwrap();
-    compare_program("files", &[dir.to_str().unwrap()], &scratch);
+    let dir = files_fixture(&scratch);
+    compare_program("files", &[&dir], &scratch);
 }
 
 #[test]
@@ -682,6 +755,41 @@ fn signals_match_strace() {
 fn sockets_poll_prctl_futex_writev_match_strace() {
     require_kvm!();
     compare_program("misc", &[], &Scratch::new("strace-misc"));
+}
+
+/// The rules set aside all that differs between two native runs of the
+/// same program (pid, addresses, times, random bytes): strace against
+/// itself, every program, both C libraries. No KVM needed.
+#[test]
+fn two_native_runs_agree_after_normalisation() {
+    let Some(strace) = strace() else { return };
+    let scratch = Scratch::new("strace-native");
+    let dir = files_fixture(&scratch);
+    let mut differences = Vec::new();
+    for name in ["files", "memory", "time", "limits", "signals", "misc"] {
+        let args: &[&str] = if name == "files" { &[&dir] } else { &[] };
+        for &(libc_name, compiler) in LIBCS {
+            let Some(prog) = build(compiler, &format!("strace_{name}"), &["-static", "-O1"]) else {
+                continue;
+            };
+            let run = Run {
+                prog: &prog,
+                args,
+                scratch: &scratch,
+            };
+            let first = run.strace(&strace, &[], "first");
+            let second = run.strace(&strace, &[], "second");
+            assert_ne!(first.pid, second.pid);
+            differences.extend(
+                self::differences(&first, &second)
+                    .into_iter()
+                    .map(|(syscall, text)| (syscall, format!("  [{name}, {libc_name}]\n{text}"))),
+            );
+        }
+    }
+    if let Some(msg) = report("two native runs", differences) {
+        panic!("{msg}");
+    }
 }
 
 /// The comparison itself: the rules normalise what they say and nothing

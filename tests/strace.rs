@@ -199,7 +199,7 @@ impl Run<'_> {
         );
         Trace {
             lines: read_lines(&out),
-            pid: microvm::syscall::GUEST_PID,
+            pid: i64::from(microvm::syscall::GUEST_PID),
             by_strace: false,
         }
     }

@@ -299,14 +299,22 @@ fn page_faults_as_strace_shows_them() {
 #[test]
 fn protection_faults_as_strace_shows_them() {
     require_kvm!();
-    compare_faults(&[
+    let mut kinds = vec![
         ("hlt", Addr::Same),
-        ("noncanonical", Addr::Same),
         ("int-n", Addr::Same),
         ("in", Addr::Same),
         ("stack", Addr::Same),
         ("alignment", Addr::Same),
-    ]);
+    ];
+    if common::five_level_paging() {
+        // 0x800000000000 is a canonical (unmapped: SEGV_MAPERR) address for
+        // a native process on a 5-level host, a non-canonical one (#GP) in
+        // the guest's 4-level space; tests/faults.rs checks the guest's side.
+        eprintln!("noncanonical: not compared on a 5-level paging host");
+    } else {
+        kinds.push(("noncanonical", Addr::Same));
+    }
+    compare_faults(&kinds);
 }
 
 #[test]

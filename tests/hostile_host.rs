@@ -500,16 +500,6 @@ fn reset(guest: &mut TestGuest, service: &mut SyscallService) {
     }
 }
 
-/// True when this host's kernel gives processes a 5-level (56-bit) user
-/// space (the CPU has LA57: QEMU's `-cpu max` under `make test-native`).
-fn five_level_paging() -> bool {
-    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| {
-        c.lines()
-            .find(|l| l.starts_with("flags"))
-            .is_some_and(|l| l.split_whitespace().any(|f| f == "la57"))
-    })
-}
-
 /// A memory-management call on an address at or past the top of a 4-level
 /// user space (the last page below 2^47, or non-canonical there): its
 /// answer depends on how many address bits the host gives a process.
@@ -580,7 +570,7 @@ fn bad_pointers_and_lengths_get_the_answers_linux_gives() {
     let mut tracer = Tracer::new(TraceFormat::Text, true, Box::new(std::io::sink()), false);
     let mut differ = Vec::new();
     let mut fixed = Vec::new();
-    let five_level = five_level_paging();
+    let five_level = common::five_level_paging();
     for (case, &linux) in cases.iter().zip(&native) {
         if five_level && beyond_four_level_user_space(case) {
             // The native answer is that of a 56-bit user space; the

@@ -55,12 +55,12 @@ fn microvm_run(root: &Path, prog: &Path, options: &[&str]) -> Output {
 }
 
 fn strace_run(dir: &Path, prog: &Path, options: &[&str]) -> Option<Output> {
-    match Command::new("strace")
-        .args(options)
-        .arg(prog)
-        .current_dir(dir)
-        .output()
-    {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new("strace");
+    cmd.args(options).arg(prog).current_dir(dir);
+    // SAFETY: only_standard_fds makes one async-signal-safe syscall.
+    unsafe { cmd.pre_exec(common::only_standard_fds) };
+    match cmd.output() {
         Ok(o) => Some(o),
         Err(_) if std::env::var_os("CI").is_some() => {
             panic!("CI is set but strace is missing (make setup installs it)")

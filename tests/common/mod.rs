@@ -244,3 +244,38 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// True when this host's kernel gives processes a 5-level (56-bit) user
+/// space (the CPU has LA57: QEMU's `-cpu max` under `make test-native`):
+/// there, addresses past 2^47 are canonical natively but not in the guest,
+/// whose user space is 4-level.
+#[allow(dead_code)]
+pub fn five_level_paging() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| {
+        c.lines()
+            .find(|l| l.starts_with("flags"))
+            .is_some_and(|l| l.split_whitespace().any(|f| f == "la57"))
+    })
+}
+
+/// For `pre_exec`: mark every descriptor above 2 close-on-exec, so a
+/// native reference run starts with only 0, 1 and 2 as microvm's guest does
+/// (the emulated machine of `make test-native` hands its tests one more).
+#[allow(dead_code)]
+pub fn only_standard_fds() -> std::io::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags on this
+    // process's descriptors; it touches no memory.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

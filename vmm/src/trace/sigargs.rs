@@ -191,11 +191,7 @@ mod tests {
     use crate::trace::testing::{Memory, USER};
     use microvm_abi::linux::nr;
 
-    fn text(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
-        let mut v = Vec::new();
-        f(&mut v).unwrap();
-        String::from_utf8(v).unwrap()
-    }
+    use crate::trace::testing::text;
 
     fn bit(sig: u64) -> u64 {
         1 << (sig - 1)

@@ -656,11 +656,7 @@ fn cpu_list(out: &mut impl Write, mem: &UserMemory<'_>, addr: u64, len: u64) -> 
 mod tests {
     use super::*;
 
-    fn text(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
-        let mut v = Vec::new();
-        f(&mut v).unwrap();
-        String::from_utf8(v).unwrap()
-    }
+    use crate::trace::testing::text;
 
     fn stat_bytes(mode: u32, size: i64, rdev: u64) -> [u8; stat::SIZE] {
         let mut b = [0u8; stat::SIZE];

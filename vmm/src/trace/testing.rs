@@ -95,3 +95,10 @@ impl Memory {
         String::from_utf8(out).unwrap()
     }
 }
+
+/// What `f` writes, as text.
+pub fn text(f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut v = Vec::new();
+    f(&mut v).unwrap();
+    String::from_utf8(v).unwrap()
+}

@@ -221,10 +221,13 @@ impl Run<'_> {
             .stdin(Stdio::null());
         // SAFETY: between fork and exec the closure only makes
         // async-signal-safe syscalls (getrlimit, setrlimit,
-        // sched_setaffinity) on the child itself, with values on its own
+        // sched_setaffinity, close_range) on the child itself, with values on its own
         // stack.
         unsafe {
             cmd.pre_exec(like_the_vm);
+            // Only fds 0-2, as the guest starts (the emulated machine of
+            // make test-native hands its tests more).
+            cmd.pre_exec(common::only_standard_fds);
         }
         let o = cmd.output().expect("strace runs");
         assert!(

@@ -286,6 +286,24 @@ impl TrapFrame {
     pub fn syscall_args(&self) -> [u64; 6] {
         [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9]
     }
+
+    /// A frame holding syscall `nr` (rax) with `args` in the syscall
+    /// argument registers, the inverse of [`TrapFrame::syscall_args`]; every
+    /// other field zero.
+    #[must_use]
+    pub fn syscall(nr: u64, args: [u64; 6]) -> TrapFrame {
+        let [rdi, rsi, rdx, r10, r8, r9] = args;
+        TrapFrame {
+            rax: nr,
+            rdi,
+            rsi,
+            rdx,
+            r10,
+            r8,
+            r9,
+            ..TrapFrame::default()
+        }
+    }
 }
 
 /// Byte offsets of [`TrapFrame`] fields, for the kernel's assembly stubs.

@@ -337,13 +337,6 @@ impl Default for TestGuest {
 /// in rdi, rsi, rdx, r10, r8, r9.
 pub fn syscall_frame(nr: u64, a: [u64; 6]) -> TrapFrame {
     TrapFrame {
-        rax: nr,
-        rdi: a[0],
-        rsi: a[1],
-        rdx: a[2],
-        r10: a[3],
-        r8: a[4],
-        r9: a[5],
         rip: 0x40_1000,
         rcx: 0x40_1000,
         rflags: 0x202,
@@ -352,7 +345,7 @@ pub fn syscall_frame(nr: u64, a: [u64; 6]) -> TrapFrame {
         cs: 0x33,
         ss: 0x2b,
         kind: microvm_abi::EntryKind::SyscallPageFault as u64,
-        ..TrapFrame::default()
+        ..TrapFrame::syscall(nr, a)
     }
 }
 

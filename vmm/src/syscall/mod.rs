@@ -305,17 +305,7 @@ mod tests {
             space: &mut space,
             requests: &mut requests,
         };
-        let frame = TrapFrame {
-            rax: nr,
-            rdi: a[0],
-            rsi: a[1],
-            rdx: a[2],
-            r10: a[3],
-            r8: a[4],
-            r9: a[5],
-            ..TrapFrame::default()
-        };
-        s.handle(guest, &frame, &mut || {})
+        s.handle(guest, &TrapFrame::syscall(nr, a), &mut || {})
     }
 
     fn call(s: &mut SyscallService, nr: u64, a: [u64; 6]) -> Disposition {

@@ -240,10 +240,7 @@ impl Tracer {
             self.call.at = Some(timing::Stamp::now());
         }
         if self.style.fd_paths && self.enabled() {
-            let args = [
-                frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
-            ];
-            self.fds.take_args(frame.rax, &args, fds);
+            self.fds.take_args(frame.rax, &frame.syscall_args(), fds);
         }
     }
 

@@ -151,7 +151,13 @@ impl ImageFile {
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path)
             .map_err(fail)?;
-        let meta = file.metadata().map_err(fail)?;
+        ImageFile::from_file(file).map_err(fail)
+    }
+
+    /// Check what the open `file` is: a regular file, or an error saying
+    /// what it is instead.
+    pub fn from_file(file: File) -> io::Result<ImageFile> {
+        let meta = file.metadata()?;
         let kind = meta.file_type();
         let what = if kind.is_file() {
             None
@@ -169,10 +175,10 @@ impl ImageFile {
             Some("not a file")
         };
         if let Some(what) = what {
-            return Err(fail(io::Error::new(
+            return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("it is {what}, not a regular file"),
-            )));
+            ));
         }
         Ok(ImageFile {
             file,
@@ -478,13 +484,30 @@ pub const PIE_BASE: u64 = 0x5555_5555_4000;
 pub use microvm_abi::linux::consts::auxv;
 
 /// Load the program `image` (ELF or flat) into `space` and lay out its
-/// stack with `start`.
+/// stack with `start`. A dynamic program is refused: it needs
+/// [`load_program_with`] and a way to open its interpreter.
 pub fn load_program(
     ram: &GuestRam,
     space: &mut AddressSpace,
     image: ImageBytes<'_>,
     path: &Path,
     start: &StartInfo<'_>,
+) -> Result<LoadedProgram> {
+    load_program_with(ram, space, image, path, start, None)
+}
+
+/// [`load_program`], opening a dynamic program's interpreter with
+/// `interp` (the file view): the program is mapped as Linux's
+/// binfmt_elf maps it (ET_DYN at [`DYN_BASE`], ET_EXEC at its
+/// addresses), the interpreter below the mmap base, and ring 3 starts
+/// at the interpreter's entry with AT_BASE, AT_PHDR, AT_ENTRY set.
+pub fn load_program_with(
+    ram: &GuestRam,
+    space: &mut AddressSpace,
+    image: ImageBytes<'_>,
+    path: &Path,
+    start: &StartInfo<'_>,
+    interp: Option<&dyn OpenInterpreter>,
 ) -> Result<LoadedProgram> {
     if image.is_empty() {
         return Err(bad_program(path, "the file is empty"));
@@ -495,7 +518,7 @@ pub fn load_program(
             .map_err(|e| e.program_error(path))
     };
     let (entry, aux, end) = if image.read_prefix_is(ELF_MAGIC) {
-        load_elf(ram, space, image, path)?
+        load_elf(ram, space, image, path, interp)?
     } else {
         // A flat image is loaded whole: it must fit before it is read.
         let room = space.free_frames() * PAGE_SIZE;
@@ -517,7 +540,11 @@ pub fn load_program(
         };
         map(space, USER_BASE, end, rwx)?;
         copy_into(ram, space, image, 0, image.len(), USER_BASE, path)?;
-        (USER_BASE, ElfAux::default(), end)
+        let aux = ElfAux {
+            entry: USER_BASE,
+            ..ElfAux::default()
+        };
+        (USER_BASE, aux, end)
     };
     // Room for the program's own use, as before, plus what its arguments
     // and environment take (checked against Linux's limit first).
@@ -535,7 +562,7 @@ pub fn load_program(
             e => e.program_error(path),
         })?;
     space.set_brk_start(end);
-    let stack = build_stack(ram, space, start, entry, &aux)?;
+    let stack = build_stack(ram, space, start, &aux)?;
     Ok(LoadedProgram { entry, stack })
 }
 
@@ -545,6 +572,10 @@ struct ElfAux {
     phdr: u64,
     phent: u64,
     phnum: u64,
+    /// AT_BASE: where the interpreter is (0 without one).
+    base: u64,
+    /// AT_ENTRY: the program's own entry point.
+    entry: u64,
 }
 
 /// Copy `[offset, offset + len)` of `image` into the mapped user range at
@@ -566,54 +597,166 @@ fn copy_into(
     )
 }
 
-fn load_elf(
+/// A dynamic program's interpreter (its `PT_INTERP`), opened.
+#[derive(Debug)]
+pub enum Interpreter {
+    /// A regular file (from the file view).
+    File(ImageFile),
+    /// Bytes in memory (tests, fuzzing).
+    Memory(Vec<u8>),
+}
+
+impl Interpreter {
+    /// Its bytes.
+    pub fn bytes(&self) -> ImageBytes<'_> {
+        match self {
+            Interpreter::File(f) => f.bytes(),
+            Interpreter::Memory(b) => ImageBytes::Memory(b),
+        }
+    }
+}
+
+/// Opens a dynamic program's interpreter by the path its `PT_INTERP`
+/// names, as the program would see that path.
+pub trait OpenInterpreter {
+    /// Open `path`, or say in a few words why not.
+    fn open_interpreter(&self, path: &Path) -> std::result::Result<Interpreter, String>;
+}
+
+impl OpenInterpreter for crate::syscall::view::View {
+    /// From the file view, read-only, as any open of the program's is.
+    fn open_interpreter(&self, path: &Path) -> std::result::Result<Interpreter, String> {
+        use std::os::unix::ffi::OsStrExt;
+        let flags = nix::fcntl::OFlag::O_RDONLY
+            | nix::fcntl::OFlag::O_NOCTTY
+            | nix::fcntl::OFlag::O_NONBLOCK;
+        let fd = self
+            .open(path.as_os_str().as_bytes(), flags)
+            .map_err(|e| e.desc().to_string())?;
+        ImageFile::from_file(File::from(fd))
+            .map(Interpreter::File)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Where a dynamic program (ET_DYN with an interpreter) is placed when
+/// nothing asks otherwise: Linux's ELF_ET_DYN_BASE without randomisation,
+/// which `setarch -R` runs show.
+pub const DYN_BASE: u64 = 0x5555_5555_4000;
+
+/// The PT_LOAD segments of `phdrs`.
+fn loads(phdrs: &[ProgramHeader]) -> impl Iterator<Item = &ProgramHeader> {
+    phdrs
+        .iter()
+        .filter(|p| p.p_type == program_header::PT_LOAD)
+}
+
+/// `[lowest page, highest end)` of the PT_LOAD segments' addresses
+/// (`None` without one, or if an end overflows).
+fn load_span(phdrs: &[ProgramHeader]) -> Option<(u64, u64)> {
+    let lo = loads(phdrs).map(|p| page_floor(p.p_vaddr)).min()?;
+    let mut hi = 0;
+    for p in loads(phdrs) {
+        hi = hi.max(p.p_vaddr.checked_add(p.p_memsz)?);
+    }
+    Some((lo, hi))
+}
+
+/// The load bias of a program with an interpreter, as Linux's
+/// load_elf_binary computes it: ELF_ET_DYN_BASE, aligned down to the
+/// largest power-of-two `p_align` of its segments, less the first
+/// segment's page.
+fn dyn_bias(phdrs: &[ProgramHeader]) -> u64 {
+    let align = loads(phdrs)
+        .map(|p| p.p_align)
+        .filter(|a| a.is_power_of_two())
+        .max()
+        .unwrap_or(0)
+        .max(PAGE_SIZE);
+    let first = loads(phdrs).next().map_or(0, |p| p.p_vaddr);
+    page_floor((DYN_BASE & !(align - 1)).wrapping_sub(first))
+}
+
+/// The path a `PT_INTERP` segment names: at most PATH_MAX bytes, inside
+/// the file, NUL-terminated, as Linux requires (ENOEXEC otherwise).
+fn interp_path(image: ImageBytes<'_>, ph: &ProgramHeader, path: &Path) -> Result<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStringExt;
+    let bad = |why: &str| bad_program(path, format!("its interpreter path (PT_INTERP) {why}"));
+    if ph.p_filesz < 2 || ph.p_filesz > libc::PATH_MAX as u64 {
+        return Err(bad("is empty or longer than PATH_MAX"));
+    }
+    let mut buf = vec![0u8; ph.p_filesz as usize];
+    image
+        .read_at(ph.p_offset, &mut buf)
+        .map_err(|_| bad("lies outside the file"))?;
+    if buf.last() != Some(&0) {
+        return Err(bad("is not NUL-terminated"));
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf.truncate(len);
+    if buf.is_empty() {
+        return Err(bad("is empty"));
+    }
+    Ok(std::ffi::OsString::from_vec(buf))
+}
+
+/// An ELF image mapped into the address space.
+#[derive(Debug, Clone, Copy)]
+struct Mapped {
+    /// Its entry point (relocated).
+    entry: u64,
+    /// Where its program headers are in memory (0 if in no segment).
+    phdr: u64,
+    /// The end of its highest segment.
+    end: u64,
+}
+
+/// Map the PT_LOAD segments of `image` at `bias` + their addresses, with
+/// their rights, copy their file bytes in, and check the entry point is
+/// executable. `what` names the image in errors ("its interpreter ..."),
+/// empty for the program itself.
+#[allow(clippy::too_many_arguments)]
+fn map_segments(
     ram: &GuestRam,
     space: &mut AddressSpace,
     image: ImageBytes<'_>,
+    ehdr: &header::Header,
+    phdrs: &[ProgramHeader],
+    bias: u64,
     path: &Path,
-) -> Result<(u64, ElfAux, u64)> {
-    let (ehdr, phdrs) = read_elf_headers(image, &|reason| bad_program(path, reason))?;
-    if phdrs.iter().any(|p| p.p_type == program_header::PT_INTERP) {
-        return Err(bad_program(
-            path,
-            "it is dynamically linked; microvm runs static executables (link with -static)",
-        ));
-    }
-    let base = match ehdr.e_type {
-        header::ET_EXEC => 0,
-        // static-pie: self-relocating, placed at a fixed base.
-        header::ET_DYN => PIE_BASE,
-        t => {
-            return Err(bad_program(
-                path,
-                format!("it is an ELF {}, not an executable", header::et_to_str(t)),
-            ))
-        }
+    what: &str,
+) -> Result<Mapped> {
+    let say = |m: String| {
+        let reason = if what.is_empty() {
+            m
+        } else {
+            format!("{what}: {m}")
+        };
+        bad_program(path, reason)
     };
     let mut end_max = 0;
-    let mut loads = 0;
+    let mut loaded = 0;
     let mut phdr = None;
-    for ph in &phdrs {
+    for ph in phdrs {
         if ph.p_type == program_header::PT_PHDR {
-            phdr = Some(base.wrapping_add(ph.p_vaddr));
+            phdr = Some(bias.wrapping_add(ph.p_vaddr));
         }
         if ph.p_type != program_header::PT_LOAD {
             continue;
         }
-        let vaddr = base.checked_add(ph.p_vaddr);
+        let vaddr = bias.checked_add(ph.p_vaddr);
         let end = vaddr.and_then(|v| v.checked_add(ph.p_memsz));
         let file_end = ph.p_offset.checked_add(ph.p_filesz);
         if ph.p_filesz > ph.p_memsz || file_end.is_none_or(|e| e > image.len()) {
-            return Err(bad_program(path, "a segment lies outside the file"));
+            return Err(say("a segment lies outside the file".into()));
         }
         let (Some(vaddr), Some(end)) = (vaddr, end) else {
-            return Err(bad_program(path, "a segment's address overflows"));
+            return Err(say("a segment's address overflows".into()));
         };
         if vaddr < crate::space::MMAP_MIN_ADDR || end > crate::space::MMAP_TOP {
-            return Err(bad_program(
-                path,
-                format!("a segment at {vaddr:#x} lies outside user space"),
-            ));
+            return Err(say(format!(
+                "a segment at {vaddr:#x} lies outside user space"
+            )));
         }
         space
             .map(ram, vaddr, end, segment_flags(ph.p_flags, true))
@@ -624,24 +767,117 @@ fn load_elf(
             phdr = Some(vaddr + (ehdr.e_phoff - ph.p_offset));
         }
         end_max = end_max.max(end);
-        loads += 1;
+        loaded += 1;
     }
-    if loads == 0 {
-        return Err(bad_program(path, "it has no loadable segment"));
+    if loaded == 0 {
+        return Err(say("it has no loadable segment".into()));
     }
-    let entry = base.wrapping_add(ehdr.e_entry);
+    let entry = bias.wrapping_add(ehdr.e_entry);
     if !space.flags_at(entry).is_some_and(|f| f.exec) {
-        return Err(bad_program(
-            path,
-            format!("its entry point {entry:#x} is not in an executable segment"),
-        ));
+        return Err(say(format!(
+            "its entry point {entry:#x} is not in an executable segment"
+        )));
     }
-    let aux = ElfAux {
+    Ok(Mapped {
+        entry,
         phdr: phdr.unwrap_or(0),
+        end: end_max,
+    })
+}
+
+/// Load an ELF program, and its interpreter if it names one (opened with
+/// `interp`): where ring 3 starts, what auxv says, and the program's end.
+fn load_elf(
+    ram: &GuestRam,
+    space: &mut AddressSpace,
+    image: ImageBytes<'_>,
+    path: &Path,
+    interp: Option<&dyn OpenInterpreter>,
+) -> Result<(u64, ElfAux, u64)> {
+    let (ehdr, phdrs) = read_elf_headers(image, &|reason| bad_program(path, reason))?;
+    // As Linux: the first PT_INTERP counts.
+    let interp_ph = phdrs.iter().find(|p| p.p_type == program_header::PT_INTERP);
+    let base = match (ehdr.e_type, interp_ph) {
+        (header::ET_EXEC, _) => 0,
+        (header::ET_DYN, Some(_)) => dyn_bias(&phdrs),
+        // static-pie: self-relocating, placed at a fixed base.
+        (header::ET_DYN, None) => PIE_BASE,
+        (t, _) => {
+            return Err(bad_program(
+                path,
+                format!("it is an ELF {}, not an executable", header::et_to_str(t)),
+            ))
+        }
+    };
+    let interpreter = match interp_ph {
+        None => None,
+        Some(ph) => {
+            let name = interp_path(image, ph, path)?;
+            let shown = Path::new(&name).display().to_string();
+            let Some(opener) = interp else {
+                return Err(bad_program(
+                    path,
+                    format!(
+                        "it is dynamically linked and its interpreter {shown} is read from the file view, which this run has none of (give one with --fs-root /)"
+                    ),
+                ));
+            };
+            let file = opener.open_interpreter(Path::new(&name)).map_err(|why| {
+                bad_program(path, format!("cannot open its interpreter {shown}: {why}"))
+            })?;
+            Some((shown, file))
+        }
+    };
+    let program = map_segments(ram, space, image, &ehdr, &phdrs, base, path, "")?;
+    let mut aux = ElfAux {
+        phdr: program.phdr,
         phent: u64::from(ehdr.e_phentsize),
         phnum: u64::from(ehdr.e_phnum),
+        base: 0,
+        entry: program.entry,
     };
-    Ok((entry, aux, end_max))
+    let Some((shown, file)) = interpreter else {
+        return Ok((program.entry, aux, program.end));
+    };
+    let what = format!("its interpreter {shown}");
+    let bytes = file.bytes();
+    if !bytes.read_prefix_is(ELF_MAGIC) {
+        return Err(bad_program(path, format!("{what}: not an ELF file")));
+    }
+    let (iehdr, iphdrs) =
+        read_elf_headers(bytes, &|reason| bad_program(path, format!("{what}: {reason}")))?;
+    let Some((lo, hi)) = load_span(&iphdrs) else {
+        return Err(bad_program(path, format!("{what}: it has no loadable segment")));
+    };
+    let span = hi - lo;
+    if span > crate::space::MMAP_TOP {
+        return Err(bad_program(path, format!("{what}: its segments span too much")));
+    }
+    let ibias = match iehdr.e_type {
+        header::ET_EXEC => 0,
+        // Where mmap would put it, top-down below the mmap base, as
+        // Linux's load_elf_interp does.
+        header::ET_DYN => space
+            .find_free(0, page_ceil(span))
+            .ok_or_else(|| bad_program(path, format!("{what}: no room for it")))?
+            .wrapping_sub(lo),
+        t => {
+            return Err(bad_program(
+                path,
+                format!("{what}: it is an ELF {}, not an interpreter", header::et_to_str(t)),
+            ))
+        }
+    };
+    if space.overlaps(ibias.wrapping_add(lo), ibias.wrapping_add(lo).saturating_add(span)) {
+        return Err(bad_program(path, format!("{what}: it overlaps the program")));
+    }
+    let mapped = map_segments(ram, space, bytes, &iehdr, &iphdrs, ibias, path, &what)?;
+    aux.base = ibias;
+    Ok((mapped.entry, aux, program.end))
+}
+
+fn page_ceil(a: u64) -> u64 {
+    crate::space::page_ceil(a)
 }
 
 /// The longest single argument or environment string, NUL included
@@ -723,7 +959,6 @@ fn build_stack(
     ram: &GuestRam,
     space: &mut AddressSpace,
     start: &StartInfo<'_>,
-    entry: u64,
     aux: &ElfAux,
 ) -> Result<u64> {
     let mut sp = USER_STACK_TOP;
@@ -763,9 +998,9 @@ fn build_stack(
         (auxv::AT_PHENT, aux.phent),
         (auxv::AT_PHNUM, aux.phnum),
         (auxv::AT_PAGESZ, PAGE_SIZE),
-        (auxv::AT_BASE, 0),
+        (auxv::AT_BASE, aux.base),
         (auxv::AT_FLAGS, 0),
-        (auxv::AT_ENTRY, entry),
+        (auxv::AT_ENTRY, aux.entry),
         (auxv::AT_UID, 0),
         (auxv::AT_EUID, 0),
         (auxv::AT_GID, 0),

@@ -359,7 +359,10 @@ fn run(args: RunArgs, options: TraceOptions) -> Result<Ended, microvm::Error> {
     if fd_paths {
         service = service.with_stdio_paths();
     }
-    let vm = Vm::new(&config)?;
+    let interp = service
+        .view()
+        .map(|v| v as &dyn microvm::loader::OpenInterpreter);
+    let vm = Vm::new_in(&config, interp)?;
     STOP.set(vm.stop_handle());
     let view_root = service.view_root().map(|fd| fd.as_raw_fd());
     let confinement = Confinement::new(args.seccomp, view_root)?;

@@ -17,9 +17,12 @@ use crate::memory::{FrameAllocator, GuestRam};
 use microvm_abi::layout::{PAGE_SIZE, USER_STACK_SIZE, USER_STACK_TOP};
 use std::collections::BTreeMap;
 
-/// Highest address (exclusive) handed out by mmap without a hint: below
-/// the stack, with a gap for it to grow into.
-pub const MMAP_TOP: u64 = USER_STACK_TOP - USER_STACK_SIZE - (64 << 20);
+/// Highest address (exclusive) handed out by mmap without a hint: Linux's
+/// mmap base without randomisation (TASK_SIZE less the stack gap, at least
+/// 128 MiB), where `setarch -R` runs put the interpreter and libraries.
+pub const MMAP_TOP: u64 = USER_STACK_TOP - (128 << 20);
+
+const _: () = assert!(MMAP_TOP < USER_STACK_TOP - USER_STACK_SIZE - (64 << 20));
 
 /// Lowest address a mapping may have: Linux's default `vm.mmap_min_addr`,
 /// so that a null pointer (and small offsets from one) always faults.
@@ -27,6 +30,26 @@ pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
 
 /// End (exclusive) of user space: Linux's `TASK_SIZE` on x86-64.
 pub const USER_TOP: u64 = USER_STACK_TOP;
+
+/// What a private file mapping's pages are read from (again, for
+/// MADV_DONTNEED and a growing mremap).
+pub trait FileSource: std::fmt::Debug + Send + Sync {
+    /// Read into `buf` from file offset `offset`: the bytes read, fewer
+    /// (or 0) at the end of the file.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize>;
+}
+
+/// The file behind a range of private file-mapped pages.
+#[derive(Debug, Clone)]
+struct FileSpan {
+    end: u64,
+    source: std::sync::Arc<dyn FileSource>,
+    /// The file offset of the span's first page.
+    offset: u64,
+}
+
+/// Bytes read from a file per read when pages are filled.
+const FILL_CHUNK: usize = 64 << 10;
 
 /// Most mappings a program may have: Linux's default `vm.max_map_count`.
 pub const MAX_MAP_COUNT: usize = 65530;
@@ -208,6 +231,8 @@ pub struct AddressSpace {
     /// Page -> frame, for the pages that have one: every page of an
     /// accessible mapping, and pages of PROT_NONE mappings that had one.
     backing: BTreeMap<u64, u64>,
+    /// Private file mappings: start -> the file behind `[start, end)`.
+    files: BTreeMap<u64, FileSpan>,
     brk_start: u64,
     brk: u64,
 }
@@ -222,6 +247,7 @@ impl AddressSpace {
             stale: Vec::new(),
             vmas: BTreeMap::new(),
             backing: BTreeMap::new(),
+            files: BTreeMap::new(),
             brk_start: 0,
             brk: 0,
         }
@@ -435,6 +461,7 @@ impl AddressSpace {
             return Err(MapError::OutOfRange);
         }
         self.rewrite(start, end, &|_| None)?;
+        self.forget_files(start, end);
         let pages: Vec<(u64, u64)> = self
             .backing
             .range(start..end)
@@ -553,6 +580,161 @@ impl AddressSpace {
     /// Rights of the page holding `addr`, if mapped and accessible.
     pub fn flags_at(&self, addr: u64) -> Option<PageFlags> {
         self.vma_at(addr).and_then(|(_, v)| v.prot)
+    }
+
+    /// Forget which file backs the pages of `[start, end)`.
+    fn forget_files(&mut self, start: u64, end: u64) {
+        let first = self
+            .files
+            .range(..start)
+            .next_back()
+            .filter(|(_, f)| f.end > start)
+            .map_or(start, |(&s, _)| s);
+        let hit: Vec<u64> = self.files.range(first..end).map(|(&s, _)| s).collect();
+        for s in hit {
+            let Some(span) = self.files.remove(&s) else {
+                continue;
+            };
+            if s < start {
+                self.files.insert(
+                    s,
+                    FileSpan {
+                        end: start,
+                        ..span.clone()
+                    },
+                );
+            }
+            if span.end > end {
+                let offset = span.offset.saturating_add(end - s);
+                self.files.insert(end, FileSpan { offset, ..span });
+            }
+        }
+    }
+
+    /// Record that `[start, end)` is a private mapping of `source` from
+    /// file offset `offset` (after mapping it).
+    pub fn set_file(
+        &mut self,
+        start: u64,
+        end: u64,
+        source: std::sync::Arc<dyn FileSource>,
+        offset: u64,
+    ) {
+        let (start, end) = (page_floor(start), page_ceil(end));
+        self.forget_files(start, end);
+        self.files.insert(
+            start,
+            FileSpan {
+                end,
+                source,
+                offset,
+            },
+        );
+    }
+
+    /// The file behind the page at `addr` and that page's file offset.
+    pub fn file_at(&self, addr: u64) -> Option<(std::sync::Arc<dyn FileSource>, u64)> {
+        let addr = page_floor(addr);
+        self.files
+            .range(..=addr)
+            .next_back()
+            .filter(|(_, f)| f.end > addr)
+            .map(|(&s, f)| (f.source.clone(), f.offset.saturating_add(addr - s)))
+    }
+
+    /// Fill the pages of `[start, end)` (each must have a frame) with the
+    /// bytes of `source` from `offset`, a bounded chunk at a time; what
+    /// lies past the end of the file is left as it is (zero in a new
+    /// page). Stops at the end of the file.
+    pub fn fill_from(
+        &self,
+        ram: &GuestRam,
+        start: u64,
+        end: u64,
+        source: &dyn FileSource,
+        offset: u64,
+    ) -> std::io::Result<()> {
+        let mut buf = vec![0u8; FILL_CHUNK.min((end - start) as usize)];
+        let mut at = start;
+        while at < end {
+            let want = ((end - at) as usize).min(buf.len());
+            let Some(off) = offset.checked_add(at - start) else {
+                break;
+            };
+            let n = source.read_at(&mut buf[..want], off)?;
+            if n == 0 {
+                break;
+            }
+            self.copy_in(ram, at, &buf[..n])
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+
+    /// MADV_DONTNEED on `[start, end)`: private anonymous pages become
+    /// zero, private file pages are read from their file again (as
+    /// Linux's next fault would read them). PROT_NONE pages are dropped
+    /// the same way.
+    pub fn dont_need(&mut self, ram: &GuestRam, start: u64, end: u64) -> std::io::Result<()> {
+        let pages: Vec<(u64, u64)> = self
+            .backing
+            .range(start..end)
+            .map(|(&v, &f)| (v, f))
+            .collect();
+        for (virt, frame) in pages {
+            ram.discard(frame, PAGE_SIZE);
+            if let Some((source, offset)) = self.file_at(virt) {
+                self.fill_from(ram, virt, virt + PAGE_SIZE, source.as_ref(), offset)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Move the mapping `[old, old + len)` (all of it in one mapping) to
+    /// the free range at `new`, frames and all, as mremap moves it: the
+    /// pages keep their contents and rights, and their file.
+    pub fn move_range(&mut self, ram: &GuestRam, old: u64, len: u64, new: u64) -> MapResult {
+        let (_, end, prot) = self.mapping_at(old).ok_or(MapError::NotMapped)?;
+        if old + len > end || self.overlaps(new, new + len) {
+            return Err(MapError::OutOfRange);
+        }
+        let (new, new_end) = Self::user_range(new, new + len)?;
+        self.ensure(ram, 0, tables_bound(new, new_end))?;
+        self.rewrite(new, new_end, &|_| Some(prot))?;
+        let files: Vec<(u64, FileSpan)> = self
+            .files
+            .range(..old + len)
+            .filter(|(_, f)| f.end > old)
+            .map(|(&s, f)| (s, f.clone()))
+            .collect();
+        let pages: Vec<(u64, u64)> = self
+            .backing
+            .range(old..old + len)
+            .map(|(&v, &f)| (v, f))
+            .collect();
+        for &(virt, frame) in &pages {
+            self.backing.remove(&virt);
+            if prot.is_some() {
+                self.clear_leaf(ram, virt)?;
+            }
+            // The frame keeps its bytes; KVM forgets where it was mapped.
+            ram.revoke(frame, PAGE_SIZE);
+            let to = new + (virt - old);
+            self.backing.insert(to, frame);
+            if let Some(flags) = prot {
+                self.set_leaf(ram, to, frame, flags)?;
+            }
+        }
+        self.rewrite(old, old + len, &|_| None)?;
+        self.forget_files(old, old + len);
+        for (s, f) in files {
+            let from = s.max(old);
+            let to = f.end.min(old + len);
+            let offset = f.offset.saturating_add(from - s);
+            self.set_file(new + (from - old), new + (to - old), f.source, offset);
+        }
+        Ok(())
     }
 
     /// Set where the heap starts (the page after the program's end).

@@ -169,6 +169,12 @@ impl Vm {
     /// Create the VM from the files `config` names and lay out kernel and
     /// program.
     pub fn new(config: &VmConfig) -> Result<Vm> {
+        Vm::new_in(config, None)
+    }
+
+    /// [`Vm::new`], opening a dynamic program's interpreter with `interp`
+    /// (the file view).
+    pub fn new_in(config: &VmConfig, interp: Option<&dyn loader::OpenInterpreter>) -> Result<Vm> {
         // Opened and checked (a regular file) here; read by the loader,
         // which reads only the headers and what it loads.
         let kernel_file = config
@@ -195,7 +201,14 @@ impl Vm {
             envp: &config.env,
             execfn: &execfn,
         };
-        let mut vm = Vm::from_images(config.memory, kernel, program, &start, Bench::default())?;
+        let mut vm = Vm::from_images_in(
+            config.memory,
+            kernel,
+            program,
+            &start,
+            Bench::default(),
+            interp,
+        )?;
         if let Some(exec) = vm.exec.as_mut() {
             // The path's own bytes, where `execfn` had to be UTF-8.
             exec.path = config.program.as_os_str().as_bytes().to_vec();
@@ -213,6 +226,19 @@ impl Vm {
         start: &Start<'_>,
         bench: Bench,
     ) -> Result<Vm> {
+        Vm::from_images_in(memory, kernel, program, start, bench, None)
+    }
+
+    /// [`Vm::from_images`], opening a dynamic program's interpreter with
+    /// `interp`.
+    pub fn from_images_in(
+        memory: u64,
+        kernel: Image<'_>,
+        program: Image<'_>,
+        start: &Start<'_>,
+        bench: Bench,
+        interp: Option<&dyn loader::OpenInterpreter>,
+    ) -> Result<Vm> {
         let kvm = open_kvm()?;
         let cpuid = supported_cpuid(&kvm)?;
         let ram = GuestRam::new(memory)?;
@@ -228,7 +254,14 @@ impl Vm {
             hwcap: cpuid_entry(&cpuid, 1).map_or(0, |e| u64::from(e.edx)),
             random,
         };
-        let prog = loader::load_program(&ram, &mut space, program.bytes, program.name, &info)?;
+        let prog = loader::load_program_with(
+            &ram,
+            &mut space,
+            program.bytes,
+            program.name,
+            &info,
+            interp,
+        )?;
         ram.write_obj(
             BOOT_INFO,
             BootInfo {

@@ -242,6 +242,9 @@ pub const PROT_GROWSUP: u64 = 0x200_0000;
 /// `MAP_TYPE` (linux/mman.h).
 pub const MAP_TYPE: u64 = 0xf;
 
+/// `MAP_HUGETLB` (linux/mman.h).
+pub const MAP_HUGETLB: u64 = 0x4_0000;
+
 /// `MAP_SHARED` (linux/mman.h).
 pub const MAP_SHARED: u64 = 1;
 
@@ -289,6 +292,21 @@ pub const MREMAP_DONTUNMAP: u64 = 4;
 
 /// `MADV_DONTNEED` (linux/mman.h).
 pub const MADV_DONTNEED: u64 = 4;
+
+/// `MADV_DONTNEED_LOCKED` (linux/mman.h).
+pub const MADV_DONTNEED_LOCKED: u64 = 0x18;
+
+/// `MADV_FREE` (linux/mman.h).
+pub const MADV_FREE: u64 = 8;
+
+/// `MADV_REMOVE` (linux/mman.h).
+pub const MADV_REMOVE: u64 = 9;
+
+/// `MADV_HWPOISON` (linux/mman.h).
+pub const MADV_HWPOISON: u64 = 0x64;
+
+/// `MADV_SOFT_OFFLINE` (linux/mman.h).
+pub const MADV_SOFT_OFFLINE: u64 = 0x65;
 
 /// `ARCH_SET_GS` (asm/prctl.h).
 pub const ARCH_SET_GS: u64 = 0x1001;

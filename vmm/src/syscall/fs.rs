@@ -124,6 +124,68 @@ impl OpenFile {
     }
 }
 
+/// An open file lent to mmap: it stays open while a mapping of it lasts,
+/// whatever becomes of the fd.
+#[derive(Debug, Clone)]
+pub struct MapFile(Arc<OpenFile>);
+
+impl MapFile {
+    fn access(&self) -> u64 {
+        self.0.status.load(Ordering::Relaxed) & o::ACCMODE
+    }
+
+    /// True when it was opened for reading.
+    pub fn readable(&self) -> bool {
+        self.access() != o::WRONLY
+    }
+
+    /// True when it was opened for writing (files of the view never are).
+    pub fn writable(&self) -> bool {
+        self.access() != o::RDONLY
+    }
+
+    /// Its host descriptor when it is a regular file (what mmap maps);
+    /// `None` for anything else (a directory, pipe, terminal, /proc/self
+    /// file), which Linux refuses with ENODEV.
+    pub fn regular(&self) -> Option<BorrowedFd<'_>> {
+        match &self.0.object {
+            Object::Host {
+                fd,
+                kind: Kind::Regular,
+            } => Some(fd.as_fd()),
+            Object::Stdin | Object::Stdout | Object::Stderr => self
+                .0
+                .host_fd()
+                .filter(|&fd| file_type(fd) == Ok(linux::mode::IFREG)),
+            _ => None,
+        }
+    }
+}
+
+impl MapFile {
+    /// Its size now (0 if it cannot be told).
+    pub fn size(&self) -> u64 {
+        self.regular()
+            .and_then(|fd| host_stat(fd).ok())
+            .map_or(0, |st| linux::u64_at(&st, stat::SIZE_FIELD))
+    }
+}
+
+impl crate::space::FileSource for MapFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let fd = self
+            .regular()
+            .ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENODEV))?;
+        let offset = i64::try_from(offset).map_err(|_| std::io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+        loop {
+            match nix::sys::uio::pread(fd, buf, offset) {
+                Err(Errno::EINTR) => {}
+                r => return r.map_err(std::io::Error::from),
+            }
+        }
+    }
+}
+
 /// One entry of the fd table.
 #[derive(Debug, Clone)]
 struct Slot {
@@ -547,6 +609,21 @@ impl Files {
     /// The view's root descriptor, if there is a view.
     pub fn view_root(&self) -> Option<BorrowedFd<'_>> {
         self.view.as_ref().map(View::root)
+    }
+
+    /// The file view, if there is one.
+    pub fn view(&self) -> Option<&View> {
+        self.view.as_ref()
+    }
+
+    /// The file behind `fd`, for mmap: EBADF for no open file or an
+    /// `O_PATH` descriptor (which mmap cannot use, as on Linux).
+    pub fn map_file(&self, fd: u64) -> Result<MapFile, Errno> {
+        let file = self.file(fd)?;
+        if file.status.load(Ordering::Relaxed) & o::PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        Ok(MapFile(file))
     }
 
     /// readlink("/proc/self/exe") answers `path` made absolute, with its

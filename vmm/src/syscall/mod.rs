@@ -156,6 +156,12 @@ impl SyscallService {
         self.modules.files.view_root()
     }
 
+    /// The file view, if there is one (a dynamic program's interpreter is
+    /// opened from it).
+    pub fn view(&self) -> Option<&view::View> {
+        self.modules.files.view()
+    }
+
     /// The program's path, which readlink("/proc/self/exe") tells (made
     /// absolute and resolved, as Linux does).
     pub fn with_exe_path(mut self, path: &Path) -> Self {
@@ -222,7 +228,7 @@ impl Modules {
             nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => return Ok(0),
             _ => {}
         }
-        if let Some(r) = self.memory.handle(nr, a, ctx) {
+        if let Some(r) = self.memory.handle(nr, a, ctx, &self.files) {
             return r;
         }
         if let Some(r) = self.files.handle(nr, a, ctx) {

@@ -55,11 +55,22 @@ pub enum Row {
     StartupFloor,
     /// A whole `microvm run` process for a program that exits at once.
     Process,
+    /// Creating a VM for a dynamically linked program ([`DYNAMIC_PROGRAM`],
+    /// whose `main` makes no syscall before it exits) and running it, its
+    /// interpreter loading libc from the file view, to its exit.
+    StartupDynamic,
+    /// The same program started natively: fork, exec, wait.
+    NativeExecDynamic,
 }
+
+/// The dynamically linked program of the dynamic start-up rows: the
+/// host's `true`, whose `main` returns at once, so that its first syscall
+/// in `main` is its exit.
+pub const DYNAMIC_PROGRAM: &str = "/bin/true";
 
 impl Row {
     /// Every row, in table order.
-    pub const ALL: [Row; 11] = [
+    pub const ALL: [Row; 13] = [
         Row::Forwarded,
         Row::ForwardedTraced,
         Row::ForwardedFiltered,
@@ -71,6 +82,8 @@ impl Row {
         Row::Startup,
         Row::StartupFloor,
         Row::Process,
+        Row::StartupDynamic,
+        Row::NativeExecDynamic,
     ];
 
     /// The row's label in the table.
@@ -87,6 +100,8 @@ impl Row {
             Row::Startup => "start-up: new VM to ring 3",
             Row::StartupFloor => "start-up floor: bare VM to HLT",
             Row::Process => "whole `microvm run` process",
+            Row::StartupDynamic => "start-up: dynamic /bin/true to exit",
+            Row::NativeExecDynamic => "native fork+exec of /bin/true",
         }
     }
 }
@@ -229,6 +244,8 @@ impl Bencher {
             Row::Startup => plain(repeat(n, startup)),
             Row::StartupFloor => plain(repeat(n, startup_floor)),
             Row::Process => plain(repeat(n, || self.process())),
+            Row::StartupDynamic => plain(repeat(n, startup_dynamic)),
+            Row::NativeExecDynamic => plain(repeat(n, native_exec_dynamic)),
         }
     }
 
@@ -307,6 +324,12 @@ impl Bencher {
                 Row::ForwardedFiltered,
                 Row::Forwarded,
                 Some(1.0),
+            ),
+            ratio(
+                "dynamic start-up / native exec",
+                Row::StartupDynamic,
+                Row::NativeExecDynamic,
+                None,
             ),
             ratio("ptrace / forwarded", Row::Ptrace, Row::Forwarded, None),
             ratio(
@@ -554,6 +577,50 @@ fn ptrace_syscalls(n: u64) -> Result<Duration> {
 fn startup() -> Result<()> {
     let mut vm = bench_vm(BenchMode::Off, 0, 0)?;
     expect_exit(vm.run(&mut sink_service(), &mut Tracer::off())?)
+}
+
+/// Create a VM for [`DYNAMIC_PROGRAM`], its interpreter and libraries read
+/// from a view of the host's `/`, and run it to its exit.
+fn startup_dynamic() -> Result<()> {
+    let path = Path::new(DYNAMIC_PROGRAM);
+    let mut service = sink_service().with_fs_root(Path::new("/"))?;
+    let file = crate::loader::ImageFile::open(path)?;
+    let interp = service
+        .view()
+        .map(|v| v as &dyn crate::loader::OpenInterpreter);
+    let mut vm = Vm::from_images_in(
+        DEFAULT_MEMORY,
+        Image {
+            bytes: crate::BUILTIN_KERNEL.into(),
+            name: Path::new("(built-in kernel)"),
+        },
+        Image {
+            bytes: file.bytes(),
+            name: path,
+        },
+        &crate::vm::Start {
+            argv: &["true".to_string()],
+            envp: &[],
+            execfn: DYNAMIC_PROGRAM,
+        },
+        Bench::default(),
+        interp,
+    )?;
+    expect_exit(vm.run(&mut service, &mut Tracer::off())?)
+}
+
+/// Start [`DYNAMIC_PROGRAM`] natively with the same (empty) environment
+/// and wait for it.
+fn native_exec_dynamic() -> Result<()> {
+    let status = std::process::Command::new(DYNAMIC_PROGRAM)
+        .env_clear()
+        .status()
+        .map_err(bench_error("running /bin/true"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Kernel(format!("/bin/true exited with {status}")))
+    }
 }
 
 /// The floor: open KVM, a VM with the same guest memory, one vCPU in real

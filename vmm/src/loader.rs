@@ -646,9 +646,7 @@ pub const DYN_BASE: u64 = 0x5555_5555_4000;
 
 /// The PT_LOAD segments of `phdrs`.
 fn loads(phdrs: &[ProgramHeader]) -> impl Iterator<Item = &ProgramHeader> {
-    phdrs
-        .iter()
-        .filter(|p| p.p_type == program_header::PT_LOAD)
+    phdrs.iter().filter(|p| p.p_type == program_header::PT_LOAD)
 }
 
 /// `[lowest page, highest end)` of the PT_LOAD segments' addresses
@@ -679,7 +677,11 @@ fn dyn_bias(phdrs: &[ProgramHeader]) -> u64 {
 
 /// The path a `PT_INTERP` segment names: at most PATH_MAX bytes, inside
 /// the file, NUL-terminated, as Linux requires (ENOEXEC otherwise).
-fn interp_path(image: ImageBytes<'_>, ph: &ProgramHeader, path: &Path) -> Result<std::ffi::OsString> {
+fn interp_path(
+    image: ImageBytes<'_>,
+    ph: &ProgramHeader,
+    path: &Path,
+) -> Result<std::ffi::OsString> {
     use std::os::unix::ffi::OsStringExt;
     let bad = |why: &str| bad_program(path, format!("its interpreter path (PT_INTERP) {why}"));
     if ph.p_filesz < 2 || ph.p_filesz > libc::PATH_MAX as u64 {
@@ -844,14 +846,21 @@ fn load_elf(
     if !bytes.read_prefix_is(ELF_MAGIC) {
         return Err(bad_program(path, format!("{what}: not an ELF file")));
     }
-    let (iehdr, iphdrs) =
-        read_elf_headers(bytes, &|reason| bad_program(path, format!("{what}: {reason}")))?;
+    let (iehdr, iphdrs) = read_elf_headers(bytes, &|reason| {
+        bad_program(path, format!("{what}: {reason}"))
+    })?;
     let Some((lo, hi)) = load_span(&iphdrs) else {
-        return Err(bad_program(path, format!("{what}: it has no loadable segment")));
+        return Err(bad_program(
+            path,
+            format!("{what}: it has no loadable segment"),
+        ));
     };
     let span = hi - lo;
     if span > crate::space::MMAP_TOP {
-        return Err(bad_program(path, format!("{what}: its segments span too much")));
+        return Err(bad_program(
+            path,
+            format!("{what}: its segments span too much"),
+        ));
     }
     let ibias = match iehdr.e_type {
         header::ET_EXEC => 0,
@@ -864,12 +873,21 @@ fn load_elf(
         t => {
             return Err(bad_program(
                 path,
-                format!("{what}: it is an ELF {}, not an interpreter", header::et_to_str(t)),
+                format!(
+                    "{what}: it is an ELF {}, not an interpreter",
+                    header::et_to_str(t)
+                ),
             ))
         }
     };
-    if space.overlaps(ibias.wrapping_add(lo), ibias.wrapping_add(lo).saturating_add(span)) {
-        return Err(bad_program(path, format!("{what}: it overlaps the program")));
+    if space.overlaps(
+        ibias.wrapping_add(lo),
+        ibias.wrapping_add(lo).saturating_add(span),
+    ) {
+        return Err(bad_program(
+            path,
+            format!("{what}: it overlaps the program"),
+        ));
     }
     let mapped = map_segments(ram, space, bytes, &iehdr, &iphdrs, ibias, path, &what)?;
     aux.base = ibias;

@@ -176,7 +176,8 @@ impl crate::space::FileSource for MapFile {
         let fd = self
             .regular()
             .ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENODEV))?;
-        let offset = i64::try_from(offset).map_err(|_| std::io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+        let offset = i64::try_from(offset)
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::EOVERFLOW))?;
         loop {
             match nix::sys::uio::pread(fd, buf, offset) {
                 Err(Errno::EINTR) => {}

@@ -14,19 +14,19 @@
 
 use super::fs::{Files, MapFile};
 use super::{nr, Context, SysResult};
-use std::sync::Arc;
 use crate::arch::paging::PageFlags;
 use crate::space::{page_ceil, AddressSpace, MapError, MMAP_MIN_ADDR, USER_TOP};
 use microvm_abi::layout::PAGE_SIZE;
 use microvm_abi::request;
 use nix::errno::Errno;
+use std::sync::Arc;
 
 pub use microvm_abi::linux::consts::{
     ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS, MADVISE_CMDS, MADV_DONTNEED,
-    MADV_DONTNEED_LOCKED, MADV_FREE, MADV_HWPOISON, MADV_REMOVE, MADV_SOFT_OFFLINE,
-    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_HUGETLB, MAP_PRIVATE,
-    MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE,
-    PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE,
+    MADV_DONTNEED_LOCKED, MADV_FREE, MADV_HWPOISON, MADV_REMOVE, MADV_SOFT_OFFLINE, MAP_ANONYMOUS,
+    MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED,
+    MAP_SHARED_VALIDATE, MAP_TYPE, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_EXEC,
+    PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE,
 };
 
 /// The memory state the service keeps.
@@ -194,7 +194,11 @@ struct Source {
 /// for reading, ENODEV for what cannot be mapped (not a regular file),
 /// EINVAL for MAP_GROWSDOWN.
 fn check_file(src: &Source, len: u64, prot: u64, flags: u64) -> Result<(), Errno> {
-    if src.offset.checked_add(len).is_none_or(|e| e > i64::MAX as u64) {
+    if src
+        .offset
+        .checked_add(len)
+        .is_none_or(|e| e > i64::MAX as u64)
+    {
         return Err(Errno::EOVERFLOW);
     }
     let kind = flags & MAP_TYPE;
@@ -436,7 +440,11 @@ fn mremap(ctx: &mut Context<'_, '_>, a: &[u64; 6]) -> SysResult {
 }
 
 /// The mapping holding all of `[addr, addr + len)`: EFAULT if none does.
-fn resizable(space: &AddressSpace, addr: u64, len: u64) -> Result<(u64, u64, crate::space::Prot), Errno> {
+fn resizable(
+    space: &AddressSpace,
+    addr: u64,
+    len: u64,
+) -> Result<(u64, u64, crate::space::Prot), Errno> {
     let (s, e, prot) = space.mapping_at(addr).ok_or(Errno::EFAULT)?;
     if len > e - addr {
         return Err(Errno::EFAULT);
@@ -526,7 +534,8 @@ fn move_to(
         };
         refill.map_err(map_error)?;
         if let Some((source, offset)) = file {
-            ctx.space.set_file(addr, addr + old_len, source.clone(), offset);
+            ctx.space
+                .set_file(addr, addr + old_len, source.clone(), offset);
             // A private file mapping's pages read from the file again.
             ctx.space
                 .dont_need(ctx.ram, addr, addr + old_len)

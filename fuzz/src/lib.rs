@@ -206,9 +206,11 @@ fn arbitrary_frame(u: &mut Unstructured<'_>) -> TrapFrame {
 // (a) The program loader
 // ---------------------------------------------------------------------------
 
-/// Load `data` as a program (ELF or flat). It either loads, with its entry
-/// in an executable user page and its stack pointer aligned in the stack,
-/// or is refused with a message.
+/// Load `data` as a program (ELF or flat); a dynamic one gets `data`
+/// itself as its interpreter, so that one input drives both the
+/// program's and the interpreter's headers. It either loads, with its
+/// entry in an executable user page and its stack pointer aligned in the
+/// stack, or is refused with a message.
 pub fn loader(data: &[u8]) {
     let (ram, mut space) = fresh_space();
     let argv = ["prog".to_string(), "arg".to_string()];
@@ -222,7 +224,15 @@ pub fn loader(data: &[u8]) {
         hwcap: 0,
         random: [0; 16],
     };
-    match loader::load_program(&ram, &mut space, data.into(), Path::new("fuzz"), &start) {
+    let interp = |_: &Path| Ok(loader::Interpreter::Memory(data.to_vec()));
+    match loader::load_program_with(
+        &ram,
+        &mut space,
+        data.into(),
+        Path::new("fuzz"),
+        &start,
+        Some(&interp),
+    ) {
         Ok(p) => {
             let cr3 = space.tables().root();
             assert!(

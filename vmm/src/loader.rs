@@ -623,6 +623,15 @@ pub trait OpenInterpreter {
     fn open_interpreter(&self, path: &Path) -> std::result::Result<Interpreter, String>;
 }
 
+impl<F> OpenInterpreter for F
+where
+    F: Fn(&Path) -> std::result::Result<Interpreter, String>,
+{
+    fn open_interpreter(&self, path: &Path) -> std::result::Result<Interpreter, String> {
+        self(path)
+    }
+}
+
 impl OpenInterpreter for crate::syscall::view::View {
     /// From the file view, read-only, as any open of the program's is.
     fn open_interpreter(&self, path: &Path) -> std::result::Result<Interpreter, String> {
@@ -1126,6 +1135,256 @@ mod tests {
             0x0707070707070707
         );
         assert_eq!(seen.len(), 18);
+    }
+
+    /// An ELF64 x86-64 image of `len` bytes: header, program headers
+    /// (type, flags, offset, vaddr, filesz, memsz, align), and `bytes`
+    /// placed at their offsets.
+    fn elf(
+        e_type: u16,
+        entry: u64,
+        phdrs: &[[u64; 7]],
+        bytes: &[(usize, &[u8])],
+        len: usize,
+    ) -> Vec<u8> {
+        let mut b = vec![0u8; len];
+        b[..4].copy_from_slice(ELF_MAGIC);
+        b[4] = header::ELFCLASS64;
+        b[5] = header::ELFDATA2LSB;
+        b[6] = 1;
+        b[16..18].copy_from_slice(&e_type.to_le_bytes());
+        b[18..20].copy_from_slice(&header::EM_X86_64.to_le_bytes());
+        b[20..24].copy_from_slice(&1u32.to_le_bytes());
+        b[24..32].copy_from_slice(&entry.to_le_bytes());
+        b[32..40].copy_from_slice(&64u64.to_le_bytes());
+        b[52..54].copy_from_slice(&64u16.to_le_bytes());
+        b[54..56].copy_from_slice(&56u16.to_le_bytes());
+        b[56..58].copy_from_slice(&(phdrs.len() as u16).to_le_bytes());
+        b[58..60].copy_from_slice(&64u16.to_le_bytes());
+        for (i, p) in phdrs.iter().enumerate() {
+            let at = 64 + 56 * i;
+            b[at..at + 4].copy_from_slice(&(p[0] as u32).to_le_bytes());
+            b[at + 4..at + 8].copy_from_slice(&(p[1] as u32).to_le_bytes());
+            for (j, v) in [p[2], p[3], p[3], p[4], p[5], p[6]].iter().enumerate() {
+                b[at + 8 + 8 * j..at + 16 + 8 * j].copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        for (at, bytes) in bytes {
+            b[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        b
+    }
+
+    const PT_LOAD: u64 = program_header::PT_LOAD as u64;
+    const PT_INTERP: u64 = program_header::PT_INTERP as u64;
+    const PT_PHDR: u64 = program_header::PT_PHDR as u64;
+    const RX: u64 = (program_header::PF_R | program_header::PF_X) as u64;
+
+    /// A PIE asking for `interp` (its PT_INTERP bytes), entry at 0x100.
+    fn dynamic_program(interp: &[u8], align: u64) -> Vec<u8> {
+        elf(
+            header::ET_DYN,
+            0x100,
+            &[
+                [PT_PHDR, 4, 64, 64, 3 * 56, 3 * 56, 8],
+                [
+                    PT_INTERP,
+                    4,
+                    0x200,
+                    0x200,
+                    interp.len() as u64,
+                    interp.len() as u64,
+                    1,
+                ],
+                [PT_LOAD, RX, 0, 0, 0x1000, 0x1000, align],
+            ],
+            &[(0x200, interp)],
+            0x1000,
+        )
+    }
+
+    /// An ET_DYN interpreter spanning three pages, entry at 0x80.
+    fn interpreter(e_type: u16) -> Vec<u8> {
+        elf(
+            e_type,
+            0x80,
+            &[[PT_LOAD, RX, 0, 0, 0x1000, 0x3000, 0x1000]],
+            &[],
+            0x1000,
+        )
+    }
+
+    fn auxv_of(
+        ram: &GuestRam,
+        space: &AddressSpace,
+        stack: u64,
+    ) -> std::collections::HashMap<u64, u64> {
+        let argc = read_u64(ram, space, stack);
+        let mut at = stack + 8 * (argc + 1) + 8;
+        while read_u64(ram, space, at) != 0 {
+            at += 8;
+        }
+        at += 8;
+        let mut seen = std::collections::HashMap::new();
+        loop {
+            let (k, v) = (read_u64(ram, space, at), read_u64(ram, space, at + 8));
+            if k == auxv::AT_NULL {
+                return seen;
+            }
+            seen.insert(k, v);
+            at += 16;
+        }
+    }
+
+    #[test]
+    fn a_dynamic_program_starts_in_its_interpreter_as_linux_starts_it() {
+        let (ram, mut space) = setup();
+        let asked = std::cell::RefCell::new(None);
+        let open = |p: &Path| {
+            *asked.borrow_mut() = Some(p.to_path_buf());
+            Ok(Interpreter::Memory(interpreter(header::ET_DYN)))
+        };
+        let image = dynamic_program(b"/lib/ld.so\0", 0x1000);
+        let p = load_program_with(
+            &ram,
+            &mut space,
+            image.as_slice().into(),
+            Path::new("x"),
+            &start(&[], &[]),
+            Some(&open),
+        )
+        .unwrap();
+        assert_eq!(asked.borrow().as_deref(), Some(Path::new("/lib/ld.so")));
+        // The interpreter right below the mmap base, as `setarch -R`.
+        let base = crate::space::MMAP_TOP - 0x3000;
+        assert_eq!(p.entry, base + 0x80);
+        let aux = auxv_of(&ram, &space, p.stack);
+        assert_eq!(aux[&auxv::AT_BASE], base);
+        assert_eq!(aux[&auxv::AT_ENTRY], DYN_BASE + 0x100);
+        assert_eq!(aux[&auxv::AT_PHDR], DYN_BASE + 64);
+        assert_eq!(aux[&auxv::AT_PHNUM], 3);
+        // Both mapped executable; the interpreter's bss too.
+        assert!(space.flags_at(DYN_BASE).is_some_and(|f| f.exec));
+        assert!(space.flags_at(base + 0x2fff).is_some());
+        // The heap starts after the program, not the interpreter.
+        assert_eq!(space.current_brk(), DYN_BASE + 0x1000);
+        space.check(&ram).unwrap();
+    }
+
+    #[test]
+    fn a_dynamic_program_is_placed_at_its_largest_alignment() {
+        let (ram, mut space) = setup();
+        let open = |_: &Path| Ok(Interpreter::Memory(interpreter(header::ET_DYN)));
+        let image = dynamic_program(b"/ld\0", 0x20_0000);
+        let p = load_program_with(
+            &ram,
+            &mut space,
+            image.as_slice().into(),
+            Path::new("x"),
+            &start(&[], &[]),
+            Some(&open),
+        )
+        .unwrap();
+        let aux = auxv_of(&ram, &space, p.stack);
+        assert_eq!(aux[&auxv::AT_ENTRY], 0x5555_5540_0000 + 0x100);
+    }
+
+    #[test]
+    fn interpreter_refusals_say_what_is_wrong() {
+        let load = |image: &[u8], interp: std::result::Result<Vec<u8>, String>| {
+            let (ram, mut space) = setup();
+            let open = |_: &Path| interp.clone().map(Interpreter::Memory);
+            load_program_with(
+                &ram,
+                &mut space,
+                image.into(),
+                Path::new("x"),
+                &start(&[], &[]),
+                Some(&open),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let good = interpreter(header::ET_DYN);
+        let e = load(&dynamic_program(b"/lib/ld.so", 0x1000), Ok(good.clone()));
+        assert!(e.contains("not NUL-terminated"), "{e}");
+        let e = load(&dynamic_program(b"\0\0", 0x1000), Ok(good.clone()));
+        assert!(e.contains("is empty"), "{e}");
+        let e = load(
+            &dynamic_program(b"/ld\0", 0x1000),
+            Err("No such file or directory".into()),
+        );
+        assert_eq!(
+            e,
+            "cannot run x: cannot open its interpreter /ld: No such file or directory"
+        );
+        let e = load(&dynamic_program(b"/ld\0", 0x1000), Ok(vec![0x90; 100]));
+        assert!(e.contains("its interpreter /ld: not an ELF file"), "{e}");
+        let e = load(
+            &dynamic_program(b"/ld\0", 0x1000),
+            Ok(interpreter(header::ET_REL)),
+        );
+        assert!(e.contains("not an interpreter"), "{e}");
+        // Its segment past its file, or at an address that overflows.
+        let bad = elf(
+            header::ET_DYN,
+            0,
+            &[[PT_LOAD, RX, 0, 0, 0x2000, 0x2000, 0x1000]],
+            &[],
+            0x1000,
+        );
+        let e = load(&dynamic_program(b"/ld\0", 0x1000), Ok(bad));
+        assert!(
+            e.contains("its interpreter /ld: a segment lies outside the file"),
+            "{e}"
+        );
+        let huge = elf(
+            header::ET_DYN,
+            0,
+            &[[PT_LOAD, RX, 0, 0, 0x1000, u64::MAX - 0x100, 0x1000]],
+            &[],
+            0x1000,
+        );
+        let e = load(&dynamic_program(b"/ld\0", 0x1000), Ok(huge));
+        assert!(e.contains("its interpreter /ld:"), "{e}");
+        // An ET_EXEC interpreter on top of an ET_EXEC program.
+        let exec = |interp: &[u8]| {
+            elf(
+                header::ET_EXEC,
+                0x40_0000,
+                &[
+                    [
+                        PT_INTERP,
+                        4,
+                        0x200,
+                        0x200,
+                        interp.len() as u64,
+                        interp.len() as u64,
+                        1,
+                    ],
+                    [PT_LOAD, RX, 0, 0x40_0000, 0x1000, 0x1000, 0x1000],
+                ],
+                &[(0x200, interp)],
+                0x1000,
+            )
+        };
+        let e = load(&exec(b"/ld\0"), Ok(exec(b"/ld\0")));
+        assert!(e.contains("overlaps the program"), "{e}");
+        // Without a way to open it.
+        let (ram, mut space) = setup();
+        let e = load_program(
+            &ram,
+            &mut space,
+            dynamic_program(b"/ld\0", 0x1000).as_slice().into(),
+            Path::new("x"),
+            &start(&[], &[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("its interpreter /ld is read from the file view"),
+            "{e}"
+        );
     }
 
     #[test]

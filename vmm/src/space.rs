@@ -632,6 +632,17 @@ impl AddressSpace {
         );
     }
 
+    /// The start of the first mapping at or after `addr`.
+    pub fn next_mapping(&self, addr: u64) -> Option<u64> {
+        self.vmas.range(addr..).next().map(|(&s, _)| s)
+    }
+
+    /// How many private file mappings are recorded (capped by the caller
+    /// at [`MAX_MAP_COUNT`], as Linux caps its mappings).
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
     /// The file behind the page at `addr` and that page's file offset.
     pub fn file_at(&self, addr: u64) -> Option<(std::sync::Arc<dyn FileSource>, u64)> {
         let addr = page_floor(addr);

@@ -15,7 +15,7 @@
 use super::fs::{Files, MapFile};
 use super::{nr, Context, SysResult};
 use crate::arch::paging::PageFlags;
-use crate::space::{page_ceil, AddressSpace, MapError, MMAP_MIN_ADDR, USER_TOP};
+use crate::space::{page_ceil, AddressSpace, MapError, MAX_MAP_COUNT, MMAP_MIN_ADDR, USER_TOP};
 use microvm_abi::layout::PAGE_SIZE;
 use microvm_abi::request;
 use nix::errno::Errno;
@@ -271,6 +271,9 @@ fn mmap(ctx: &mut Context<'_, '_>, a: &[u64; 6], files: &Files) -> SysResult {
     };
     if let Some(src) = &source {
         check_file(src, len, prot, flags)?;
+        if ctx.space.file_count() >= MAX_MAP_COUNT {
+            return Err(Errno::ENOMEM);
+        }
     }
     if fixed && ctx.space.overlaps(start, start + len) {
         ctx.requests.bits |= request::FLUSH_TLB;
@@ -360,13 +363,7 @@ fn madvise(ctx: &mut Context<'_, '_>, addr: u64, len: u64, advice: u64) -> SysRe
     while at < end {
         let Some((_, e, _)) = ctx.space.mapping_at(at) else {
             hole = true;
-            at = ctx
-                .space
-                .mappings()
-                .map(|(s, _, _)| s)
-                .find(|&s| s > at)
-                .unwrap_or(end)
-                .min(end);
+            at = ctx.space.next_mapping(at).unwrap_or(end).min(end);
             continue;
         };
         let piece_end = e.min(end);

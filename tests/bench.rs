@@ -27,7 +27,9 @@ fn quick_bench_reports_every_row_and_ratio() {
             "ptrace",
             "startup",
             "startup-floor",
-            "process"
+            "process",
+            "startup-dynamic",
+            "native-exec-dynamic"
         ]
     );
     // The guest rows are differential (a run of n iterations minus a run
@@ -65,10 +67,14 @@ fn quick_bench_reports_every_row_and_ratio() {
     // the ones whose denominators are direct timings are always there.
     let ratios = report["ratios"].as_array().unwrap();
     let names: Vec<&str> = ratios.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    for always in ["start-up / start-up floor", "forwarded / host getppid"] {
+    for always in [
+        "start-up / start-up floor",
+        "forwarded / host getppid",
+        "dynamic start-up / native exec",
+    ] {
         assert!(names.contains(&always), "{always} missing: {names:?}");
     }
-    assert!(ratios.len() <= 7, "{names:?}");
+    assert!(ratios.len() <= 8, "{names:?}");
     for r in ratios {
         let v = r["value"].as_f64().unwrap_or(f64::NAN);
         assert!(v.is_finite() && v >= 0.0, "{r}");
@@ -87,6 +93,8 @@ fn bench_table_names_each_row() {
         "null-forwarded",
         "ptrace",
         "start-up floor",
+        "start-up: dynamic /bin/true to exit",
+        "native fork+exec of /bin/true",
         "forwarded / null-forwarded",
     ] {
         assert!(text.contains(label), "{label} missing in\n{text}");

@@ -558,3 +558,88 @@ proptest! {
 fn pattern(virt: u64) -> u8 {
     (virt ^ (virt >> 12) ^ (virt >> 24)) as u8 | 1
 }
+
+/// A file of `len` bytes, byte i = i % 251.
+#[derive(Debug)]
+struct Pattern(u64);
+
+impl FileSource for Pattern {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let n = (self.0.saturating_sub(offset) as usize).min(buf.len());
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            *b = ((offset + i as u64) % 251) as u8;
+        }
+        Ok(n)
+    }
+}
+
+fn byte_at(ram: &GuestRam, s: &AddressSpace, addr: u64) -> u8 {
+    let phys = translate(ram, s.tables().root(), addr, Access::UserRead).unwrap();
+    ram.read_obj::<u8>(phys).unwrap()
+}
+
+#[test]
+fn file_pages_are_read_in_and_read_again_after_dont_need() {
+    let (ram, mut s) = space();
+    let (a, len) = (0x1000_0000, 3 * PAGE_SIZE);
+    let file = std::sync::Arc::new(Pattern(PAGE_SIZE + 10));
+    s.map(&ram, a, a + len, RO).unwrap();
+    s.fill_from(&ram, a, a + len, file.as_ref(), PAGE_SIZE / 2)
+        .unwrap();
+    s.set_file(a, a + len, file.clone(), PAGE_SIZE / 2);
+    assert_eq!(byte_at(&ram, &s, a), ((PAGE_SIZE / 2) % 251) as u8);
+    // Past the end of the file: zero.
+    let eof = a + PAGE_SIZE / 2 + 10;
+    assert_eq!(byte_at(&ram, &s, eof), 0);
+    assert_eq!(byte_at(&ram, &s, a + 2 * PAGE_SIZE), 0);
+    s.copy_in(&ram, a + 1, b"dirty").unwrap();
+    s.dont_need(&ram, a, a + len).unwrap();
+    assert_eq!(byte_at(&ram, &s, a + 1), ((PAGE_SIZE / 2 + 1) % 251) as u8);
+    // An anonymous page becomes zero.
+    s.map(&ram, 0x2000_0000, 0x2000_1000, PageFlags::USER_RW)
+        .unwrap();
+    s.copy_in(&ram, 0x2000_0000, b"x").unwrap();
+    s.dont_need(&ram, 0x2000_0000, 0x2000_1000).unwrap();
+    assert_eq!(byte_at(&ram, &s, 0x2000_0000), 0);
+    // Unmapping the middle page splits what the file backs.
+    s.unmap(&ram, a + PAGE_SIZE, a + 2 * PAGE_SIZE).unwrap();
+    assert!(s.file_at(a + PAGE_SIZE).is_none());
+    let (_, off) = s.file_at(a + 2 * PAGE_SIZE).unwrap();
+    assert_eq!(off, PAGE_SIZE / 2 + 2 * PAGE_SIZE);
+    assert_eq!(s.file_count(), 2);
+    s.check(&ram).unwrap();
+}
+
+#[test]
+fn a_moved_range_keeps_its_frames_rights_and_file() {
+    let (ram, mut s) = space();
+    let (a, b) = (0x1000_0000, 0x3000_0000);
+    s.map(&ram, a, a + 2 * PAGE_SIZE, PageFlags::USER_RW)
+        .unwrap();
+    s.copy_in(&ram, a + PAGE_SIZE, b"moved").unwrap();
+    s.set_file(
+        a,
+        a + 2 * PAGE_SIZE,
+        std::sync::Arc::new(Pattern(1 << 20)),
+        0,
+    );
+    let frames = s.frames_in_use();
+    s.move_range(&ram, a, 2 * PAGE_SIZE, b).unwrap();
+    assert_eq!(s.frames_in_use(), frames, "no frame copied or lost");
+    assert_eq!(byte_at(&ram, &s, b + PAGE_SIZE), b'm');
+    assert!(translate(&ram, s.tables().root(), b, Access::UserWrite).is_some());
+    assert!(s.mapping_at(a).is_none());
+    assert!(s.file_at(a).is_none());
+    assert_eq!(s.file_at(b + PAGE_SIZE).unwrap().1, PAGE_SIZE);
+    // Not onto a used range, nor from one not mapped.
+    s.map(&ram, a, a + PAGE_SIZE, RO).unwrap();
+    assert_eq!(
+        s.move_range(&ram, b, PAGE_SIZE, a),
+        Err(MapError::OutOfRange)
+    );
+    assert_eq!(
+        s.move_range(&ram, 0x5000_0000, PAGE_SIZE, 0x6000_0000),
+        Err(MapError::NotMapped)
+    );
+    s.check(&ram).unwrap();
+}

@@ -68,6 +68,8 @@ int main(int argc, char **argv) {
   /* Shared read-only mapping. */
   char *sh = mmap(0, ps, PROT_READ, MAP_SHARED, fd, 0);
   printf("shared ro ok %d same %d\n", sh != MAP_FAILED, sh != MAP_FAILED && sh[0] == buf[0]);
+  SHOW("mprotect shared ro to write", mprotect(sh, ps, PROT_READ | PROT_WRITE));
+  SHOW("mprotect shared ro to exec", mprotect(sh, ps, PROT_READ | PROT_EXEC));
   /* MAP_FIXED over a reservation. */
   char *r = mmap(0, 4 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   char *f = mmap(r + ps, ps, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);

@@ -37,6 +37,12 @@ pub trait FileSource: std::fmt::Debug + Send + Sync {
     /// Read into `buf` from file offset `offset`: the bytes read, fewer
     /// (or 0) at the end of the file.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize>;
+
+    /// False for a shared mapping of a file not open for writing, which
+    /// mprotect can never make writable (Linux clears its VM_MAYWRITE).
+    fn may_write(&self) -> bool {
+        true
+    }
 }
 
 /// The file behind a range of private file-mapped pages.
@@ -212,6 +218,21 @@ fn rewrite(
         }
     }
     merge(vmas, start, end);
+}
+
+/// Discard `frames` (see [`GuestRam::discard`]), one call per run of
+/// physically contiguous frames rather than one per page (sorts them).
+fn discard_runs(ram: &GuestRam, frames: &mut [u64]) {
+    frames.sort_unstable();
+    let mut i = 0;
+    while i < frames.len() {
+        let mut j = i + 1;
+        while j < frames.len() && frames[j] == frames[j - 1] + PAGE_SIZE {
+            j += 1;
+        }
+        ram.discard(frames[i], (j - i) as u64 * PAGE_SIZE);
+        i = j;
+    }
 }
 
 /// The user address space.
@@ -467,12 +488,14 @@ impl AddressSpace {
             .range(start..end)
             .map(|(&v, &f)| (v, f))
             .collect();
+        let mut freed = Vec::with_capacity(pages.len());
         for (virt, frame) in pages {
             self.backing.remove(&virt);
             self.clear_leaf(ram, virt)?;
-            ram.discard(frame, PAGE_SIZE);
-            self.free.push(frame);
+            freed.push(frame);
         }
+        discard_runs(ram, &mut freed);
+        self.free.extend(freed);
         Ok(())
     }
 
@@ -643,6 +666,20 @@ impl AddressSpace {
         self.files.len()
     }
 
+    /// True when a page of `[start, end)` is a mapping that may never be
+    /// made writable (see [`FileSource::may_write`]).
+    pub fn write_forbidden(&self, start: u64, end: u64) -> bool {
+        let first = self
+            .files
+            .range(..start)
+            .next_back()
+            .filter(|(_, f)| f.end > start)
+            .map_or(start, |(&s, _)| s);
+        self.files
+            .range(first..end)
+            .any(|(_, f)| !f.source.may_write())
+    }
+
     /// The file behind the page at `addr` and that page's file offset.
     pub fn file_at(&self, addr: u64) -> Option<(std::sync::Arc<dyn FileSource>, u64)> {
         let addr = page_floor(addr);
@@ -693,8 +730,9 @@ impl AddressSpace {
             .range(start..end)
             .map(|(&v, &f)| (v, f))
             .collect();
-        for (virt, frame) in pages {
-            ram.discard(frame, PAGE_SIZE);
+        let mut frames: Vec<u64> = pages.iter().map(|&(_, f)| f).collect();
+        discard_runs(ram, &mut frames);
+        for (virt, _) in pages {
             if let Some((source, offset)) = self.file_at(virt) {
                 self.fill_from(ram, virt, virt + PAGE_SIZE, source.as_ref(), offset)?;
             }

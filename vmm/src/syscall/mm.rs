@@ -15,7 +15,9 @@
 use super::fs::{Files, MapFile};
 use super::{nr, Context, SysResult};
 use crate::arch::paging::PageFlags;
-use crate::space::{page_ceil, AddressSpace, MapError, MAX_MAP_COUNT, MMAP_MIN_ADDR, USER_TOP};
+use crate::space::{
+    page_ceil, AddressSpace, FileSource, MapError, MAX_MAP_COUNT, MMAP_MIN_ADDR, USER_TOP,
+};
 use microvm_abi::layout::PAGE_SIZE;
 use microvm_abi::request;
 use nix::errno::Errno;
@@ -121,6 +123,9 @@ fn mprotect(ctx: &mut Context<'_, '_>, addr: u64, len: u64, prot: u64) -> SysRes
     let Some((start, end)) = mprotect_range(ctx.space, addr, len, prot)? else {
         return Ok(0);
     };
+    if prot & PROT_WRITE != 0 && ctx.space.write_forbidden(start, end) {
+        return Err(Errno::EACCES);
+    }
     ctx.requests.bits |= request::FLUSH_TLB;
     ctx.space
         .protect(ctx.ram, start, end, prot_flags(prot))
@@ -287,7 +292,7 @@ fn mmap(ctx: &mut Context<'_, '_>, a: &[u64; 6], files: &Files) -> SysResult {
             None => ctx.space.reserve(start, start + len),
         }
         .map_err(map_error),
-        Some(src) => map_file(ctx, start, len, prot, src),
+        Some(src) => map_file(ctx, start, len, prot, flags & MAP_TYPE != MAP_PRIVATE, src),
     };
     if let Err(e) = result {
         // The range was free (or freed by MAP_FIXED): leave it so, should
@@ -305,6 +310,7 @@ fn map_file(
     start: u64,
     len: u64,
     prot: u64,
+    shared: bool,
     src: &Source,
 ) -> Result<(), Errno> {
     let end = start + len;
@@ -330,8 +336,28 @@ fn map_file(
             .protect(ctx.ram, start, filled, None)
             .map_err(map_error)?;
     }
-    space.set_file(start, end, Arc::new(src.file.clone()), src.offset);
+    let source: Arc<dyn FileSource> = if shared && !src.file.writable() {
+        Arc::new(SharedReadOnly(src.file.clone()))
+    } else {
+        Arc::new(src.file.clone())
+    };
+    space.set_file(start, end, source, src.offset);
     Ok(())
+}
+
+/// A file mapped MAP_SHARED through a descriptor not open for writing:
+/// never writable (mprotect answers EACCES), as on Linux.
+#[derive(Debug)]
+struct SharedReadOnly(MapFile);
+
+impl FileSource for SharedReadOnly {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        self.0.read_at(buf, offset)
+    }
+
+    fn may_write(&self) -> bool {
+        false
+    }
 }
 
 /// madvise(2): EINVAL for an unaligned start, unknown advice or a range

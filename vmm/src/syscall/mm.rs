@@ -416,8 +416,9 @@ fn madvise(ctx: &mut Context<'_, '_>, addr: u64, len: u64, advice: u64) -> SysRe
 /// after are free, else move (MREMAP_MAYMOVE) or move to a given place
 /// (MREMAP_FIXED, replacing what is there); MREMAP_DONTUNMAP leaves the
 /// old range mapped, empty. EINVAL for bad flags, an unaligned address, a
-/// zero new length or overlapping ranges; EFAULT when the old range is
-/// not all in one mapping; ENOMEM when it can neither grow nor move.
+/// zero new length or overlapping ranges; EFAULT when no mapping holds
+/// the address (checked first, as Linux 5.16 and later do) or the old
+/// range is not all in one; ENOMEM when it can neither grow nor move.
 fn mremap(ctx: &mut Context<'_, '_>, a: &[u64; 6]) -> SysResult {
     let [addr, old_len, new_len, flags, new_addr, _] = *a;
     let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
@@ -429,9 +430,14 @@ fn mremap(ctx: &mut Context<'_, '_>, a: &[u64; 6]) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    let (old_len, new_len) = (page_ceil(old_len), page_ceil(new_len));
+    // PAGE_ALIGN, wrapping as Linux's does: a length near 2^64 becomes 0.
+    let align = |l: u64| l.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    let (old_len, new_len) = (align(old_len), align(new_len));
     if new_len == 0 {
         return Err(Errno::EINVAL);
+    }
+    if ctx.space.mapping_at(addr).is_none() {
+        return Err(Errno::EFAULT);
     }
     if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 {
         return mremap_to(ctx, addr, old_len, new_len, flags, new_addr);

@@ -242,21 +242,24 @@ fn file_mappings_mremap_and_madvise_answer_as_linux() {
         let Some(p) = build("gcc", "filemap", flags) else {
             return;
         };
-        let native = Command::new(&p).arg("/etc/passwd").output().unwrap();
-        assert!(native.status.success());
-        let o = run(&[
-            "run",
-            "--trace",
-            "off",
-            "--fs-root",
-            "/",
-            p.to_str().unwrap(),
-            "/etc/passwd",
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let native = String::from_utf8_lossy(&native.stdout).into_owned();
-        assert!(native.contains("madvise dontneed file"), "{native}");
-        assert_eq!(stdout(&o), native, "{flags:?}");
+        // A file of less than a page, and one of many.
+        for file in ["/etc/passwd", "/bin/ls"] {
+            let native = Command::new(&p).arg(file).output().unwrap();
+            assert!(native.status.success());
+            let o = run(&[
+                "run",
+                "--trace",
+                "off",
+                "--fs-root",
+                "/",
+                p.to_str().unwrap(),
+                file,
+            ]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            let native = String::from_utf8_lossy(&native.stdout).into_owned();
+            assert!(native.contains("madvise dontneed file"), "{native}");
+            assert_eq!(stdout(&o), native, "{flags:?} {file}");
+        }
     }
 }
 

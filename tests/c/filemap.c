@@ -85,6 +85,29 @@ int main(int argc, char **argv) {
     printf("offset map same %d\n", memcmp(o, buf + ps, n - ps < ps ? n - ps : ps) == 0);
   }
 
+  /* MAP_FIXED of the same file at the same offset again (as ld.so maps
+   * each segment over its first mapping of the whole library): the
+   * file's bytes, whether or not the pages were written in between. */
+  char *m = mmap(0, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  m[0] = 'Z';
+  char *m2 = mmap(m, ps, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  printf("fixed again over written %d\n", m2 == m && m[0] == buf[0]);
+  char *q = mmap(0, 2 * ps, PROT_READ, MAP_PRIVATE, fd, 0);
+  char *q2 = mmap(q, ps, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  printf("fixed again clean %d\n", q2 == q && q[1] == buf[1]);
+  SHOW("mprotect to write", mprotect(q, ps, PROT_READ | PROT_WRITE));
+  q[1] = 'W';
+  SHOW("mprotect back to read", mprotect(q, ps, PROT_READ));
+  char *q3 = mmap(q, ps, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  printf("fixed again after a write %d\n", q3 == q && q[1] == buf[1]);
+  if (size > ps) {
+    char *q4 = mmap(q, ps, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, ps);
+    printf("fixed again at another offset %d\n", q4 == q && q[0] == buf[ps]);
+  }
+  char *q5 = mmap(q + ps, ps, PROT_READ, MAP_SHARED | MAP_FIXED, fd, ps);
+  printf("fixed shared over private %d\n", q5 == q + ps && (size <= ps || q5[0] == buf[ps]));
+  SHOW("shared over private to write", mprotect(q5, ps, PROT_READ | PROT_WRITE));
+
   /* Anonymous MADV_DONTNEED zeroes. */
   char *a = mmap(0, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   a[0] = 1; a[ps] = 2;

@@ -43,6 +43,10 @@ pub trait FileSource: std::fmt::Debug + Send + Sync {
     fn may_write(&self) -> bool {
         true
     }
+
+    /// Which open file this is: two sources with the same identity read
+    /// the same bytes.
+    fn identity(&self) -> usize;
 }
 
 /// The file behind a range of private file-mapped pages.
@@ -52,6 +56,9 @@ struct FileSpan {
     source: std::sync::Arc<dyn FileSource>,
     /// The file offset of the span's first page.
     offset: u64,
+    /// True while no page of it was ever writable: its pages still hold
+    /// the file's bytes as they were read.
+    clean: bool,
 }
 
 /// Bytes read from a file per read when pages are filled.
@@ -651,8 +658,48 @@ impl AddressSpace {
                 end,
                 source,
                 offset,
+                clean: true,
             },
         );
+    }
+
+    /// Note that the pages of `[start, end)` may have been written (they
+    /// are, or are being made, writable): their file spans are no longer
+    /// clean.
+    pub fn mark_dirty(&mut self, start: u64, end: u64) {
+        let first = self
+            .files
+            .range(..start)
+            .next_back()
+            .filter(|(_, f)| f.end > start)
+            .map_or(start, |(&s, _)| s);
+        for (_, f) in self.files.range_mut(first..end) {
+            f.clean = false;
+        }
+    }
+
+    /// True when all of `[start, end)` is one clean span of the file
+    /// `identity` from file offset `offset` (whose `may_write` is
+    /// `may_write`): its pages already hold what mapping that file there
+    /// again would read.
+    pub fn holds_clean_file(
+        &self,
+        start: u64,
+        end: u64,
+        identity: usize,
+        offset: u64,
+        may_write: bool,
+    ) -> bool {
+        self.files
+            .range(..=start)
+            .next_back()
+            .is_some_and(|(&s, f)| {
+                f.clean
+                    && f.end >= end
+                    && f.source.identity() == identity
+                    && f.source.may_write() == may_write
+                    && f.offset.checked_add(start - s) == Some(offset)
+            })
     }
 
     /// The start of the first mapping at or after `addr`.
@@ -781,7 +828,11 @@ impl AddressSpace {
             let from = s.max(old);
             let to = f.end.min(old + len);
             let offset = f.offset.saturating_add(from - s);
-            self.set_file(new + (from - old), new + (to - old), f.source, offset);
+            let (at, clean) = (new + (from - old), f.clean);
+            self.set_file(at, new + (to - old), f.source, offset);
+            if !clean {
+                self.mark_dirty(at, at + PAGE_SIZE);
+            }
         }
         Ok(())
     }

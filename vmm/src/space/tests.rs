@@ -564,6 +564,10 @@ fn pattern(virt: u64) -> u8 {
 struct Pattern(u64);
 
 impl FileSource for Pattern {
+    fn identity(&self) -> usize {
+        self as *const Pattern as usize
+    }
+
     fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
         let n = (self.0.saturating_sub(offset) as usize).min(buf.len());
         for (i, b) in buf[..n].iter_mut().enumerate() {

@@ -172,6 +172,10 @@ impl MapFile {
 }
 
 impl crate::space::FileSource for MapFile {
+    fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
     fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
         let fd = self
             .regular()

@@ -123,8 +123,11 @@ fn mprotect(ctx: &mut Context<'_, '_>, addr: u64, len: u64, prot: u64) -> SysRes
     let Some((start, end)) = mprotect_range(ctx.space, addr, len, prot)? else {
         return Ok(0);
     };
-    if prot & PROT_WRITE != 0 && ctx.space.write_forbidden(start, end) {
-        return Err(Errno::EACCES);
+    if prot & PROT_WRITE != 0 {
+        if ctx.space.write_forbidden(start, end) {
+            return Err(Errno::EACCES);
+        }
+        ctx.space.mark_dirty(start, end);
     }
     ctx.requests.bits |= request::FLUSH_TLB;
     ctx.space
@@ -280,6 +283,13 @@ fn mmap(ctx: &mut Context<'_, '_>, a: &[u64; 6], files: &Files) -> SysResult {
             return Err(Errno::ENOMEM);
         }
     }
+    let shared = flags & MAP_TYPE != MAP_PRIVATE;
+    if let Some(src) = source.as_ref().filter(|_| flags & MAP_FIXED != 0) {
+        let again = file_source(src, shared);
+        if remap_in_place(ctx, start, len, prot, &again, src.offset)? {
+            return Ok(start);
+        }
+    }
     if fixed && ctx.space.overlaps(start, start + len) {
         ctx.requests.bits |= request::FLUSH_TLB;
         ctx.space
@@ -292,7 +302,7 @@ fn mmap(ctx: &mut Context<'_, '_>, a: &[u64; 6], files: &Files) -> SysResult {
             None => ctx.space.reserve(start, start + len),
         }
         .map_err(map_error),
-        Some(src) => map_file(ctx, start, len, prot, flags & MAP_TYPE != MAP_PRIVATE, src),
+        Some(src) => map_file(ctx, start, len, prot, shared, src),
     };
     if let Err(e) = result {
         // The range was free (or freed by MAP_FIXED): leave it so, should
@@ -314,6 +324,8 @@ fn map_file(
     src: &Source,
 ) -> Result<(), Errno> {
     let end = start + len;
+    let source = file_source(src, shared);
+    let writable = prot & PROT_WRITE != 0;
     let in_file = page_ceil(src.file.size().saturating_sub(src.offset)).min(len);
     let filled = start + in_file;
     let space = &mut *ctx.space;
@@ -336,13 +348,48 @@ fn map_file(
             .protect(ctx.ram, start, filled, None)
             .map_err(map_error)?;
     }
-    let source: Arc<dyn FileSource> = if shared && !src.file.writable() {
+    space.set_file(start, end, source, src.offset);
+    if writable {
+        space.mark_dirty(start, end);
+    }
+    Ok(())
+}
+
+/// What a mapping of `src` reads its pages from (again).
+fn file_source(src: &Source, shared: bool) -> Arc<dyn FileSource> {
+    if shared && !src.file.writable() {
         Arc::new(SharedReadOnly(src.file.clone()))
     } else {
         Arc::new(src.file.clone())
-    };
-    space.set_file(start, end, source, src.offset);
-    Ok(())
+    }
+}
+
+/// MAP_FIXED of `src` over `[start, start + len)` where those pages
+/// already hold the same bytes of the same file, never written (ld.so
+/// maps a library whole, then each segment again at its place): only the
+/// rights change, nothing is read again. False (nothing done) otherwise.
+fn remap_in_place(
+    ctx: &mut Context<'_, '_>,
+    start: u64,
+    len: u64,
+    prot: u64,
+    source: &Arc<dyn FileSource>,
+    offset: u64,
+) -> Result<bool, Errno> {
+    let end = start + len;
+    let space = &mut *ctx.space;
+    if !space.holds_clean_file(start, end, source.identity(), offset, source.may_write()) {
+        return Ok(false);
+    }
+    ctx.requests.bits |= request::FLUSH_TLB;
+    space
+        .protect(ctx.ram, start, end, prot_flags(prot))
+        .map_err(map_error)?;
+    space.set_file(start, end, source.clone(), offset);
+    if prot & PROT_WRITE != 0 {
+        space.mark_dirty(start, end);
+    }
+    Ok(true)
 }
 
 /// A file mapped MAP_SHARED through a descriptor not open for writing:
@@ -357,6 +404,10 @@ impl FileSource for SharedReadOnly {
 
     fn may_write(&self) -> bool {
         false
+    }
+
+    fn identity(&self) -> usize {
+        self.0.identity()
     }
 }
 
@@ -565,6 +616,9 @@ fn move_to(
         if let Some((source, offset)) = file {
             ctx.space
                 .set_file(addr, addr + old_len, source.clone(), offset);
+            if prot.is_some_and(|f| f.write) {
+                ctx.space.mark_dirty(addr, addr + old_len);
+            }
             // A private file mapping's pages read from the file again.
             ctx.space
                 .dont_need(ctx.ram, addr, addr + old_len)
@@ -597,6 +651,9 @@ fn extend(
     if let Some((source, last)) = file {
         let offset = last.saturating_add(PAGE_SIZE);
         ctx.space.set_file(from, to, source.clone(), offset);
+        if prot.is_some_and(|f| f.write) {
+            ctx.space.mark_dirty(from, to);
+        }
         if prot.is_some() {
             ctx.space
                 .fill_from(ctx.ram, from, to, source.as_ref(), offset)

@@ -647,3 +647,25 @@ fn a_moved_range_keeps_its_frames_rights_and_file() {
     );
     s.check(&ram).unwrap();
 }
+
+#[test]
+fn a_file_span_is_clean_until_its_pages_could_be_written() {
+    let (ram, mut s) = space();
+    let a = 0x1000_0000;
+    let file: std::sync::Arc<dyn FileSource> = std::sync::Arc::new(Pattern(1 << 20));
+    let other: std::sync::Arc<dyn FileSource> = std::sync::Arc::new(Pattern(1 << 20));
+    s.map(&ram, a, a + 4 * PAGE_SIZE, RO).unwrap();
+    s.set_file(a, a + 4 * PAGE_SIZE, file.clone(), 0x10_000);
+    let id = file.identity();
+    assert!(s.holds_clean_file(a + PAGE_SIZE, a + 3 * PAGE_SIZE, id, 0x11_000, true));
+    // Another offset, another file, past the span, another kind.
+    assert!(!s.holds_clean_file(a + PAGE_SIZE, a + 2 * PAGE_SIZE, id, 0x10_000, true));
+    assert!(!s.holds_clean_file(a, a + PAGE_SIZE, other.identity(), 0x10_000, true));
+    assert!(!s.holds_clean_file(a, a + 5 * PAGE_SIZE, id, 0x10_000, true));
+    assert!(!s.holds_clean_file(a, a + PAGE_SIZE, id, 0x10_000, false));
+    s.mark_dirty(a + 3 * PAGE_SIZE, a + 4 * PAGE_SIZE);
+    assert!(!s.holds_clean_file(a, a + PAGE_SIZE, id, 0x10_000, true));
+    // Mapped again, it is clean again.
+    s.set_file(a, a + PAGE_SIZE, file, 0x10_000);
+    assert!(s.holds_clean_file(a, a + PAGE_SIZE, id, 0x10_000, true));
+}

@@ -255,9 +255,6 @@ fn mmap(ctx: &mut Context<'_, '_>, a: &[u64; 6], files: &Files) -> SysResult {
     if len == 0 || len > USER_TOP - MMAP_MIN_ADDR {
         return Err(Errno::ENOMEM);
     }
-    if (offset / PAGE_SIZE).checked_add(len / PAGE_SIZE).is_none() {
-        return Err(Errno::EOVERFLOW);
-    }
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let start = if fixed {
         // As Linux's get_unmapped_area, then security_mmap_addr.

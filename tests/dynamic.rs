@@ -301,3 +301,21 @@ fn python3_prints_42() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), "42\n");
 }
+
+#[test]
+fn a_musl_dynamic_program_runs_with_musl_s_loader() {
+    require_kvm!();
+    let Some(p) = build("musl-gcc", "hello", &["-O1"]) else {
+        return;
+    };
+    let o = run(&["run", "--fs-root", "/", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "hello, world\n");
+    // musl's libc is its own loader: nothing is opened, ld.so.cache least.
+    let err = stderr(&o);
+    assert!(!err.contains("ld.so.cache"), "{err}");
+    assert!(
+        err.ends_with("exit_group(0) = ?\n+++ exited with 0 +++\n"),
+        "{err}"
+    );
+}

@@ -702,6 +702,40 @@ fn load(image: &[u8]) -> (Result<(), String>, usize) {
     })
 }
 
+/// Load the dynamic program `image` into fresh guest memory, its
+/// interpreter being `interp`: `Ok` or the error's text, and the largest
+/// single allocation the loader made.
+fn load_dynamic(image: &[u8], interp: &[u8]) -> (Result<(), String>, usize) {
+    let ram = microvm::memory::GuestRam::new(microvm_abi::layout::MIN_MEMORY).unwrap();
+    let mut space = microvm::space::AddressSpace::new(
+        microvm::arch::paging::PageTables::new(),
+        microvm::memory::FrameAllocator::new(microvm_abi::layout::MIN_MEMORY),
+    );
+    let argv = ["prog".to_string()];
+    let start = microvm::loader::StartInfo {
+        start: microvm::loader::Start {
+            argv: &argv,
+            envp: &[],
+            execfn: "/prog",
+        },
+        hwcap: 0,
+        random: [0; 16],
+    };
+    let open = |_: &Path| Ok(microvm::loader::Interpreter::Memory(interp.to_vec()));
+    largest_allocation(|| {
+        microvm::loader::load_program_with(
+            &ram,
+            &mut space,
+            image.into(),
+            Path::new("prog"),
+            &start,
+            Some(&open),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    })
+}
+
 /// No single allocation the loader makes may be larger than this: the
 /// image's own size (the loader reads tables out of it) several times
 /// over, and never anything a header field asks for.
@@ -806,6 +840,63 @@ fn thousands_of_bit_flips_of_a_real_elf_load_or_are_refused_clearly() {
     }
     eprintln!("bit flips: {loaded} loaded, {refused} refused");
     // Both outcomes happen: the flips reach the checks and get past them.
+    assert!(
+        loaded > 0 && refused > 0,
+        "{loaded} loaded, {refused} refused"
+    );
+}
+
+#[test]
+fn bit_flips_of_a_real_dynamic_program_and_its_interpreter_load_or_are_refused_clearly() {
+    let Some(prog) = common::build("gcc", "dup_trace", &["-g"]) else {
+        return;
+    };
+    let image = std::fs::read(prog).unwrap();
+    let Ok(ld) = std::fs::read("/lib64/ld-linux-x86-64.so.2") else {
+        eprintln!("skipped: no /lib64/ld-linux-x86-64.so.2");
+        return;
+    };
+    assert_eq!(load_dynamic(&image, &ld).0, Ok(()));
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    };
+    let (mut loaded, mut refused) = (0, 0);
+    for i in 0..2000 {
+        // Three flips in four in the interpreter, the rest in the program,
+        // mostly in their ELF and program headers (and PT_INTERP's path).
+        let (mut program, mut interp) = (image.clone(), ld.clone());
+        let target = if next() % 4 == 0 {
+            &mut program
+        } else {
+            &mut interp
+        };
+        let mut at = Vec::new();
+        for _ in 0..1 + next() % 3 {
+            let limit = if next() % 8 == 0 { target.len() } else { 0x400 };
+            let byte = (next() % limit as u64) as usize;
+            let bit = next() % 8;
+            target[byte] ^= 1 << bit;
+            at.push((byte, bit));
+        }
+        let what = format!("flip #{i} at {at:?}");
+        let (r, largest) = load_dynamic(&program, &interp);
+        assert!(
+            largest <= loader_cap(&ld),
+            "{what}: allocated {largest} bytes at once"
+        );
+        match r {
+            Ok(()) => loaded += 1,
+            Err(e) => {
+                assert_clear(&e, &what);
+                refused += 1;
+            }
+        }
+    }
+    eprintln!("dynamic bit flips: {loaded} loaded, {refused} refused");
     assert!(
         loaded > 0 && refused > 0,
         "{loaded} loaded, {refused} refused"

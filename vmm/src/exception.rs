@@ -6,45 +6,118 @@
 use microvm_abi::linux::consts;
 use microvm_abi::TrapFrame;
 
-/// Signals a ring-3 exception ends a program with, numbered as on Linux.
+/// A Linux signal, 1 to 64, numbered as on Linux; named as strace names
+/// it (`SIGSEGV`, `SIGRTMIN`, `SIGRT_3`, from the ABI crate's generated
+/// tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Signal(i32);
+
+/// Each of the standard signals by its name, as `Signal::SIGSEGV`.
+macro_rules! standard_signals {
+    ($($name:ident)*) => {
+        impl Signal {
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub const $name: Signal = Signal(consts::$name as i32);
+            )*
+        }
+    };
+}
+standard_signals!(SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGUSR1
+    SIGSEGV SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGSTKFLT SIGCHLD SIGCONT SIGSTOP SIGTSTP SIGTTIN
+    SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO SIGPWR SIGSYS);
+
+/// The highest signal number (the kernel's `_NSIG`).
+pub const NSIG: i32 = consts::SIGRTMAX as i32;
+
+/// What a signal does to a process that neither handles nor ignores it
+/// (`signal(7)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum Signal {
-    /// Illegal instruction.
-    Sigill = libc::SIGILL,
-    /// Trace/breakpoint trap.
-    Sigtrap = libc::SIGTRAP,
-    /// Bus error (alignment check).
-    Sigbus = libc::SIGBUS,
-    /// Arithmetic exception.
-    Sigfpe = libc::SIGFPE,
-    /// Segmentation fault.
-    Sigsegv = libc::SIGSEGV,
-    /// Write to a pipe with no reader.
-    Sigpipe = libc::SIGPIPE,
+pub enum DefaultAction {
+    /// The process ends, killed by the signal.
+    Terminate,
+    /// The process ends and, on Linux, dumps core (`+++ killed by SIGABRT
+    /// (core dumped) +++`; microvm writes no core).
+    CoreDump,
+    /// Nothing happens.
+    Ignore,
+    /// The process stops until SIGCONT. A microvm guest has no one to
+    /// continue it (no shell, no job control): microvm ignores these.
+    Stop,
 }
 
 impl Signal {
-    /// "SIGSEGV" and so on.
+    /// Signal `n`, if 1 <= n <= 64.
+    pub fn new(n: i64) -> Option<Signal> {
+        (1..=i64::from(NSIG))
+            .contains(&n)
+            .then_some(Signal(n as i32))
+    }
+
+    /// "SIGSEGV", "SIGRTMIN", "SIGRT_3", as strace names them.
     pub fn name(self) -> &'static str {
-        match self {
-            Signal::Sigill => "SIGILL",
-            Signal::Sigtrap => "SIGTRAP",
-            Signal::Sigbus => "SIGBUS",
-            Signal::Sigfpe => "SIGFPE",
-            Signal::Sigsegv => "SIGSEGV",
-            Signal::Sigpipe => "SIGPIPE",
-        }
+        static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let names = NAMES.get_or_init(|| {
+            (0..=u64::from(NSIG as u32))
+                .map(|n| match n {
+                    n if n == consts::SIGRTMIN => "SIGRTMIN".to_string(),
+                    n if n > consts::SIGRTMIN => format!("SIGRT_{}", n - consts::SIGRTMIN),
+                    n => consts::SIGNALS
+                        .name(n)
+                        .map_or_else(|| n.to_string(), str::to_string),
+                })
+                .collect()
+        });
+        names.get(self.0 as usize).map_or("SIG_???", String::as_str)
     }
 
     /// The exit status of a process killed by this signal, as a shell reports it.
     pub fn exit_status(self) -> i32 {
-        128 + self as i32
+        128 + self.0
     }
 
     /// Its number.
     pub fn number(self) -> i32 {
-        self as i32
+        self.0
+    }
+
+    /// Its bit in a kernel `sigset_t`.
+    pub fn bit(self) -> u64 {
+        1 << (self.0 - 1)
+    }
+
+    /// What it does by default (`signal(7)`).
+    pub fn default_action(self) -> DefaultAction {
+        match self {
+            Signal::SIGQUIT
+            | Signal::SIGILL
+            | Signal::SIGTRAP
+            | Signal::SIGABRT
+            | Signal::SIGBUS
+            | Signal::SIGFPE
+            | Signal::SIGSEGV
+            | Signal::SIGXCPU
+            | Signal::SIGXFSZ
+            | Signal::SIGSYS => DefaultAction::CoreDump,
+            Signal::SIGCHLD | Signal::SIGURG | Signal::SIGWINCH | Signal::SIGCONT => {
+                DefaultAction::Ignore
+            }
+            Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU => {
+                DefaultAction::Stop
+            }
+            _ => DefaultAction::Terminate,
+        }
+    }
+
+    /// True for the signals whose default action dumps core.
+    pub fn dumps_core(self) -> bool {
+        self.default_action() == DefaultAction::CoreDump
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -79,29 +152,33 @@ pub const PF_FETCH: u64 = 1 << 4;
 
 /// Describe exception `vector`.
 pub fn vector(vector: u64) -> Vector {
-    use Signal::*;
+    const SIGFPE: Signal = Signal::SIGFPE;
+    const SIGTRAP: Signal = Signal::SIGTRAP;
+    const SIGSEGV: Signal = Signal::SIGSEGV;
+    const SIGILL: Signal = Signal::SIGILL;
+    const SIGBUS: Signal = Signal::SIGBUS;
     let (mnemonic, name, signal) = match vector {
-        0 => ("#DE", "divide error", Sigfpe),
-        1 => ("#DB", "debug", Sigtrap),
-        2 => ("NMI", "non-maskable interrupt", Sigsegv),
-        3 => ("#BP", "breakpoint", Sigtrap),
-        4 => ("#OF", "overflow", Sigsegv),
-        5 => ("#BR", "bound range exceeded", Sigsegv),
-        6 => ("#UD", "invalid opcode", Sigill),
-        7 => ("#NM", "device not available", Sigsegv),
-        8 => ("#DF", "double fault", Sigsegv),
-        10 => ("#TS", "invalid TSS", Sigsegv),
-        11 => ("#NP", "segment not present", Sigbus),
-        12 => ("#SS", "stack-segment fault", Sigbus),
-        13 => ("#GP", "general protection", Sigsegv),
-        14 => ("#PF", "page fault", Sigsegv),
-        16 => ("#MF", "x87 floating-point error", Sigfpe),
-        17 => ("#AC", "alignment check", Sigbus),
-        18 => ("#MC", "machine check", Sigbus),
-        19 => ("#XM", "SIMD floating-point error", Sigfpe),
-        20 => ("#VE", "virtualization exception", Sigsegv),
-        21 => ("#CP", "control protection", Sigsegv),
-        _ => ("#??", "reserved exception", Sigsegv),
+        0 => ("#DE", "divide error", SIGFPE),
+        1 => ("#DB", "debug", SIGTRAP),
+        2 => ("NMI", "non-maskable interrupt", SIGSEGV),
+        3 => ("#BP", "breakpoint", SIGTRAP),
+        4 => ("#OF", "overflow", SIGSEGV),
+        5 => ("#BR", "bound range exceeded", SIGSEGV),
+        6 => ("#UD", "invalid opcode", SIGILL),
+        7 => ("#NM", "device not available", SIGSEGV),
+        8 => ("#DF", "double fault", SIGSEGV),
+        10 => ("#TS", "invalid TSS", SIGSEGV),
+        11 => ("#NP", "segment not present", SIGBUS),
+        12 => ("#SS", "stack-segment fault", SIGBUS),
+        13 => ("#GP", "general protection", SIGSEGV),
+        14 => ("#PF", "page fault", SIGSEGV),
+        16 => ("#MF", "x87 floating-point error", SIGFPE),
+        17 => ("#AC", "alignment check", SIGBUS),
+        18 => ("#MC", "machine check", SIGBUS),
+        19 => ("#XM", "SIMD floating-point error", SIGFPE),
+        20 => ("#VE", "virtualization exception", SIGSEGV),
+        21 => ("#CP", "control protection", SIGSEGV),
+        _ => ("#??", "reserved exception", SIGSEGV),
     };
     Vector {
         vector: vector as u8,
@@ -220,12 +297,12 @@ impl SigInfo {
     pub fn code_name(&self) -> Option<&'static str> {
         let code = i64::from(self.code) as u64;
         let own = match self.signal {
-            Signal::Sigsegv => &consts::SIGSEGV_CODES,
-            Signal::Sigill => &consts::SIGILL_CODES,
-            Signal::Sigfpe => &consts::SIGFPE_CODES,
-            Signal::Sigbus => &consts::SIGBUS_CODES,
-            Signal::Sigtrap => &consts::SIGTRAP_CODES,
-            Signal::Sigpipe => &consts::SIGINFO_CODES,
+            Signal::SIGSEGV => &consts::SIGSEGV_CODES,
+            Signal::SIGILL => &consts::SIGILL_CODES,
+            Signal::SIGFPE => &consts::SIGFPE_CODES,
+            Signal::SIGBUS => &consts::SIGBUS_CODES,
+            Signal::SIGTRAP => &consts::SIGTRAP_CODES,
+            _ => &consts::SIGINFO_CODES,
         };
         // As strace: the signal's own codes are the positive ones below
         // SI_KERNEL; everything else is a generic code.
@@ -376,14 +453,14 @@ mod tests {
 
     #[test]
     fn linux_signals() {
-        assert_eq!(vector(14).signal, Signal::Sigsegv);
-        assert_eq!(vector(13).signal, Signal::Sigsegv);
-        assert_eq!(vector(6).signal, Signal::Sigill);
-        assert_eq!(vector(0).signal, Signal::Sigfpe);
-        assert_eq!(vector(19).signal, Signal::Sigfpe);
-        assert_eq!(vector(3).signal, Signal::Sigtrap);
-        assert_eq!(vector(17).signal, Signal::Sigbus);
-        assert_eq!(Signal::Sigsegv.exit_status(), 139);
+        assert_eq!(vector(14).signal, Signal::SIGSEGV);
+        assert_eq!(vector(13).signal, Signal::SIGSEGV);
+        assert_eq!(vector(6).signal, Signal::SIGILL);
+        assert_eq!(vector(0).signal, Signal::SIGFPE);
+        assert_eq!(vector(19).signal, Signal::SIGFPE);
+        assert_eq!(vector(3).signal, Signal::SIGTRAP);
+        assert_eq!(vector(17).signal, Signal::SIGBUS);
+        assert_eq!(Signal::SIGSEGV.exit_status(), 139);
     }
 
     fn frame(vector: u64, error_code: u64, cr2: u64, rip: u64, rflags: u64) -> TrapFrame {
@@ -408,7 +485,6 @@ mod tests {
     #[test]
     fn siginfo_as_linux_sends_it() {
         use si_code::*;
-        use Signal::*;
         let none = FaultState::default();
         let mapped = FaultState {
             in_mapping: true,
@@ -416,62 +492,62 @@ mod tests {
         };
         assert_eq!(
             info(&frame(14, 4, 0x10, 0x401000, 0), &none),
-            (Sigsegv, SEGV_MAPERR, 0x10)
+            (Signal::SIGSEGV, SEGV_MAPERR, 0x10)
         );
         assert_eq!(
             info(&frame(14, 7, 0x479004, 0x401000, 0), &mapped),
-            (Sigsegv, SEGV_ACCERR, 0x479004),
+            (Signal::SIGSEGV, SEGV_ACCERR, 0x479004),
         );
         // A read of a kernel address: present, but no VMA.
         assert_eq!(
             info(&frame(14, 5, 0xffff_ffff_8000_4000, 0x401000, 0), &none),
-            (Sigsegv, SEGV_MAPERR, 0xffff_ffff_8000_4000),
+            (Signal::SIGSEGV, SEGV_MAPERR, 0xffff_ffff_8000_4000),
         );
         // PROT_NONE: not present, but mapped.
         assert_eq!(
             info(&frame(14, 4, 0x7000, 0x401000, 0), &mapped),
-            (Sigsegv, SEGV_ACCERR, 0x7000)
+            (Signal::SIGSEGV, SEGV_ACCERR, 0x7000)
         );
         for v in [10, 13] {
             assert_eq!(
                 info(&frame(v, 0, 0, 0x401000, 0), &none),
-                (Sigsegv, SI_KERNEL, 0)
+                (Signal::SIGSEGV, SI_KERNEL, 0)
             );
         }
         for v in [11, 12] {
             assert_eq!(
                 info(&frame(v, 0, 0, 0x401000, 0), &none),
-                (Sigbus, SI_KERNEL, 0)
+                (Signal::SIGBUS, SI_KERNEL, 0)
             );
         }
         assert_eq!(
             info(&frame(3, 0, 0, 0x401001, 0), &none),
-            (Sigtrap, SI_KERNEL, 0)
+            (Signal::SIGTRAP, SI_KERNEL, 0)
         );
         assert_eq!(
             info(&frame(1, 0, 0, 0x401002, 0x302), &none),
-            (Sigtrap, TRAP_TRACE, 0x401002)
+            (Signal::SIGTRAP, TRAP_TRACE, 0x401002)
         );
         assert_eq!(
             info(&frame(1, 0, 0, 0x401002, 0x202), &none),
-            (Sigtrap, TRAP_BRKPT, 0x401002)
+            (Signal::SIGTRAP, TRAP_BRKPT, 0x401002)
         );
         assert_eq!(
             info(&frame(6, 0, 0, 0x401003, 0), &none),
-            (Sigill, ILL_ILLOPN, 0x401003)
+            (Signal::SIGILL, ILL_ILLOPN, 0x401003)
         );
         assert_eq!(
             info(&frame(0, 0, 0, 0x401004, 0), &none),
-            (Sigfpe, FPE_INTDIV, 0x401004)
+            (Signal::SIGFPE, FPE_INTDIV, 0x401004)
         );
         assert_eq!(
             info(&frame(17, 0, 0, 0x401005, 0), &none),
-            (Sigbus, BUS_ADRALN, 0)
+            (Signal::SIGBUS, BUS_ADRALN, 0)
         );
         // Without the FPU state, no code can be told.
         assert_eq!(
             info(&frame(16, 0, 0, 0x401006, 0), &none),
-            (Sigfpe, SI_KERNEL, 0)
+            (Signal::SIGFPE, SI_KERNEL, 0)
         );
         let fpu = FaultState {
             fpu: Some(FpuStatus {
@@ -483,11 +559,11 @@ mod tests {
         };
         assert_eq!(
             info(&frame(16, 0, 0, 0x401006, 0), &fpu),
-            (Sigfpe, FPE_FLTDIV, 0x401006)
+            (Signal::SIGFPE, FPE_FLTDIV, 0x401006)
         );
         assert_eq!(
             info(&frame(19, 0, 0, 0x401007, 0), &fpu),
-            (Sigfpe, FPE_FLTDIV, 0x401007)
+            (Signal::SIGFPE, FPE_FLTDIV, 0x401007)
         );
         // Every vector's signal is the one the program is killed with.
         for v in 0..32 {
@@ -556,13 +632,13 @@ mod tests {
             }
             .code_name()
         };
-        assert_eq!(name(Signal::Sigsegv, 1), Some("SEGV_MAPERR"));
-        assert_eq!(name(Signal::Sigill, 2), Some("ILL_ILLOPN"));
-        assert_eq!(name(Signal::Sigtrap, 2), Some("TRAP_TRACE"));
-        assert_eq!(name(Signal::Sigbus, 0x80), Some("SI_KERNEL"));
-        assert_eq!(name(Signal::Sigfpe, 0), Some("SI_USER"));
-        assert_eq!(name(Signal::Sigsegv, -6), Some("SI_TKILL"));
-        assert_eq!(name(Signal::Sigsegv, 77), None);
+        assert_eq!(name(Signal::SIGSEGV, 1), Some("SEGV_MAPERR"));
+        assert_eq!(name(Signal::SIGILL, 2), Some("ILL_ILLOPN"));
+        assert_eq!(name(Signal::SIGTRAP, 2), Some("TRAP_TRACE"));
+        assert_eq!(name(Signal::SIGBUS, 0x80), Some("SI_KERNEL"));
+        assert_eq!(name(Signal::SIGFPE, 0), Some("SI_USER"));
+        assert_eq!(name(Signal::SIGSEGV, -6), Some("SI_TKILL"));
+        assert_eq!(name(Signal::SIGSEGV, 77), None);
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub fn user_exception(frame: &TrapFrame) -> (Signal, String) {
         )
     } else {
         (
-            Signal::Sigsegv,
+            Signal::SIGSEGV,
             exception::foreign_cs_reason(frame.cs, frame.vector, frame.rip),
         )
     }
@@ -165,7 +165,7 @@ mod tests {
         );
         assert_eq!(
             user_exception(&p.frame),
-            (Signal::Sigsegv, "#PF writing 0x1000 at rip 0x401000".into())
+            (Signal::SIGSEGV, "#PF writing 0x1000 at rip 0x401000".into())
         );
         assert_eq!(
             decode(0, Hypercall::ForeignEntry as u32, &p),

@@ -422,7 +422,7 @@ fn main() -> ExitCode {
                         Outcome::Exited(_) => {}
                         // Like any writer whose reader went away: quietly.
                         Outcome::Killed {
-                            signal: Signal::Sigpipe,
+                            signal: Signal::SIGPIPE,
                             ..
                         } => {}
                         Outcome::Killed { signal, reason } => {

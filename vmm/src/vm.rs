@@ -606,7 +606,7 @@ impl Vm {
     fn foreign_entry(&mut self, frame: TrapFrame, tracer: &mut Tracer) -> Result<Outcome> {
         let (logged, reason) = hypercall::foreign_entry(&frame).map_err(Error::Kernel)?;
         self.stats.exceptions += 1;
-        let signal = Signal::Sigsegv;
+        let signal = Signal::SIGSEGV;
         tracer.exception(&logged, &SigInfo::kernel(signal));
         tracer.end(None, Some(signal));
         Ok(Outcome::Killed { signal, reason })
@@ -643,7 +643,7 @@ impl Vm {
                     ss: u64::from(selector::USER_DS),
                     ..frame
                 };
-                let signal = Signal::Sigtrap;
+                let signal = Signal::SIGTRAP;
                 tracer.exception(&user, &exception::siginfo(&user, &FaultState::default()));
                 tracer.end(None, Some(signal));
                 return Some(Ok(Outcome::Killed {
@@ -690,7 +690,7 @@ impl Vm {
             vector: 13,
             ..general_registers(&r)
         };
-        let signal = Signal::Sigsegv;
+        let signal = Signal::SIGSEGV;
         tracer.exception(&frame, &SigInfo::kernel(signal));
         tracer.end(None, Some(signal));
         Ok(Outcome::Killed {
@@ -736,7 +736,7 @@ fn general_registers(r: &kvm_bindings::kvm_regs) -> TrapFrame {
 fn trace_failure(tracer: &mut Tracer) -> Result<Option<Outcome>> {
     if tracer.broken_pipe() {
         return Ok(Some(Outcome::Killed {
-            signal: Signal::Sigpipe,
+            signal: Signal::SIGPIPE,
             reason: "the trace output was closed".into(),
         }));
     }

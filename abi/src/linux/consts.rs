@@ -368,6 +368,51 @@ pub const SIGCHLD: u64 = 0x11;
 /// `SIGSYS` (signal.h).
 pub const SIGSYS: u64 = 0x1f;
 
+/// `SIGQUIT` (signal.h).
+pub const SIGQUIT: u64 = 3;
+
+/// `SIGSTKFLT` (signal.h).
+pub const SIGSTKFLT: u64 = 0x10;
+
+/// `SIGCONT` (signal.h).
+pub const SIGCONT: u64 = 0x12;
+
+/// `SIGSTOP` (signal.h).
+pub const SIGSTOP: u64 = 0x13;
+
+/// `SIGTSTP` (signal.h).
+pub const SIGTSTP: u64 = 0x14;
+
+/// `SIGTTIN` (signal.h).
+pub const SIGTTIN: u64 = 0x15;
+
+/// `SIGTTOU` (signal.h).
+pub const SIGTTOU: u64 = 0x16;
+
+/// `SIGURG` (signal.h).
+pub const SIGURG: u64 = 0x17;
+
+/// `SIGXCPU` (signal.h).
+pub const SIGXCPU: u64 = 0x18;
+
+/// `SIGXFSZ` (signal.h).
+pub const SIGXFSZ: u64 = 0x19;
+
+/// `SIGVTALRM` (signal.h).
+pub const SIGVTALRM: u64 = 0x1a;
+
+/// `SIGPROF` (signal.h).
+pub const SIGPROF: u64 = 0x1b;
+
+/// `SIGWINCH` (signal.h).
+pub const SIGWINCH: u64 = 0x1c;
+
+/// `SIGIO` (signal.h).
+pub const SIGIO: u64 = 0x1d;
+
+/// `SIGPWR` (signal.h).
+pub const SIGPWR: u64 = 0x1e;
+
 /// `SIGRTMIN` (signal.h).
 pub const SIGRTMIN: u64 = 0x20;
 
@@ -425,6 +470,9 @@ pub const SI_KERNEL: i32 = 128;
 /// `SI_TKILL` (signal.h).
 pub const SI_TKILL: i32 = -6;
 
+/// `SI_QUEUE` (signal.h).
+pub const SI_QUEUE: i32 = -1;
+
 /// `SEGV_MAPERR` (signal.h).
 pub const SEGV_MAPERR: i32 = 1;
 
@@ -472,6 +520,33 @@ pub const TRAP_BRKPT: i32 = 1;
 
 /// `TRAP_TRACE` (signal.h).
 pub const TRAP_TRACE: i32 = 2;
+
+/// `SS_ONSTACK` (linux/signal.h).
+pub const SS_ONSTACK: u64 = 1;
+
+/// `SS_DISABLE` (linux/signal.h).
+pub const SS_DISABLE: u64 = 2;
+
+/// `SS_AUTODISARM` (linux/signal.h).
+pub const SS_AUTODISARM: u64 = 0x8000_0000;
+
+/// `MINSIGSTKSZ` (asm/signal.h asm/sigcontext.h asm/ucontext.h).
+pub const MINSIGSTKSZ: u64 = 0x800;
+
+/// `UC_FP_XSTATE` (asm/signal.h asm/sigcontext.h asm/ucontext.h).
+pub const UC_FP_XSTATE: u64 = 1;
+
+/// `UC_SIGCONTEXT_SS` (asm/signal.h asm/sigcontext.h asm/ucontext.h).
+pub const UC_SIGCONTEXT_SS: u64 = 2;
+
+/// `UC_STRICT_RESTORE_SS` (asm/signal.h asm/sigcontext.h asm/ucontext.h).
+pub const UC_STRICT_RESTORE_SS: u64 = 4;
+
+/// `FP_XSTATE_MAGIC1` (asm/signal.h asm/sigcontext.h asm/ucontext.h).
+pub const FP_XSTATE_MAGIC1: u64 = 0x4650_5853;
+
+/// `FP_XSTATE_MAGIC2` (asm/signal.h asm/sigcontext.h asm/ucontext.h).
+pub const FP_XSTATE_MAGIC2: u64 = 0x4650_5845;
 
 /// `CSIGNAL` (linux/sched.h).
 pub const CSIGNAL: u64 = 0xff;

@@ -120,6 +120,12 @@ pub const KVM_GET_XSAVE: u64 = kvm_ioctl(
     0xa4,
     std::mem::size_of::<kvm_bindings::kvm_xsave>(),
 );
+/// `_IOW(KVMIO, 0xa5, struct kvm_xsave)`.
+pub const KVM_SET_XSAVE: u64 = kvm_ioctl(
+    vmm_sys_util::ioctl::_IOC_WRITE,
+    0xa5,
+    std::mem::size_of::<kvm_bindings::kvm_xsave>(),
+);
 
 /// The terminal ioctls the filter lets through, as it compares them.
 pub use microvm_abi::linux::consts::{TCGETS, TIOCGWINSZ};
@@ -253,6 +259,12 @@ pub static VCPU: &[Allowed] = &[
         ]),
         "read the registers to report a ring-3 port access, the FPU exception of a ring-3 #MF \
          or #XM (its si_code), or a guest kernel failure",
+    ),
+    allow(
+        libc::SYS_ioctl,
+        Args::Ioctl(&[(KVM_SET_XSAVE, "KVM_SET_XSAVE")]),
+        "signal delivery and rt_sigreturn: the handler starts with a clean FPU, sigreturn \
+         restores the program's extended state (never on the syscall hot path)",
     ),
     allow(
         libc::SYS_ioctl,
@@ -401,6 +413,7 @@ mod tests {
         assert_eq!(KVM_GET_REGS, 0x8090_ae81);
         assert_eq!(KVM_GET_SREGS, 0x8138_ae83);
         assert_eq!(KVM_GET_XSAVE, 0x9000_aea4);
+        assert_eq!(KVM_SET_XSAVE, 0x5000_aea5);
         assert_eq!(KVM_SET_USER_MEMORY_REGION, 0x4020_ae46);
     }
 

@@ -59,7 +59,7 @@ impl From<SysResult> for Disposition {
         match r {
             Ok(v) => Disposition::Return(v as i64),
             Err(Errno::EPIPE) => {
-                Disposition::Killed(-(Errno::EPIPE as i64), crate::exception::Signal::Sigpipe)
+                Disposition::Killed(-(Errno::EPIPE as i64), crate::exception::Signal::SIGPIPE)
             }
             Err(e) => Disposition::Return(-(e as i64)),
         }
@@ -337,7 +337,7 @@ mod tests {
         );
         assert_eq!(
             Disposition::from(Err(Errno::EPIPE)),
-            Disposition::Killed(-32, Signal::Sigpipe)
+            Disposition::Killed(-32, Signal::SIGPIPE)
         );
     }
 
@@ -383,7 +383,7 @@ mod tests {
 
     #[test]
     fn a_write_to_a_closed_pipe_kills_with_sigpipe_and_other_failures_return() {
-        let epipe = Disposition::Killed(-32, Signal::Sigpipe);
+        let epipe = Disposition::Killed(-32, Signal::SIGPIPE);
         let mut s = service();
         assert_eq!(call(&mut s, nr::WRITE, [1, BUF, 5, 0, 0, 0]), epipe);
         // writev of one iovec: 5 bytes at BUF + 16.

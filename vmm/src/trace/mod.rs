@@ -591,7 +591,7 @@ impl Tracer {
 
     /// True when lines about `signal` are shown (`-e signal=`).
     fn shows(&self, signal: Option<exception::Signal>) -> bool {
-        signal.is_none_or(|s| self.filter.shows_signal(s as i32))
+        signal.is_none_or(|s| self.filter.shows_signal(s.number()))
     }
 
     /// True once a write to the trace output has failed.

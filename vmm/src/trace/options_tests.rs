@@ -138,12 +138,12 @@ fn signals_and_quiet_hide_the_end_lines() {
         vector: 14,
         ..TrapFrame::default()
     };
-    t.exception(&frame, &crate::exception::SigInfo::kernel(Signal::Sigsegv));
-    t.end(None, Some(Signal::Sigsegv));
+    t.exception(&frame, &crate::exception::SigInfo::kernel(Signal::SIGSEGV));
+    t.end(None, Some(Signal::SIGSEGV));
     assert_eq!(written(t, &out), "");
     let (mut t, out) = tracer(TraceFormat::Text, &["signal=SIGSEGV"], Timing::default());
-    t.exception(&frame, &crate::exception::SigInfo::kernel(Signal::Sigsegv));
-    t.end(None, Some(Signal::Sigsegv));
+    t.exception(&frame, &crate::exception::SigInfo::kernel(Signal::SIGSEGV));
+    t.end(None, Some(Signal::SIGSEGV));
     let l = lines(&written(t, &out));
     assert_eq!(l.len(), 2, "{l:?}");
     assert_eq!(l[1], "+++ killed by SIGSEGV +++");
@@ -153,7 +153,7 @@ fn signals_and_quiet_hide_the_end_lines() {
     filter.quiet_level(2);
     let mut t = t.with_filter(filter);
     t.end(Some(3), None);
-    t.end(None, Some(Signal::Sigsegv));
+    t.end(None, Some(Signal::SIGSEGV));
     assert_eq!(lines(&written(t, &out)), ["+++ killed by SIGSEGV +++"]);
 }
 

@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn a_sent_signal_as_strace_shows_it() {
         let sent = SentSignal {
-            signal: Signal::Sigpipe,
+            signal: Signal::SIGPIPE,
             pid: 1,
             uid: 0,
         };
@@ -251,7 +251,7 @@ mod tests {
     #[test]
     fn an_unnamed_code_is_shown_as_its_number() {
         let info = SigInfo {
-            signal: Signal::Sigsegv,
+            signal: Signal::SIGSEGV,
             code: 99,
             addr: 8,
         };
@@ -260,7 +260,7 @@ mod tests {
         assert_eq!(out, b"{si_signo=SIGSEGV, si_code=99, si_addr=0x8}");
         let json = JsonSigInfo::from(&info);
         assert_eq!((json.si_code.as_str(), json.code), ("99", 99));
-        let known = JsonSigInfo::from(&SigInfo::kernel(Signal::Sigbus));
+        let known = JsonSigInfo::from(&SigInfo::kernel(Signal::SIGBUS));
         assert_eq!(
             known,
             JsonSigInfo {

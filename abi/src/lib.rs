@@ -18,7 +18,7 @@ pub mod linux;
 use core::mem::size_of;
 
 /// Version of this contract. Bump it on any change to a layout below.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// `b"MICROVMK"` read as a little-endian u64: first word of a kernel image.
 pub const KERNEL_MAGIC: u64 = u64::from_le_bytes(*b"MICROVMK");
@@ -492,7 +492,19 @@ pub struct KernelHeader {
     pub compat_syscall_entry: u64,
     /// Where SYSENTER lands (SYSENTER_EIP): the same, for SYSENTER.
     pub sysenter_entry: u64,
+    /// The return to ring 3 with every register restored: the host writes
+    /// the registers into the shared frame and an IRETQ frame (vector,
+    /// error code, rip, cs, rflags, rsp, ss: [`FULL_RETURN_FRAME`] bytes)
+    /// on the kernel stack, and points RSP at it and RIP here. The kernel
+    /// copies rip, rflags and rsp from the shared frame into it, loads
+    /// every general register from the shared frame and IRETQs (the
+    /// resume of a ring-3 exception). Signal delivery and rt_sigreturn.
+    pub full_return: u64,
 }
+
+/// Bytes of the frame [`KernelHeader::full_return`] pops: the vector and
+/// error code the exception stubs push, then the IRETQ frame.
+pub const FULL_RETURN_FRAME: u64 = 7 * 8;
 
 /// Distance between two exception stubs in the kernel image.
 pub const EXCEPTION_STUB_SIZE: u64 = 16;

@@ -77,12 +77,12 @@ impl Signal {
     }
 
     /// Its number.
-    pub fn number(self) -> i32 {
+    pub const fn number(self) -> i32 {
         self.0
     }
 
     /// Its bit in a kernel `sigset_t`.
-    pub fn bit(self) -> u64 {
+    pub const fn bit(self) -> u64 {
         1 << (self.0 - 1)
     }
 

@@ -403,6 +403,7 @@ pub fn load_kernel(
             header.exception_stubs + 31 * microvm_abi::EXCEPTION_STUB_SIZE,
         ),
         ("page-fault handler", header.page_fault_entry),
+        ("full return", header.full_return),
     ] {
         if !executable(addr) {
             return Err(bad_kernel(

@@ -17,7 +17,7 @@ use crate::memory::{FrameAllocator, GuestRam};
 use crate::space::AddressSpace;
 use crate::stop::{StopHandle, StopReason};
 use crate::syscall::{Disposition, Guest, KernelRequests, SyscallService};
-use crate::trace::{execve::Exec, signal::SentSignal, Tracer};
+use crate::trace::{execve::Exec, Tracer};
 use crate::usermem::UserMemory;
 use kvm_bindings::{CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
@@ -32,6 +32,9 @@ use microvm_abi::{
 };
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+#[path = "vm_signals.rs"]
+mod signals;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -147,6 +150,8 @@ pub struct Vm {
     stop: StopHandle,
     bench: BenchMode,
     kernel: LoadedKernel,
+    /// The extended-state layout of signal frames.
+    fpu: crate::syscall::sigframe::FpuLayout,
     /// The exec the trace starts with, until [`Vm::run`] logs it.
     exec: Option<Exec>,
 }
@@ -285,7 +290,7 @@ impl Vm {
         // syscall path reads them there.
         vcpu.set_sync_valid_reg(SyncReg::Register);
         let cr3 = space.tables().root();
-        setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
+        let xcr0 = setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
         Ok(Vm {
             _kvm: kvm,
             _vm: vm,
@@ -298,6 +303,7 @@ impl Vm {
             stop,
             bench: bench.mode,
             kernel,
+            fpu: signals::fpu_layout(&cpuid, xcr0),
             exec: Some(Exec::new(
                 start.execfn.as_bytes(),
                 start.argv,
@@ -402,7 +408,7 @@ impl Vm {
                 self.stats.null_hypercalls += 1;
                 Ok(None)
             }
-            Ok(Port::Hypercall) => self.hypercall(port, value, tracer),
+            Ok(Port::Hypercall) => self.hypercall(port, value, service, tracer),
             _ => self.port_fault(port, tracer).map(Some),
         }
     }
@@ -457,6 +463,9 @@ impl Vm {
             kind: entry as u64,
             ..general_registers(&regs)
         };
+        if frame.rax == crate::syscall::nr::RT_SIGRETURN {
+            return self.sigreturn(&frame, service, tracer);
+        }
         let mem = UserMemory::new(&self.ram, self.cr3);
         let mut requests = KernelRequests::default();
         let guest = Guest {
@@ -477,8 +486,40 @@ impl Vm {
             }
             return trace_failure(tracer);
         }
+        let outcome = match outcome {
+            Disposition::Killed(v, signal) => {
+                // SIGPIPE, sent as if by kill(2): handled or ignored, the
+                // write fails with EPIPE.
+                service.signals_mut().send(crate::syscall::signal::Sent {
+                    signal,
+                    code: libc::SI_USER,
+                    pid: crate::syscall::GUEST_PID,
+                    uid: GUEST_UID,
+                });
+                Disposition::Return(v)
+            }
+            other => other,
+        };
+        // The one check the hot path makes: is a signal deliverable? (The
+        // kernel's requests go out through SYSRETQ; a signal waits for
+        // the next syscall then: no request comes with a signal.)
+        if requests.bits == 0 && service.signals().deliverable() {
+            if let Disposition::Return(v) = outcome {
+                let regs = TrapFrame {
+                    rax: v as u64,
+                    ..frame
+                };
+                match self.deliver(&regs, None, service, tracer)? {
+                    signals::Step::End(o) => return Ok(Some(o)),
+                    signals::Step::Resume(r) => return self.resume_full(&r).map(|()| None),
+                    // Only ignored signals: return as planned.
+                    signals::Step::Unchanged => {}
+                }
+            }
+        }
         match outcome {
-            Disposition::Return(v) => {
+            // (Killed was made a Return above.)
+            Disposition::Return(v) | Disposition::Killed(v, _) => {
                 let r = &mut self.vcpu.sync_regs_mut().regs;
                 r.rax = v as u64;
                 r.rsp = user_rsp;
@@ -499,24 +540,18 @@ impl Vm {
                 tracer.end(Some(status), None);
                 Ok(Some(Outcome::Exited(status)))
             }
-            Disposition::Killed(_, signal) => {
-                tracer.sent_signal(&SentSignal {
-                    signal,
-                    pid: crate::syscall::GUEST_PID.into(),
-                    uid: GUEST_UID,
-                });
-                tracer.end(None, Some(signal));
-                Ok(Some(Outcome::Killed {
-                    signal,
-                    reason: "write to a pipe with no reader".into(),
-                }))
-            }
         }
     }
 
     /// A hypercall through the shared page (exceptions, kernel faults,
     /// panics): not the hot path. Decoded by [`hypercall::decode`].
-    fn hypercall(&mut self, port: u16, value: u32, tracer: &mut Tracer) -> Result<Option<Outcome>> {
+    fn hypercall(
+        &mut self,
+        port: u16,
+        value: u32,
+        service: &mut SyscallService,
+        tracer: &mut Tracer,
+    ) -> Result<Option<Outcome>> {
         let page: microvm_abi::SharedPage = self.ram.read_obj(SHARED_PAGE)?;
         let frame = page.frame;
         let decoded = hypercall::decode(self.ticket, value, &page);
@@ -525,7 +560,7 @@ impl Vm {
         }
         match decoded {
             Decoded::Forged => self.port_fault(port, tracer).map(Some),
-            Decoded::UserException => Ok(Some(self.user_exception(&frame, tracer))),
+            Decoded::UserException => self.user_exception(&frame, service, tracer),
             Decoded::ForeignEntry => self.foreign_entry(frame, tracer).map(Some),
             Decoded::KernelFault(message) => match self.fault_at_a_door(frame, tracer) {
                 Some(outcome) => outcome.map(Some),
@@ -535,18 +570,35 @@ impl Vm {
         }
     }
 
-    /// An exception in ring 3 ends the program with the signal Linux sends
-    /// for it — unless ring 3 was not running the 64-bit user code segment
+    /// An exception in ring 3 raises the signal Linux sends for it — the
+    /// #GP, SIGSEGV, if ring 3 was not running the 64-bit user code segment
     /// (KVM-PVM lets IRETQ and far transfers load a data selector into CS,
-    /// which hardware refuses with #GP): that is the #GP, SIGSEGV.
-    fn user_exception(&mut self, frame: &TrapFrame, tracer: &mut Tracer) -> Outcome {
+    /// which hardware refuses with #GP). A handler gets it; else (no
+    /// handler, blocked, ignored) it ends the program, as Linux's
+    /// `force_sig`.
+    fn user_exception(
+        &mut self,
+        frame: &TrapFrame,
+        service: &mut SyscallService,
+        tracer: &mut Tracer,
+    ) -> Result<Option<Outcome>> {
         self.stats.exceptions += 1;
         let hardware = self.int_n_as_hardware_sees_it(frame);
         let frame = hardware.as_ref().unwrap_or(frame);
         let (signal, reason) = hypercall::user_exception(frame);
-        tracer.exception(frame, &self.siginfo(frame, signal));
-        tracer.end(None, Some(signal));
-        Outcome::Killed { signal, reason }
+        let info = self.siginfo(frame, signal);
+        service.signals_mut().force(signal);
+        let first = signals::Pending::Fault {
+            info,
+            frame: *frame,
+            reason,
+        };
+        match self.deliver(frame, Some(first), service, tracer)? {
+            signals::Step::End(o) => Ok(Some(o)),
+            signals::Step::Resume(r) => self.resume_full(&r).map(|()| None),
+            // Ignored: it cannot be (force_sig); resume where it was.
+            signals::Step::Unchanged => self.resume_full(frame).map(|()| None),
+        }
     }
 
     /// The siginfo of `signal`, sent for the ring-3 exception `frame`: the
@@ -874,8 +926,8 @@ fn host_smep_smap() -> u32 {
 }
 
 /// CPUID, special and general registers, FPU, XCR0 and MSRs for the kernel
-/// entry.
-fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> Result<()> {
+/// entry. Returns XCR0 (0 without XSAVE).
+fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> Result<u64> {
     let offered = cpuid_entry(cpuid, 7).map_or(0, |e| e.ebx) & (CPUID7_EBX_SMEP | CPUID7_EBX_SMAP);
     let xsave = cpuid_entry(cpuid, 1).is_some_and(|e| e.ecx & (1 << 26) != 0);
     vcpu.set_cpuid2(cpuid)
@@ -912,6 +964,7 @@ fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> R
             })
         }
     }
+    let mut xcr0 = 0;
     if xsave {
         // What the CPU can save, limited to x87, SSE and AVX.
         let supported = cpuid_entry(cpuid, 0xd).map_or(0b11, |e| u64::from(e.eax));
@@ -922,6 +975,7 @@ fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> R
         xcrs.xcrs[0].xcr = 0;
         xcrs.xcrs[0].value = supported & XCR0_X87_SSE_AVX;
         vcpu.set_xcrs(&xcrs).map_err(Error::kvm("setting XCR0"))?;
+        xcr0 = xcrs.xcrs[0].value;
     }
     vcpu.set_regs(&regs::boot_regs(kernel.entry))
         .map_err(Error::kvm("setting registers"))?;
@@ -941,7 +995,7 @@ fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, cr3: u64, kernel: LoadedKernel) -> R
             msrs.as_slice().len()
         )));
     }
-    Ok(())
+    Ok(xcr0)
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@ core::arch::global_asm!(
     ".quad page_fault_entry",
     ".quad compat_syscall_entry",
     ".quad sysenter_entry",
+    ".quad full_return",
     ".popsection",
 
     // ---- boot: RSP = the kernel stack, every other register zero ----
@@ -230,7 +231,11 @@ core::arch::global_asm!(
     "    jz 3f",
     "    mov eax, {hc_user_exception}",
     "    out dx, eax",
-    // The host resumed the program: return to what the frame says.
+    // The host resumed the program: return to what the frame says. The
+    // host also comes here (RIP, and RSP at a 7-qword frame it wrote on
+    // the kernel stack) to return with every register its own: signal
+    // delivery and rt_sigreturn.
+    "full_return:",
     "    mov rax, [{frame} + {rip}]",
     "    mov [rsp + 16], rax",
     "    mov rax, [{frame} + {rflags}]",

@@ -18,6 +18,8 @@ pub mod linux;
 pub mod misc;
 pub mod mm;
 pub mod procself;
+pub mod sigframe;
+pub mod signal;
 pub mod view;
 
 use crate::memory::GuestRam;
@@ -110,6 +112,7 @@ pub struct KernelRequests {
 pub struct SyscallService {
     modules: Modules,
     stop: Option<StopHandle>,
+    signals: signal::Signals,
 }
 
 /// The families of syscalls, each served by its module.
@@ -140,7 +143,18 @@ impl SyscallService {
                 misc: misc::Misc::default(),
             },
             stop: None,
+            signals: signal::Signals::default(),
         }
+    }
+
+    /// The process's signal state.
+    pub fn signals(&self) -> &signal::Signals {
+        &self.signals
+    }
+
+    /// The process's signal state, to change (delivery, rt_sigreturn).
+    pub fn signals_mut(&mut self) -> &mut signal::Signals {
+        &mut self.signals
     }
 
     /// Serve files from a read-only view of the host directory `dir`
@@ -212,9 +226,11 @@ impl SyscallService {
             requests: guest.requests,
             stop: self.stop.as_ref(),
         };
-        self.modules
-            .serve(frame.rax, &frame.syscall_args(), &mut ctx)
-            .into()
+        let args = frame.syscall_args();
+        if let Some(r) = self.signals.handle(frame.rax, &args, frame.rsp, &mut ctx) {
+            return r.into();
+        }
+        self.modules.serve(frame.rax, &args, &mut ctx).into()
     }
 }
 

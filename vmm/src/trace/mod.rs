@@ -161,6 +161,12 @@ struct JsonSent {
 }
 
 #[derive(Serialize)]
+struct JsonKernelSignal {
+    kind: &'static str,
+    signal: signal::JsonSigInfo,
+}
+
+#[derive(Serialize)]
 struct JsonEnd {
     kind: &'static str,
     status: Option<i32>,
@@ -522,6 +528,34 @@ impl Tracer {
         self.record(result);
     }
 
+    /// Log a signal the kernel forces with no fault behind it (a signal
+    /// frame it could not write or read back): strace's
+    /// `--- SIGSEGV {si_signo=SIGSEGV, si_code=SI_KERNEL, si_addr=NULL} ---`.
+    /// It is no transition: no registers, no seq.
+    pub fn kernel_signal(&mut self, info: &exception::SigInfo) {
+        if !self.enabled() || !self.shows(Some(info.signal)) {
+            return;
+        }
+        let result = match self.format {
+            TraceFormat::Text => {
+                let leader = self.leader(None);
+                self.out
+                    .write_all(leader.bytes())
+                    .and_then(|()| signal::kernel_line(&mut self.out, info))
+                    .and_then(|()| self.out.write_all(b"\n"))
+            }
+            TraceFormat::Json => json_line(
+                &mut self.out,
+                &JsonKernelSignal {
+                    kind: "signal",
+                    signal: info.into(),
+                },
+            ),
+            TraceFormat::Off => Ok(()),
+        };
+        self.record(result);
+    }
+
     /// Log the end of the program: its exit status or the signal.
     pub fn end(&mut self, status: Option<i32>, signal: Option<exception::Signal>) {
         // As strace: -qq leaves out the exit, -e signal= the killing signal.
@@ -537,6 +571,11 @@ impl Tracer {
                 let leader = self.leader(None);
                 let r = self.out.write_all(leader.bytes());
                 r.and_then(|()| match (status, signal) {
+                    // As strace shows a core-dumping signal's end
+                    // (microvm writes no core).
+                    (_, Some(sig)) if sig.dumps_core() => {
+                        writeln!(self.out, "+++ killed by {} (core dumped) +++", sig.name())
+                    }
                     (_, Some(sig)) => writeln!(self.out, "+++ killed by {} +++", sig.name()),
                     (Some(s), None) => writeln!(self.out, "+++ exited with {s} +++"),
                     (None, None) => Ok(()),

@@ -68,15 +68,34 @@ fn has_selector(frame: &TrapFrame) -> bool {
 }
 
 /// `--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=1, si_uid=0} ---`:
-/// a signal the kernel sends as if by `kill(2)` from the program itself
-/// (SIGPIPE for a write to a pipe with no reader), as strace shows it.
+/// a signal sent by `kill(2)` (`SI_USER`), `tkill`/`tgkill` (`SI_TKILL`)
+/// from the program itself, or by the kernel as if by `kill` (SIGPIPE for
+/// a write to a pipe with no reader), as strace shows it.
 pub fn sent_line(out: &mut impl Write, sent: &SentSignal) -> io::Result<()> {
     let name = sent.signal.name();
     write!(
         out,
-        "--- {name} {{si_signo={name}, si_code=SI_USER, si_pid={}, si_uid={}}} ---",
-        sent.pid, sent.uid
+        "--- {name} {{si_signo={name}, si_code={}, si_pid={}, si_uid={}}} ---",
+        code_name(sent.code),
+        sent.pid,
+        sent.uid
     )
+}
+
+/// `--- SIGSEGV {si_signo=SIGSEGV, si_code=SI_KERNEL, si_addr=NULL} ---`: a
+/// signal the kernel forces with no fault behind it (a signal frame it could
+/// not write or read back).
+pub fn kernel_line(out: &mut impl Write, info: &SigInfo) -> io::Result<()> {
+    write!(out, "--- {} ", info.signal.name())?;
+    siginfo(out, info)?;
+    out.write_all(b" ---")
+}
+
+/// The name of a generic `si_code`, or its number.
+fn code_name(code: i32) -> String {
+    microvm_abi::linux::consts::SIGINFO_CODES
+        .name(i64::from(code) as u64)
+        .map_or_else(|| code.to_string(), str::to_string)
 }
 
 /// A signal sent with `si_code=SI_USER`: by whom.
@@ -84,6 +103,8 @@ pub fn sent_line(out: &mut impl Write, sent: &SentSignal) -> io::Result<()> {
 pub struct SentSignal {
     /// The signal.
     pub signal: exception::Signal,
+    /// `si_code`: `SI_USER` or `SI_TKILL`.
+    pub code: i32,
     /// `si_pid`: the sender's pid (the program's own for SIGPIPE).
     pub pid: i64,
     /// `si_uid`: the sender's uid.
@@ -96,7 +117,7 @@ pub struct JsonSentSignal {
     /// "SIGPIPE".
     pub si_signo: &'static str,
     /// "SI_USER".
-    pub si_code: &'static str,
+    pub si_code: String,
     /// The sender's pid.
     pub si_pid: i64,
     /// The sender's uid.
@@ -111,11 +132,11 @@ impl From<&SentSignal> for JsonSentSignal {
     fn from(s: &SentSignal) -> Self {
         JsonSentSignal {
             si_signo: s.signal.name(),
-            si_code: "SI_USER",
+            si_code: code_name(s.code),
             si_pid: s.pid,
             si_uid: s.uid,
             signo: s.signal.number(),
-            code: libc::SI_USER,
+            code: s.code,
         }
     }
 }
@@ -235,6 +256,7 @@ mod tests {
     fn a_sent_signal_as_strace_shows_it() {
         let sent = SentSignal {
             signal: Signal::SIGPIPE,
+            code: libc::SI_USER,
             pid: 1,
             uid: 0,
         };

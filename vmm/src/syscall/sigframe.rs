@@ -1,0 +1,451 @@
+//! The Linux x86-64 signal frame (`struct rt_sigframe`): built on the user
+//! (or alternate) stack when a handler is entered, read back by
+//! `rt_sigreturn`. As `arch/x86/kernel/signal.c` (`get_sigframe`,
+//! `x64_setup_rt_frame`, `restore_sigcontext`) and `fpu/signal.c`
+//! (`copy_fpstate_to_sigframe`, `check_xstate_in_sigframe`) of Linux 6.1.
+//!
+//! ```text
+//! frame + 0    pretcode      sa_restorer: the handler returns there
+//! frame + 8    ucontext      uc_flags, uc_link, uc_stack, sigcontext, uc_sigmask
+//! frame + 312  siginfo       (written with SA_SIGINFO)
+//! fpstate      xsave area    64-byte aligned, above the frame; fpx_sw_bytes
+//!                            at +464, FP_XSTATE_MAGIC2 after it
+//! ```
+//!
+//! Everything here works on bytes and a [`TrapFrame`]; the run loop reads
+//! and writes the vCPU's extended state (KVM_GET_XSAVE, KVM_SET_XSAVE).
+
+use super::signal::{Action, AltStack, STACK_T_SIZE};
+use crate::exception::Signal;
+use crate::usermem::UserMemory;
+use microvm_abi::linux::consts::{
+    FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2, SA_ONSTACK, SA_RESTORER, UC_FP_XSTATE, UC_SIGCONTEXT_SS,
+    UC_STRICT_RESTORE_SS,
+};
+use microvm_abi::{selector, TrapFrame};
+
+/// The red zone below the stack pointer a handler's frame leaves alone.
+const RED_ZONE: u64 = 128;
+/// `sizeof(struct ucontext)` on x86-64.
+const UCONTEXT_SIZE: u64 = 304;
+/// `sizeof(siginfo_t)`.
+pub const SIGINFO_SIZE: usize = 128;
+/// Offset of the ucontext in the frame (after `pretcode`).
+const UC: usize = 8;
+/// Offset of `uc_stack` in the frame.
+const UC_STACK: usize = UC + 16;
+/// Offset of the sigcontext (`uc_mcontext`) in the frame.
+const SC: usize = UC + 40;
+/// Offset of `uc_sigmask` in the frame.
+const UC_SIGMASK: usize = UC + 296;
+/// Offset of the siginfo in the frame.
+const INFO: usize = UC + UCONTEXT_SIZE as usize;
+/// `sizeof(struct rt_sigframe)`.
+pub const FRAME_SIZE: usize = INFO + SIGINFO_SIZE;
+
+/// The sigcontext's general registers, in its order (8 bytes each from
+/// its start): r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
+/// eflags.
+const SC_REGS: usize = 18;
+/// Offsets in the sigcontext of the fields after the registers.
+const SC_CS: usize = 144;
+const SC_SS: usize = 150;
+const SC_ERR: usize = 152;
+const SC_TRAPNO: usize = 160;
+const SC_OLDMASK: usize = 168;
+const SC_CR2: usize = 176;
+const SC_FPSTATE: usize = 184;
+
+/// Offset of `fpx_sw_bytes` in the FXSAVE area (its `sw_reserved`).
+const SW_BYTES: usize = 464;
+/// Size of the legacy FXSAVE area.
+pub const FXSAVE_SIZE: usize = 512;
+/// Offset of the XSAVE header (XSTATE_BV first).
+const XSAVE_HEADER: usize = 512;
+/// Size of the legacy area and the XSAVE header.
+const XSAVE_MIN: usize = 576;
+/// Offset of MXCSR and of its mask in the FXSAVE area.
+const MXCSR: usize = 24;
+const MXCSR_MASK: usize = 28;
+/// x87 and SSE in XCR0 / XSTATE_BV.
+const FPSSE: u64 = 0b11;
+
+/// RFLAGS bits a handler starts with cleared: DF, RF, TF.
+const HANDLER_CLEARS: u64 = 0x400 | 0x1_0000 | 0x100;
+/// RFLAGS bits rt_sigreturn takes from the frame (Linux's `FIX_EFLAGS`):
+/// AC OF DF TF SF ZF AF PF CF RF.
+const FIX_EFLAGS: u64 =
+    0x4_0000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x1_0000;
+
+/// The lowest address that is not user space (Linux's `TASK_SIZE_MAX`).
+const TASK_SIZE_MAX: u64 = crate::space::USER_TOP;
+
+/// The extended-state layout the program's frames carry, from CPUID leaf
+/// 0xD and the XCR0 microvm sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FpuLayout {
+    /// XSAVE is enabled (CR4.OSXSAVE): frames carry the XSAVE layout.
+    pub xsave: bool,
+    /// XCR0: the components saved.
+    pub xcr0: u64,
+    /// Bytes of the XSAVE area for `xcr0` (standard format), 512 without
+    /// XSAVE.
+    pub user_size: usize,
+}
+
+impl FpuLayout {
+    /// The FXSAVE-only layout.
+    pub const FXSAVE: FpuLayout = FpuLayout {
+        xsave: false,
+        xcr0: FPSSE,
+        user_size: FXSAVE_SIZE,
+    };
+
+    /// Bytes the frame reserves for the state (`xstate_sigframe_size`).
+    fn frame_size(&self) -> u64 {
+        self.user_size as u64 + if self.xsave { 4 } else { 0 }
+    }
+}
+
+/// A signal being delivered to a handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery {
+    /// The signal.
+    pub signal: Signal,
+    /// Its handler.
+    pub action: Action,
+    /// Its `siginfo_t`.
+    pub info: [u8; SIGINFO_SIZE],
+    /// For a fault: the vector, error code and CR2 (sigcontext's trapno,
+    /// err, cr2).
+    pub fault: Option<(u64, u64, u64)>,
+}
+
+/// A `siginfo_t` from its fields: `si_signo`, `si_code`, then the 8 bytes
+/// at offset 16 (`si_addr`, or `si_pid` and `si_uid`).
+pub fn siginfo_bytes(signal: Signal, code: i32, word: u64) -> [u8; SIGINFO_SIZE] {
+    let mut b = [0u8; SIGINFO_SIZE];
+    b[0..4].copy_from_slice(&signal.number().to_le_bytes());
+    b[8..12].copy_from_slice(&code.to_le_bytes());
+    b[16..24].copy_from_slice(&word.to_le_bytes());
+    b
+}
+
+/// Why a frame could not be built or read back: Linux then forces SIGSEGV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadFrame;
+
+/// A handler entered: the registers it starts with, and the mask and
+/// alternate stack state the caller must apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entered {
+    /// The handler's registers.
+    pub regs: TrapFrame,
+    /// Where the frame is.
+    pub frame: u64,
+    /// The alternate stack was `SS_AUTODISARM`ed: clear it.
+    pub disarm: bool,
+}
+
+fn put(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+fn get32(b: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+/// The registers of `r` in sigcontext order.
+fn sc_registers(r: &TrapFrame) -> [u64; SC_REGS] {
+    [
+        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
+        r.rax, r.rcx, r.rsp, r.rip, r.rflags,
+    ]
+}
+
+/// Build the frame for `d` on the stack of the program interrupted with
+/// `regs`, saving `mask` and the extended state `fpu` (the vCPU's XSAVE
+/// area, standard format); `alt` is the alternate stack.
+pub fn build(
+    mem: &UserMemory<'_>,
+    regs: &TrapFrame,
+    fpu: &[u8],
+    layout: &FpuLayout,
+    d: &Delivery,
+    mask: u64,
+    alt: AltStack,
+) -> Result<Entered, BadFrame> {
+    if d.action.flags & SA_RESTORER == 0 {
+        // x86-64 has no vDSO trampoline to fall back on.
+        return Err(BadFrame);
+    }
+    let nested = alt.on(regs.rsp);
+    let mut sp = regs.rsp.wrapping_sub(RED_ZONE);
+    let mut entering = false;
+    if d.action.flags & SA_ONSTACK != 0 && alt.flags_at(sp) == 0 {
+        sp = alt.sp.wrapping_add(alt.size);
+        entering = true;
+    }
+    let fpstate = sp.wrapping_sub(layout.frame_size()) & !63;
+    let frame = (fpstate.wrapping_sub(FRAME_SIZE as u64) & !15).wrapping_sub(8);
+    let on_alt = frame > alt.sp && frame - alt.sp <= alt.size;
+    if (nested || entering) && !on_alt {
+        return Err(BadFrame);
+    }
+    if frame >= TASK_SIZE_MAX || fpstate.wrapping_add(layout.frame_size()) > TASK_SIZE_MAX {
+        return Err(BadFrame);
+    }
+    mem.write(fpstate, &fpu_frame(fpu, layout))
+        .map_err(|_| BadFrame)?;
+
+    let mut f = [0u8; FRAME_SIZE];
+    put(&mut f, 0, d.action.restorer);
+    let uc_flags =
+        UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | if layout.xsave { UC_FP_XSTATE } else { 0 };
+    put(&mut f, UC, uc_flags);
+    f[UC_STACK..UC_STACK + STACK_T_SIZE].copy_from_slice(&alt.to_bytes(regs.rsp));
+    for (i, v) in sc_registers(regs).into_iter().enumerate() {
+        put(&mut f, SC + i * 8, v);
+    }
+    f[SC + SC_CS..SC + SC_CS + 2].copy_from_slice(&selector::USER_CS.to_le_bytes());
+    f[SC + SC_SS..SC + SC_SS + 2].copy_from_slice(&selector::USER_DS.to_le_bytes());
+    if let Some((trapno, err, cr2)) = d.fault {
+        // As `set_signal_archinfo`: a fault on a kernel address reads as a
+        // protection fault.
+        let err = if trapno == crate::exception::PF_VECTOR && cr2 >= TASK_SIZE_MAX {
+            err | crate::exception::PF_PRESENT
+        } else {
+            err
+        };
+        put(&mut f, SC + SC_ERR, err);
+        put(&mut f, SC + SC_TRAPNO, trapno);
+        put(&mut f, SC + SC_CR2, cr2);
+    }
+    put(&mut f, SC + SC_OLDMASK, mask);
+    put(&mut f, SC + SC_FPSTATE, fpstate);
+    put(&mut f, UC_SIGMASK, mask);
+    let len = if d.action.flags & microvm_abi::linux::consts::SA_SIGINFO != 0 {
+        f[INFO..].copy_from_slice(&d.info);
+        FRAME_SIZE
+    } else {
+        INFO
+    };
+    mem.write(frame, &f[..len]).map_err(|_| BadFrame)?;
+    let regs = TrapFrame {
+        rdi: d.signal.number() as u64,
+        rsi: frame + INFO as u64,
+        rdx: frame + UC as u64,
+        rax: 0,
+        rip: d.action.handler,
+        rsp: frame,
+        rflags: regs.rflags & !HANDLER_CLEARS,
+        cs: u64::from(selector::USER_CS),
+        ss: u64::from(selector::USER_DS),
+        ..*regs
+    };
+    Ok(Entered {
+        regs,
+        frame,
+        disarm: alt.flags & microvm_abi::linux::consts::SS_AUTODISARM != 0,
+    })
+}
+
+/// The extended state as the frame holds it: the XSAVE area with the
+/// software bytes Linux adds (`fpx_sw_bytes`, FP/SSE always flagged in
+/// XSTATE_BV, FP_XSTATE_MAGIC2 after the area).
+fn fpu_frame(fpu: &[u8], layout: &FpuLayout) -> Vec<u8> {
+    let n = layout.user_size;
+    let mut b = vec![0u8; layout.frame_size() as usize];
+    let have = fpu.len().min(n);
+    b[..have].copy_from_slice(&fpu[..have]);
+    let mut sw = [0u8; 48];
+    sw[0..4].copy_from_slice(&(FP_XSTATE_MAGIC1 as u32).to_le_bytes());
+    sw[4..8].copy_from_slice(&(layout.frame_size() as u32).to_le_bytes());
+    sw[8..16].copy_from_slice(&layout.xcr0.to_le_bytes());
+    sw[16..20].copy_from_slice(&(n as u32).to_le_bytes());
+    b[SW_BYTES..SW_BYTES + 48].copy_from_slice(&sw);
+    if layout.xsave {
+        let bv = get(&b, XSAVE_HEADER) | FPSSE;
+        b[XSAVE_HEADER..XSAVE_MIN].fill(0);
+        put(&mut b, XSAVE_HEADER, bv);
+        b[n..n + 4].copy_from_slice(&(FP_XSTATE_MAGIC2 as u32).to_le_bytes());
+    }
+    b
+}
+
+/// The extended state a handler starts with (`fpu__clear_user_states`):
+/// every component in its initial state, FCW 0x37f, MXCSR 0x1f80; the
+/// MXCSR mask kept from `current`.
+pub fn init_fpu(current: &[u8]) -> Vec<u8> {
+    let mut b = vec![0u8; current.len()];
+    if b.len() >= XSAVE_MIN {
+        b[0..2].copy_from_slice(&0x37fu16.to_le_bytes());
+        b[MXCSR..MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
+        b[MXCSR_MASK..MXCSR_MASK + 4].copy_from_slice(&current[MXCSR_MASK..MXCSR_MASK + 4]);
+    }
+    b
+}
+
+/// What rt_sigreturn restores.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// The registers.
+    pub regs: TrapFrame,
+    /// The blocked mask.
+    pub mask: u64,
+    /// The `stack_t` of the alternate stack.
+    pub altstack: [u8; STACK_T_SIZE],
+    /// The new XSAVE area (standard format, the vCPU's size), or `None`
+    /// when the frame's is bad: then SIGSEGV follows, as on Linux, with
+    /// the registers already restored.
+    pub fpu: Option<Vec<u8>>,
+}
+
+/// Read the frame rt_sigreturn finds at `rsp - 8` (the handler's `ret`
+/// popped `pretcode`); `current` is the vCPU's XSAVE area, `flags` the
+/// RFLAGS at the syscall. `Err` when the frame cannot be read, or the
+/// registers it holds could not be returned to.
+pub fn read(
+    mem: &UserMemory<'_>,
+    rsp: u64,
+    flags: u64,
+    current: &[u8],
+    layout: &FpuLayout,
+) -> Result<Restored, BadFrame> {
+    let frame = rsp.wrapping_sub(8);
+    let mut f = [0u8; FRAME_SIZE];
+    mem.read(frame, &mut f).map_err(|_| BadFrame)?;
+    let uc_flags = get(&f, UC);
+    let r: [u64; SC_REGS] = std::array::from_fn(|i| get(&f, SC + i * 8));
+    let [r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags] =
+        r;
+    let cs = u64::from(u16::from_le_bytes([f[SC + SC_CS], f[SC + SC_CS + 1]])) | 3;
+    let ss = u64::from(u16::from_le_bytes([f[SC + SC_SS], f[SC + SC_SS + 1]])) | 3;
+    let regs = TrapFrame {
+        r8,
+        r9,
+        r10,
+        r11,
+        r12,
+        r13,
+        r14,
+        r15,
+        rdi,
+        rsi,
+        rbp,
+        rbx,
+        rdx,
+        rax,
+        rcx,
+        rsp,
+        rip,
+        rflags: (flags & !FIX_EFLAGS) | (eflags & FIX_EFLAGS),
+        cs: u64::from(selector::USER_CS),
+        ss: u64::from(selector::USER_DS),
+        ..TrapFrame::default()
+    };
+    let mut altstack = [0u8; STACK_T_SIZE];
+    altstack.copy_from_slice(&f[UC_STACK..UC_STACK + STACK_T_SIZE]);
+    // The only 64-bit code segment this machine has; and an SS that
+    // IRETQ would refuse under UC_STRICT_RESTORE_SS.
+    let strict_ss = uc_flags & UC_STRICT_RESTORE_SS != 0;
+    let returnable = cs == u64::from(selector::USER_CS)
+        && (!strict_ss || ss == u64::from(selector::USER_DS))
+        && is_canonical(rip);
+    let fpu = restore_fpu(mem, get(&f, SC + SC_FPSTATE), current, layout);
+    Ok(Restored {
+        regs,
+        mask: get(&f, UC_SIGMASK),
+        altstack,
+        fpu: if returnable { fpu } else { None },
+    })
+}
+
+/// True for an address in either canonical half (48-bit).
+pub fn is_canonical(a: u64) -> bool {
+    let top = a >> 47;
+    top == 0 || top == (1 << 17) - 1
+}
+
+/// The XSAVE area `fpu__restore_sig` would load from `buf`, in the vCPU's
+/// standard format (`current`'s size); `None` where Linux fails (and
+/// sends SIGSEGV): unreadable, misaligned, MXCSR reserved bits, a header
+/// XRSTOR refuses.
+fn restore_fpu(
+    mem: &UserMemory<'_>,
+    buf: u64,
+    current: &[u8],
+    layout: &FpuLayout,
+) -> Option<Vec<u8>> {
+    if current.len() < XSAVE_MIN.max(layout.user_size) {
+        return None;
+    }
+    let mut out = init_fpu(current);
+    if buf == 0 {
+        return Some(out);
+    }
+    let mut sw = [0u8; 48];
+    mem.read(buf.wrapping_add(SW_BYTES as u64), &mut sw).ok()?;
+    let magic1 = u64::from(get32(&sw, 0));
+    let extended = get32(&sw, 4) as usize;
+    let xfeatures = get(&sw, 8);
+    let xstate_size = get32(&sw, 16) as usize;
+    let mut full = layout.xsave
+        && magic1 == FP_XSTATE_MAGIC1
+        && xstate_size >= XSAVE_MIN
+        && xstate_size <= layout.user_size
+        && xstate_size <= extended;
+    if full {
+        let mut m2 = [0u8; 4];
+        mem.read(buf.wrapping_add(xstate_size as u64), &mut m2)
+            .ok()?;
+        full = u64::from(u32::from_le_bytes(m2)) == FP_XSTATE_MAGIC2;
+    }
+    let mask = match get32(current, MXCSR_MASK) {
+        0 => 0xffbf,
+        m => m,
+    };
+    if !full {
+        // FXRSTOR: 16-byte aligned; x87 and SSE only.
+        if buf % 16 != 0 {
+            return None;
+        }
+        let mut fx = [0u8; FXSAVE_SIZE];
+        mem.read(buf, &mut fx).ok()?;
+        if get32(&fx, MXCSR) & !mask != 0 {
+            return None;
+        }
+        out[..SW_BYTES].copy_from_slice(&fx[..SW_BYTES]);
+        if layout.xsave {
+            put(&mut out, XSAVE_HEADER, FPSSE);
+        }
+        return Some(out);
+    }
+    // XRSTOR: 64-byte aligned, a header it accepts.
+    if buf % 64 != 0 {
+        return None;
+    }
+    let mut x = vec![0u8; xstate_size];
+    mem.read(buf, &mut x).ok()?;
+    let bv = get(&x, XSAVE_HEADER);
+    if bv & !layout.xcr0 != 0 || x[XSAVE_HEADER + 8..XSAVE_MIN].iter().any(|&b| b != 0) {
+        return None;
+    }
+    let restore = xfeatures & layout.xcr0;
+    if restore & 0b110 != 0 && get32(&x, MXCSR) & !mask != 0 {
+        return None;
+    }
+    out[..xstate_size].copy_from_slice(&x);
+    out[SW_BYTES..XSAVE_HEADER].fill(0);
+    out[XSAVE_HEADER..XSAVE_MIN].fill(0);
+    put(&mut out, XSAVE_HEADER, bv & restore);
+    Some(out)
+}

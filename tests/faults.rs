@@ -254,7 +254,7 @@ fn exception_text_line() {
         "{line}"
     );
     assert!(line.ends_with(']'), "{line}");
-    assert!(err.contains("+++ killed by SIGSEGV +++\n"));
+    assert!(err.contains("+++ killed by SIGSEGV (core dumped) +++\n"));
 }
 
 #[test]

@@ -235,7 +235,10 @@ fn the_text_trace_shows_the_compat_syscall_as_a_gp() {
         )),
         "{err}"
     );
-    assert!(err.contains("+++ killed by SIGSEGV +++\n"), "{err}");
+    assert!(
+        err.contains("+++ killed by SIGSEGV (core dumped) +++\n"),
+        "{err}"
+    );
 }
 
 #[test]

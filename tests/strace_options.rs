@@ -577,7 +577,7 @@ fn signal_set_shows_or_hides_the_signal_lines() {
     assert_eq!(shown.status.code(), Some(139));
     let l = signal_lines(&shown);
     assert_eq!(l.len(), 2, "{}", stderr(&shown));
-    assert_eq!(l[1], "+++ killed by SIGSEGV +++");
+    assert_eq!(l[1], "+++ killed by SIGSEGV (core dumped) +++");
     for spec in [
         "signal=SIGSEGV",
         "signal=segv",

@@ -330,9 +330,19 @@ fn kill_reason(p: &Pending) -> String {
 
 /// The extended-state layout for XCR0 `xcr0` (0 without XSAVE), from the
 /// CPUID leaf 0xD subleaves KVM reports (offset and size of each
-/// component in the standard format).
+/// component in the standard format). KVM-PVM offers no XSAVE in CPUID
+/// leaf 1, yet ring 3 runs on the host CPU with AVX, and KVM keeps that
+/// state (leaf 0xD lists it, AVX-512 too where the host has it): the frame
+/// carries all KVM keeps, as Linux's on that host would, so that a
+/// handler's use of any of it is undone by sigreturn.
 pub(super) fn fpu_layout(cpuid: &kvm_bindings::CpuId, xcr0: u64) -> FpuLayout {
-    if xcr0 == 0 {
+    let kept = cpuid
+        .as_slice()
+        .iter()
+        .find(|e| e.function == 0xd && e.index == 0)
+        .map_or(0, |e| u64::from(e.eax));
+    let xcr0 = if xcr0 != 0 { xcr0 } else { kept };
+    if xcr0 & 0b11 != 0b11 {
         return FpuLayout::FXSAVE;
     }
     let mut end = 576usize;

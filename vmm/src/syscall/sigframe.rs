@@ -273,7 +273,8 @@ fn fpu_frame(fpu: &[u8], layout: &FpuLayout) -> Vec<u8> {
     sw[16..20].copy_from_slice(&(n as u32).to_le_bytes());
     b[SW_BYTES..SW_BYTES + 48].copy_from_slice(&sw);
     if layout.xsave {
-        let bv = get(&b, XSAVE_HEADER) | FPSSE;
+        // XSAVE writes only the components asked for (XCR0's).
+        let bv = (get(&b, XSAVE_HEADER) & layout.xcr0) | FPSSE;
         b[XSAVE_HEADER..XSAVE_MIN].fill(0);
         put(&mut b, XSAVE_HEADER, bv);
         b[n..n + 4].copy_from_slice(&(FP_XSTATE_MAGIC2 as u32).to_le_bytes());
@@ -290,6 +291,8 @@ pub fn init_fpu(current: &[u8]) -> Vec<u8> {
         b[0..2].copy_from_slice(&0x37fu16.to_le_bytes());
         b[MXCSR..MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
         b[MXCSR_MASK..MXCSR_MASK + 4].copy_from_slice(&current[MXCSR_MASK..MXCSR_MASK + 4]);
+        // x87 and SSE given explicitly (the values above), the rest init.
+        put(&mut b, XSAVE_HEADER, FPSSE);
     }
     b
 }
@@ -424,9 +427,8 @@ fn restore_fpu(
             return None;
         }
         out[..SW_BYTES].copy_from_slice(&fx[..SW_BYTES]);
-        if layout.xsave {
-            put(&mut out, XSAVE_HEADER, FPSSE);
-        }
+        // KVM's area is always in XSAVE form: x87 and SSE from the frame.
+        put(&mut out, XSAVE_HEADER, FPSSE);
         return Some(out);
     }
     // XRSTOR: 64-byte aligned, a header it accepts.

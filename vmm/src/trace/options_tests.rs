@@ -146,7 +146,7 @@ fn signals_and_quiet_hide_the_end_lines() {
     t.end(None, Some(Signal::SIGSEGV));
     let l = lines(&written(t, &out));
     assert_eq!(l.len(), 2, "{l:?}");
-    assert_eq!(l[1], "+++ killed by SIGSEGV +++");
+    assert_eq!(l[1], "+++ killed by SIGSEGV (core dumped) +++");
     // -qq: the exit line goes, a killing signal's stays (strace's rule).
     let (t, out) = tracer(TraceFormat::Text, &[], Timing::default());
     let mut filter = Filter::default();
@@ -154,7 +154,10 @@ fn signals_and_quiet_hide_the_end_lines() {
     let mut t = t.with_filter(filter);
     t.end(Some(3), None);
     t.end(None, Some(Signal::SIGSEGV));
-    assert_eq!(lines(&written(t, &out)), ["+++ killed by SIGSEGV +++"]);
+    assert_eq!(
+        lines(&written(t, &out)),
+        ["+++ killed by SIGSEGV (core dumped) +++"]
+    );
 }
 
 #[test]

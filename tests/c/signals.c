@@ -1,0 +1,350 @@
+/* Signals as a Linux process has them, each case named by argv[1], so the
+ * tests can compare microvm's trace and exit status with a native run under
+ * strace (tests/signals.rs). Each case prints what it saw and exits 0 when
+ * it saw what Linux does; the killed ones end by their signal.
+ *
+ * abort raise segv-longjmp altstack pending resethand clobber
+ * fault-in-handler kill-term ignore sigpipe-handled mask-in-handler
+ * sigreturn-garbage sigreturn-noncanonical sigreturn-bad-fpstate
+ * sigreturn-bad-cs handler-unmapped no-room */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int is(const char *a, const char *b) { return strcmp(a, b) == 0; }
+
+static volatile sig_atomic_t got, count;
+static sigjmp_buf env;
+static void *volatile fault_addr;
+
+static void note(int s) { got = s; count++; }
+
+static void on_segv(int s, siginfo_t *si, void *uc)
+{
+    (void)s;
+    (void)uc;
+    fault_addr = si->si_addr;
+    siglongjmp(env, 1);
+}
+
+static void install(int sig, void (*h)(int), int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = h;
+    sa.sa_flags = flags;
+    sigaction(sig, &sa, 0);
+}
+
+static char altstack[65536];
+static volatile uintptr_t handler_sp;
+static volatile int handler_onstack;
+static void on_alt(int s)
+{
+    char here;
+    stack_t now;
+    got = s;
+    handler_sp = (uintptr_t)&here;
+    sigaltstack(0, &now);
+    handler_onstack = now.ss_flags == SS_ONSTACK;
+}
+
+/* The clobbering handler and the probe that checks every register survives
+ * it (System V: probe(pid, fx_before, fx_after, ymm_pattern, ymm_after,
+ * gpr_after)). The handler trashes every general register but rsp, every
+ * ymm, the x87 stack and control word, MXCSR and DF, and returns. */
+__asm__(".text\n"
+        ".globl clobber_handler\n"
+        "clobber_handler:\n"
+        "  movl $1, handler_ran(%rip)\n"
+        "  vpcmpeqd %ymm0, %ymm0, %ymm0\n"
+        "  vmovdqa %ymm0, %ymm1\n vmovdqa %ymm0, %ymm2\n vmovdqa %ymm0, %ymm3\n"
+        "  vmovdqa %ymm0, %ymm4\n vmovdqa %ymm0, %ymm5\n vmovdqa %ymm0, %ymm6\n"
+        "  vmovdqa %ymm0, %ymm7\n vmovdqa %ymm0, %ymm8\n vmovdqa %ymm0, %ymm9\n"
+        "  vmovdqa %ymm0, %ymm10\n vmovdqa %ymm0, %ymm11\n vmovdqa %ymm0, %ymm12\n"
+        "  vmovdqa %ymm0, %ymm13\n vmovdqa %ymm0, %ymm14\n vmovdqa %ymm0, %ymm15\n"
+        "  fninit\n fld1\n fld1\n fld1\n fld1\n fld1\n fld1\n fld1\n"
+        "  pushq $0x7f80\n ldmxcsr (%rsp)\n popq %rax\n"
+        "  pushq $0x0c7f\n fldcw (%rsp)\n popq %rax\n"
+        "  movabs $0xdead000000000001, %rax\n mov %rax, %rbx\n mov %rax, %rcx\n"
+        "  mov %rax, %rdx\n mov %rax, %rsi\n mov %rax, %rdi\n mov %rax, %rbp\n"
+        "  mov %rax, %r8\n mov %rax, %r9\n mov %rax, %r10\n mov %rax, %r11\n"
+        "  mov %rax, %r12\n mov %rax, %r13\n mov %rax, %r14\n mov %rax, %r15\n"
+        "  std\n"
+        "  ret\n"
+        ".globl probe\n"
+        "probe:\n"
+        "  push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
+        "  push %r9\n push %r8\n push %rdx\n"
+        "  vmovdqu 0(%rcx), %ymm0\n vmovdqu 32(%rcx), %ymm1\n vmovdqu 64(%rcx), %ymm2\n"
+        "  vmovdqu 96(%rcx), %ymm3\n vmovdqu 128(%rcx), %ymm4\n vmovdqu 160(%rcx), %ymm5\n"
+        "  vmovdqu 192(%rcx), %ymm6\n vmovdqu 224(%rcx), %ymm7\n vmovdqu 256(%rcx), %ymm8\n"
+        "  vmovdqu 288(%rcx), %ymm9\n vmovdqu 320(%rcx), %ymm10\n vmovdqu 352(%rcx), %ymm11\n"
+        "  vmovdqu 384(%rcx), %ymm12\n vmovdqu 416(%rcx), %ymm13\n vmovdqu 448(%rcx), %ymm14\n"
+        "  vmovdqu 480(%rcx), %ymm15\n"
+        "  fninit\n fldpi\n fldl2e\n fldln2\n fldlg2\n"
+        "  pushq $0x5fa0\n ldmxcsr (%rsp)\n popq %rax\n"
+        "  fxsave (%rsi)\n"
+        "  movabs $0x0b0b0b0b0b0b0b0b, %rbx\n movabs $0x0c0c0c0c0c0c0c0c, %rbp\n"
+        "  movabs $0x0808080808080808, %r8\n movabs $0x0909090909090909, %r9\n"
+        "  movabs $0x1010101010101010, %r10\n movabs $0x1212121212121212, %r12\n"
+        "  movabs $0x1313131313131313, %r13\n movabs $0x1414141414141414, %r14\n"
+        "  movabs $0x1515151515151515, %r15\n"
+        "  mov %rdi, %rsi\n mov $10, %edx\n mov $234, %eax\n"
+        "  pushfq\n"
+        "  syscall\n"
+        "1:\n"
+        "  push %rax\n"
+        "  mov 32(%rsp), %rax\n"
+        "  mov %rbx, 0(%rax)\n mov %rbp, 8(%rax)\n mov %r8, 16(%rax)\n mov %r9, 24(%rax)\n"
+        "  mov %r10, 32(%rax)\n mov %r12, 40(%rax)\n mov %r13, 48(%rax)\n mov %r14, 56(%rax)\n"
+        "  mov %r15, 64(%rax)\n mov %rdi, 72(%rax)\n mov %rsi, 80(%rax)\n mov %rdx, 88(%rax)\n"
+        "  mov %rcx, 96(%rax)\n mov %r11, 104(%rax)\n"
+        "  pop %rcx\n mov %rcx, 112(%rax)\n"
+        "  lea 1b(%rip), %rcx\n mov %rcx, 120(%rax)\n"
+        "  pop %rcx\n mov %rcx, 128(%rax)\n"
+        "  pushfq\n pop %rcx\n mov %rcx, 136(%rax)\n"
+        "  pop %rdx\n fxsave (%rdx)\n"
+        "  pop %r8\n"
+        "  vmovdqu %ymm0, 0(%r8)\n vmovdqu %ymm1, 32(%r8)\n vmovdqu %ymm2, 64(%r8)\n"
+        "  vmovdqu %ymm3, 96(%r8)\n vmovdqu %ymm4, 128(%r8)\n vmovdqu %ymm5, 160(%r8)\n"
+        "  vmovdqu %ymm6, 192(%r8)\n vmovdqu %ymm7, 224(%r8)\n vmovdqu %ymm8, 256(%r8)\n"
+        "  vmovdqu %ymm9, 288(%r8)\n vmovdqu %ymm10, 320(%r8)\n vmovdqu %ymm11, 352(%r8)\n"
+        "  vmovdqu %ymm12, 384(%r8)\n vmovdqu %ymm13, 416(%r8)\n vmovdqu %ymm14, 448(%r8)\n"
+        "  vmovdqu %ymm15, 480(%r8)\n"
+        "  pop %r9\n"
+        "  vzeroupper\n fninit\n pushq $0x1f80\n ldmxcsr (%rsp)\n popq %rax\n"
+        "  pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n"
+        "  ret\n");
+void clobber_handler(int);
+void probe(long pid, void *fx_before, void *fx_after, void *ymm, void *ymm_after,
+           uint64_t *gpr);
+volatile int handler_ran;
+
+static int clobber_case(void)
+{
+    static uint8_t fx_before[512] __attribute__((aligned(64)));
+    static uint8_t fx_after[512] __attribute__((aligned(64)));
+    static uint8_t ymm[512], ymm_after[512];
+    static uint64_t gpr[18];
+    static const uint64_t want[9] = {
+        0x0b0b0b0b0b0b0b0b, 0x0c0c0c0c0c0c0c0c, 0x0808080808080808,
+        0x0909090909090909, 0x1010101010101010, 0x1212121212121212,
+        0x1313131313131313, 0x1414141414141414, 0x1515151515151515,
+    };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = clobber_handler;
+    sigaction(SIGUSR1, &sa, 0);
+    for (int i = 0; i < 512; i++)
+        ymm[i] = (uint8_t)(i * 7 + 1);
+    long pid = getpid();
+    probe(pid, fx_before, fx_after, ymm, ymm_after, gpr);
+    int bad = 0;
+    for (int i = 0; i < 9; i++)
+        if (gpr[i] != want[i]) {
+            printf("gpr %d: %#lx\n", i, (unsigned long)gpr[i]);
+            bad = 1;
+        }
+    /* rdi, rsi, rdx as the syscall had them; rcx, r11 what SYSCALL left:
+     * the return address and the flags; rax the syscall's result. */
+    if (gpr[9] != (uint64_t)pid || gpr[10] != (uint64_t)pid || gpr[11] != 10)
+        printf("args: %#lx %#lx %#lx\n", (unsigned long)gpr[9], (unsigned long)gpr[10],
+               (unsigned long)gpr[11]), bad = 1;
+    if (gpr[12] != gpr[15])
+        printf("rcx %#lx, return address %#lx\n", (unsigned long)gpr[12],
+               (unsigned long)gpr[15]), bad = 1;
+    if (gpr[13] != gpr[16])
+        printf("r11 %#lx, flags %#lx\n", (unsigned long)gpr[13], (unsigned long)gpr[16]),
+            bad = 1;
+    if (gpr[14] != 0)
+        printf("rax %#lx\n", (unsigned long)gpr[14]), bad = 1;
+    if (gpr[17] & 0x400)
+        printf("DF set after the handler\n"), bad = 1;
+    if (memcmp(fx_before, fx_after, 416) != 0)
+        printf("x87/SSE state changed\n"), bad = 1;
+    if (memcmp(ymm, ymm_after, 512) != 0)
+        printf("ymm registers changed\n"), bad = 1;
+    if (!handler_ran)
+        printf("the handler did not run\n"), bad = 1;
+    printf("clobber: %s\n", bad ? "registers changed" : "all registers unchanged");
+    return bad;
+}
+
+/* rt_sigreturn with the frame at rsp - 8 = `frame`. */
+static void sigreturn_at(void *frame)
+{
+    __asm__ volatile("lea 8(%0), %%rsp\n mov $15, %%eax\n syscall\n" : : "r"(frame) : "memory");
+    __builtin_unreachable();
+}
+
+/* A signal frame the kernel wrote, copied from a handler, to corrupt. */
+static uint8_t saved_frame[4096] __attribute__((aligned(64)));
+static uint8_t saved_fp[4096] __attribute__((aligned(64)));
+static void capture(int s, siginfo_t *si, void *uc)
+{
+    (void)s;
+    (void)si;
+    ucontext_t *u = uc;
+    memcpy(saved_frame, (uint8_t *)uc - 8, 440);
+    if (u->uc_mcontext.fpregs)
+        memcpy(saved_fp, u->uc_mcontext.fpregs, 1024);
+}
+
+/* Offsets in the frame (pretcode first): the sigcontext at 48, rip at
+ * 48 + 128, cs at 48 + 144, fpstate at 48 + 184. */
+static void corrupt_and_return(const char *k)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = capture;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR2, &sa, 0);
+    raise(SIGUSR2);
+    uint8_t *f = saved_frame;
+    if (is(k, "sigreturn-garbage"))
+        memset(f + 8, 0xa5, 432);
+    if (is(k, "sigreturn-noncanonical"))
+        *(uint64_t *)(f + 48 + 128) = 0x8000000000000000ul;
+    if (is(k, "sigreturn-bad-cs"))
+        *(uint16_t *)(f + 48 + 144) = 0x10;
+    if (is(k, "sigreturn-bad-fpstate")) {
+        /* MXCSR with reserved bits set: FXRSTOR/XRSTOR refuse it. */
+        *(uint32_t *)(saved_fp + 24) = 0xffffffff;
+        *(uint64_t *)(f + 48 + 184) = (uint64_t)saved_fp;
+    }
+    fflush(stdout);
+    sigreturn_at(f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *k = argc > 1 ? argv[1] : "";
+    setvbuf(stdout, 0, _IONBF, 0);
+    if (is(k, "abort"))
+        abort();
+    if (is(k, "raise")) {
+        install(SIGUSR1, note, 0);
+        raise(SIGUSR1);
+        printf("raise: got %d\n", got);
+        return got != SIGUSR1;
+    }
+    if (is(k, "segv-longjmp")) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_segv;
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGSEGV, &sa, 0);
+        for (int i = 0; i < 2; i++) {
+            if (sigsetjmp(env, 1) == 0)
+                *(volatile char *)(0x1000 + i) = 1;
+            else
+                printf("segv-longjmp: si_addr %p\n", fault_addr);
+        }
+        return fault_addr != (void *)0x1001;
+    }
+    if (is(k, "altstack")) {
+        stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+        if (sigaltstack(&ss, 0) != 0)
+            return 2;
+        install(SIGUSR1, on_alt, SA_ONSTACK);
+        raise(SIGUSR1);
+        int on = handler_sp >= (uintptr_t)altstack &&
+                 handler_sp < (uintptr_t)altstack + sizeof altstack;
+        printf("altstack: handler %s the alternate stack, SS_ONSTACK %s\n",
+               on ? "on" : "off", handler_onstack ? "reported" : "not reported");
+        return !(on && handler_onstack);
+    }
+    if (is(k, "pending")) {
+        sigset_t set, pend;
+        install(SIGUSR1, note, 0);
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &set, 0);
+        kill(getpid(), SIGUSR1);
+        sigpending(&pend);
+        printf("pending: before unblock got=%d pending=%d\n", got, sigismember(&pend, SIGUSR1));
+        sigprocmask(SIG_UNBLOCK, &set, 0);
+        printf("pending: after unblock got=%d\n", got);
+        return got != SIGUSR1;
+    }
+    if (is(k, "resethand")) {
+        install(SIGUSR1, note, SA_RESETHAND);
+        raise(SIGUSR1);
+        printf("resethand: handled %d time(s)\n", count);
+        raise(SIGUSR1); /* now the default: killed */
+        return 1;
+    }
+    if (is(k, "clobber"))
+        return clobber_case();
+    if (is(k, "fault-in-handler")) {
+        install(SIGSEGV, (void (*)(int))0, 0);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = (void (*)(int))on_segv; /* faults again: blocked */
+        sigaction(SIGSEGV, &sa, 0);
+        *(volatile char *)0 = 1;
+        return 1;
+    }
+    if (is(k, "kill-term")) {
+        kill(getpid(), SIGTERM);
+        return 1;
+    }
+    if (is(k, "ignore")) {
+        install(SIGUSR1, SIG_IGN, 0);
+        raise(SIGUSR1);
+        kill(getpid(), SIGCHLD); /* ignored by default */
+        printf("ignore: still running\n");
+        return 0;
+    }
+    if (is(k, "sigpipe-handled")) {
+        install(SIGPIPE, note, 0);
+        long r = write(1, "x", 1); /* stdout: a pipe with no reader */
+        fprintf(stderr, "sigpipe-handled: write %ld got %d\n", r, got);
+        return !(r == -1 && got == SIGPIPE);
+    }
+    if (is(k, "mask-in-handler")) {
+        install(SIGUSR1, note, 0);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR2);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = note;
+        sa.sa_mask = set;
+        sigaction(SIGUSR1, &sa, 0);
+        raise(SIGUSR1);
+        sigprocmask(SIG_BLOCK, 0, &set);
+        printf("mask-in-handler: got %d, mask restored %s\n", got,
+               sigismember(&set, SIGUSR2) ? "no" : "yes");
+        return sigismember(&set, SIGUSR2);
+    }
+    if (strncmp(k, "sigreturn-", 10) == 0)
+        corrupt_and_return(k);
+    if (is(k, "handler-unmapped")) {
+        install(SIGUSR1, (void (*)(int))0x10000, 0);
+        raise(SIGUSR1);
+        return 1;
+    }
+    if (is(k, "no-room")) {
+        /* The handler's frame would go below a stack pointer nothing is
+         * mapped under: SIGSEGV, which then kills. */
+        install(SIGUSR1, note, 0);
+        __asm__ volatile("mov %%rsp, %%rbx\n mov $0x10000, %%rsp\n"
+                         "mov $62, %%eax\n mov %0, %%rdi\n mov $10, %%esi\n syscall\n"
+                         "mov %%rbx, %%rsp\n"
+                         :
+                         : "r"((long)getpid())
+                         : "rax", "rbx", "rdi", "rsi", "rcx", "r11", "memory");
+        return 1;
+    }
+    fprintf(stderr, "unknown case %s\n", k);
+    return 2;
+}

@@ -139,6 +139,10 @@ static int clobber_case(void)
         0x0909090909090909, 0x1010101010101010, 0x1212121212121212,
         0x1313131313131313, 0x1414141414141414, 0x1515151515151515,
     };
+    if (!__builtin_cpu_supports("avx")) {
+        printf("clobber: no AVX on this CPU\n");
+        return 0;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = clobber_handler;
@@ -244,7 +248,7 @@ int main(int argc, char **argv)
         sigaction(SIGSEGV, &sa, 0);
         for (int i = 0; i < 2; i++) {
             if (sigsetjmp(env, 1) == 0)
-                *(volatile char *)(0x1000 + i) = 1;
+                *(volatile char *)(uintptr_t)(0x1000 + i) = 1;
             else
                 printf("segv-longjmp: si_addr %p\n", fault_addr);
         }

@@ -257,9 +257,11 @@ impl Vm {
         let current = self.xsave_bytes()?;
         let mem = UserMemory::new(&self.ram, self.cr3);
         let restored = sigframe::read(&mem, frame.rsp, frame.rflags, &current, &self.fpu);
+        // Linux's badframe returns 0; a frame IRETQ then refuses returns
+        // what it restored.
         let result = match &restored {
-            Ok(r) => r.regs.rax as i64,
-            Err(_) => 0,
+            Ok(r) if r.fpu.is_some() => r.regs.rax as i64,
+            _ => 0,
         };
         tracer.enter(frame, service);
         tracer.served(frame, Disposition::Return(result), service);
@@ -279,8 +281,12 @@ impl Vm {
                     Some(f) => self.set_xsave_bytes(f).is_ok(),
                     None => false,
                 };
-                let first = (!ok).then(|| bad_frame(frame.rsp));
-                (r.regs, first)
+                let regs = TrapFrame {
+                    rax: result as u64,
+                    ..r.regs
+                };
+                let first = (!ok || !r.returnable).then(|| bad_frame(frame.rsp));
+                (regs, first)
             }
             Err(_) => {
                 let regs = TrapFrame { rax: 0, ..*frame };

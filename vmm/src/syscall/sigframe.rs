@@ -307,9 +307,13 @@ pub struct Restored {
     /// The `stack_t` of the alternate stack.
     pub altstack: [u8; STACK_T_SIZE],
     /// The new XSAVE area (standard format, the vCPU's size), or `None`
-    /// when the frame's is bad: then SIGSEGV follows, as on Linux, with
-    /// the registers already restored.
+    /// when the frame's is bad: then rt_sigreturn returns 0 and SIGSEGV
+    /// follows, as on Linux, with the other registers already restored.
     pub fpu: Option<Vec<u8>>,
+    /// False when IRETQ could not return to the registers (a code segment
+    /// other than the user's, an SS it refuses, a non-canonical rip):
+    /// SIGSEGV, after rt_sigreturn returned the restored rax.
+    pub returnable: bool,
 }
 
 /// Read the frame rt_sigreturn finds at `rsp - 8` (the handler's `ret`
@@ -368,7 +372,8 @@ pub fn read(
         regs,
         mask: get(&f, UC_SIGMASK),
         altstack,
-        fpu: if returnable { fpu } else { None },
+        fpu,
+        returnable,
     })
 }
 

@@ -37,6 +37,7 @@ const CASES: &[&str] = &[
     "sigreturn-bad-cs",
     "handler-unmapped",
     "no-room",
+    "sigsuspend",
 ];
 
 /// The calls whose lines are compared, besides the signal and end lines.
@@ -50,6 +51,7 @@ const SIGNAL_CALLS: &[&str] = &[
     "sigaltstack(",
     "kill(",
     "tgkill(",
+    "rt_sigsuspend(",
 ];
 
 fn strace() -> Option<PathBuf> {
@@ -306,4 +308,25 @@ fn the_dynamic_build_waits_for_the_loader() {
     let Some(strace) = strace() else { return };
     let diffs = compare(&strace, &p, "glibc-dynamic");
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+#[test]
+fn pause_with_nothing_to_wait_for_lasts_until_microvm_stops_it() {
+    require_kvm!();
+    let Some(p) = build("gcc", "signals", &["-static", "-O1"]) else {
+        return;
+    };
+    let o = microvm()
+        .args(["run", "--timeout", "1"])
+        .arg(&p)
+        .arg("pause")
+        .output()
+        .unwrap();
+    let err = common::stderr(&o);
+    assert!(
+        err.contains("pause() = ? ERESTARTNOHAND") || err.contains("+++ stopped: timed out +++"),
+        "{err}"
+    );
+    assert!(err.contains("+++ stopped: timed out +++"), "{err}");
+    assert_ne!(o.status.code(), Some(1), "{err}");
 }

@@ -6,7 +6,7 @@
  * abort raise segv-longjmp altstack pending resethand clobber
  * fault-in-handler kill-term ignore sigpipe-handled mask-in-handler
  * sigreturn-garbage sigreturn-noncanonical sigreturn-bad-fpstate
- * sigreturn-bad-cs handler-unmapped no-room */
+ * sigreturn-bad-cs handler-unmapped no-room sigsuspend pause */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -329,6 +329,24 @@ int main(int argc, char **argv)
         printf("mask-in-handler: got %d, mask restored %s\n", got,
                sigismember(&set, SIGUSR2) ? "no" : "yes");
         return sigismember(&set, SIGUSR2);
+    }
+    if (is(k, "sigsuspend")) {
+        sigset_t set, none;
+        install(SIGUSR1, note, 0);
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &set, 0);
+        raise(SIGUSR1);
+        sigemptyset(&none);
+        int r = sigsuspend(&none);
+        sigprocmask(SIG_BLOCK, 0, &set);
+        printf("sigsuspend: %d, got %d, USR1 blocked again %d\n", r, got,
+               sigismember(&set, SIGUSR1));
+        return !(r == -1 && got == SIGUSR1 && sigismember(&set, SIGUSR1));
+    }
+    if (is(k, "pause")) {
+        pause(); /* nothing can come: waits until stopped */
+        return 1;
     }
     if (strncmp(k, "sigreturn-", 10) == 0)
         corrupt_and_return(k);

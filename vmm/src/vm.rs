@@ -509,7 +509,7 @@ impl Vm {
                     rax: v as u64,
                     ..frame
                 };
-                match self.deliver(&regs, None, service, tracer)? {
+                match self.deliver(&regs, None, Some(frame.rax), service, tracer)? {
                     signals::Step::End(o) => return Ok(Some(o)),
                     signals::Step::Resume(r) => return self.resume_full(&r).map(|()| None),
                     // Only ignored signals: return as planned.
@@ -593,7 +593,7 @@ impl Vm {
             frame: *frame,
             reason,
         };
-        match self.deliver(frame, Some(first), service, tracer)? {
+        match self.deliver(frame, Some(first), None, service, tracer)? {
             signals::Step::End(o) => Ok(Some(o)),
             signals::Step::Resume(r) => self.resume_full(&r).map(|()| None),
             // Ignored: it cannot be (force_sig); resume where it was.

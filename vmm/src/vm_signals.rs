@@ -13,7 +13,7 @@ use super::{Outcome, Vm};
 use crate::error::{Error, Result};
 use crate::exception::{DefaultAction, SigInfo, Signal};
 use crate::syscall::sigframe::{self, Delivery, FpuLayout};
-use crate::syscall::signal::{Disposal, Sent};
+use crate::syscall::signal::{Disposal, Sent, ERESTARTNOHAND};
 use crate::syscall::{Disposition, SyscallService};
 use crate::trace::{signal::SentSignal, Tracer};
 use crate::usermem::UserMemory;
@@ -116,14 +116,22 @@ impl Vm {
     /// signal, to the program interrupted with `regs`: each is traced as
     /// strace shows it, then ignored, ends the program, or gets a frame
     /// and its handler (the last one set up runs first, as on Linux).
+    /// `syscall` is the number of the syscall the program is returning
+    /// from, if any: one interrupted with `ERESTARTNOHAND` fails with EINTR
+    /// when a handler runs, else starts again.
     pub(super) fn deliver(
         &mut self,
         regs: &TrapFrame,
         first: Option<Pending>,
+        syscall: Option<u64>,
         service: &mut SyscallService,
         tracer: &mut Tracer,
     ) -> Result<Step> {
         let mut regs = *regs;
+        let restart = syscall.filter(|_| regs.rax as i64 == -ERESTARTNOHAND);
+        if restart.is_some() {
+            regs.rax = (-(libc::EINTR as i64)) as u64;
+        }
         let mut changed = false;
         let mut fpu: Option<Vec<u8>> = None;
         let mut next = first;
@@ -220,7 +228,15 @@ impl Vm {
                 }
             }
         }
+        service.signals_mut().restore_saved();
         if !changed {
+            if let Some(nr) = restart {
+                // No handler ran: the call starts again (`syscall` is
+                // two bytes).
+                regs.rax = nr;
+                regs.rip = regs.rip.wrapping_sub(2);
+                return Ok(Step::Resume(regs));
+            }
             return Ok(Step::Unchanged);
         }
         if let Some(f) = fpu {
@@ -296,7 +312,7 @@ impl Vm {
         if first.is_some() {
             service.signals_mut().force(Signal::SIGSEGV);
         }
-        match self.deliver(&regs, first, service, tracer)? {
+        match self.deliver(&regs, first, None, service, tracer)? {
             Step::End(o) => Ok(Some(o)),
             Step::Resume(r) => self.resume_full(&r).map(|()| None),
             Step::Unchanged => self.resume_full(&regs).map(|()| None),

@@ -23,6 +23,12 @@ use microvm_abi::linux::consts::{
 use microvm_abi::linux::nr;
 use nix::errno::Errno;
 
+/// `ERESTARTNOHAND` (`include/linux/errno.h`, kernel-internal: no header
+/// a program sees has it): what rt_sigsuspend and pause return when a
+/// signal interrupts them. strace shows it (`= ? ERESTARTNOHAND`); the
+/// program gets EINTR when a handler runs, else the call restarts.
+pub const ERESTARTNOHAND: i64 = 514;
+
 /// The size of the kernel's `sigset_t` on x86-64.
 pub const SIGSET_SIZE: u64 = 8;
 
@@ -319,6 +325,8 @@ impl Signals {
             nr::KILL => self.kill(a[0] as i32, a[1] as i32),
             nr::TKILL => self.tkill(a[0] as i32, a[1] as i32),
             nr::TGKILL => self.tgkill(a[0] as i32, a[1] as i32, a[2] as i32),
+            nr::RT_SIGSUSPEND => self.sigsuspend(a[0], a[1], ctx),
+            nr::PAUSE => self.suspend(ctx),
             _ => return None,
         })
     }
@@ -449,6 +457,43 @@ impl Signals {
             }
         }
         Ok(())
+    }
+
+    fn sigsuspend(&mut self, set: u64, size: u64, ctx: &mut Context<'_, '_>) -> SysResult {
+        if size != SIGSET_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        let mask = read_u64(ctx, set)?;
+        let old = self.blocked;
+        self.set_blocked(mask);
+        let r = self.suspend(ctx);
+        if r == Err(Errno::EINTR) {
+            self.blocked = old;
+        } else {
+            // The handler's frame saves it; sigreturn puts it back.
+            self.saved = Some(old);
+        }
+        r
+    }
+
+    /// Wait for a signal: one is deliverable now (the run loop delivers it
+    /// as the call returns `ERESTARTNOHAND`), or none can ever come (the
+    /// process sends its own signals only, and is waiting): the wait lasts
+    /// until microvm stops the run (`--timeout`, SIGINT, SIGTERM), EINTR.
+    fn suspend(&mut self, ctx: &mut Context<'_, '_>) -> SysResult {
+        if self.deliverable() {
+            return Ok((-ERESTARTNOHAND) as u64);
+        }
+        let _ = crate::stop::wait(ctx.stop, None, None);
+        Err(Errno::EINTR)
+    }
+
+    /// After a delivery: a mask rt_sigsuspend replaced and no handler's
+    /// frame saved is put back (Linux's `restore_saved_sigmask`).
+    pub fn restore_saved(&mut self) {
+        if let Some(old) = self.saved.take() {
+            self.blocked = old;
+        }
     }
 
     fn sigpending(&mut self, set: u64, size: u64, ctx: &mut Context<'_, '_>) -> SysResult {

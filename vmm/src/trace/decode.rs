@@ -155,6 +155,10 @@ pub fn result(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
     let Some(r) = c.ret else {
         return out.write_all(b"= ?");
     };
+    if r == -crate::syscall::signal::ERESTARTNOHAND {
+        // Interrupted by a signal: strace's words for the kernel's code.
+        return out.write_all(b"= ? ERESTARTNOHAND (To be restarted if no handler)");
+    }
     if let Some((name, msg)) = format::errno(r) {
         return write!(out, "= -1 {name} ({msg})");
     }

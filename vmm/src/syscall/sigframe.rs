@@ -456,3 +456,300 @@ fn restore_fpu(
     put(&mut out, XSAVE_HEADER, bv & restore);
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::paging::{PageFlags, PageTables};
+    use crate::memory::{FrameAllocator, GuestRam};
+    use crate::space::AddressSpace;
+    use microvm_abi::layout::{MIN_MEMORY, PAGE_SIZE};
+    use microvm_abi::linux::consts::{SA_NODEFER, SA_SIGINFO};
+
+    /// The test's stack: four pages below this.
+    const TOP: u64 = 0x1000_4000;
+
+    const AVX: FpuLayout = FpuLayout {
+        xsave: true,
+        xcr0: 0b111,
+        user_size: 832,
+    };
+
+    fn with_stack(f: impl FnOnce(&UserMemory<'_>)) {
+        let ram = GuestRam::new(MIN_MEMORY).unwrap();
+        let mut space = AddressSpace::new(PageTables::new(), FrameAllocator::new(MIN_MEMORY));
+        space
+            .map(&ram, TOP - 4 * PAGE_SIZE, TOP, PageFlags::USER_RW)
+            .unwrap();
+        let mem = UserMemory::new(&ram, space.tables().root());
+        f(&mem);
+    }
+
+    fn delivery(flags: u64) -> Delivery {
+        Delivery {
+            signal: Signal::SIGUSR1,
+            action: Action {
+                handler: 0x401000,
+                flags: flags | SA_RESTORER,
+                restorer: 0x402000,
+                mask: 0,
+            },
+            info: siginfo_bytes(Signal::SIGUSR1, -6, 1),
+            fault: None,
+        }
+    }
+
+    /// A vCPU XSAVE area with recognisable x87/SSE and AVX bytes.
+    fn xsave_area() -> Vec<u8> {
+        let mut a: Vec<u8> = (0..4096u32).map(|i| (i * 13 + 5) as u8).collect();
+        a[MXCSR..MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
+        a[MXCSR_MASK..MXCSR_MASK + 4].copy_from_slice(&0xffffu32.to_le_bytes());
+        a[XSAVE_HEADER..XSAVE_MIN].fill(0);
+        a[XSAVE_HEADER] = 0b111;
+        a
+    }
+
+    fn interrupted() -> TrapFrame {
+        let mut r = TrapFrame::default();
+        for (i, v) in [
+            &mut r.rax, &mut r.rbx, &mut r.rcx, &mut r.rdx, &mut r.rsi, &mut r.rdi, &mut r.rbp,
+            &mut r.r8, &mut r.r9, &mut r.r10, &mut r.r11, &mut r.r12, &mut r.r13, &mut r.r14,
+            &mut r.r15,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *v = 0x1111 * (i as u64 + 1);
+        }
+        TrapFrame {
+            rip: 0x401234,
+            rsp: TOP - 0x101,
+            rflags: 0x202 | 0x400 | 0x100 | 0x1,
+            cs: u64::from(selector::USER_CS),
+            ss: u64::from(selector::USER_DS),
+            ..r
+        }
+    }
+
+    #[test]
+    fn a_frame_is_laid_out_and_read_back_as_linux_does() {
+        with_stack(|mem| {
+            let regs = interrupted();
+            let fpu = xsave_area();
+            let d = delivery(SA_SIGINFO);
+            let e = build(mem, &regs, &fpu, &AVX, &d, 0x4000, AltStack::default()).unwrap();
+            // The handler's entry: rsp ≡ 8 (mod 16), below the red zone and
+            // the 64-byte aligned FP state; arguments as Linux sets them.
+            assert_eq!(e.regs.rsp % 16, 8);
+            assert!(e.regs.rsp + (FRAME_SIZE as u64) <= regs.rsp - RED_ZONE);
+            assert_eq!(e.regs.rip, 0x401000);
+            assert_eq!(e.regs.rdi, 10);
+            assert_eq!(e.regs.rsi, e.frame + INFO as u64);
+            assert_eq!(e.regs.rdx, e.frame + UC as u64);
+            assert_eq!(e.regs.rax, 0);
+            assert_eq!(e.regs.rflags, 0x203, "DF and TF cleared");
+            assert_eq!(e.regs.rbx, regs.rbx);
+            let mut f = [0u8; FRAME_SIZE];
+            mem.read(e.frame, &mut f).unwrap();
+            assert_eq!(get(&f, 0), 0x402000, "pretcode");
+            assert_eq!(
+                get(&f, UC),
+                UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
+            );
+            assert_eq!(get(&f, SC + 16 * 8), regs.rip);
+            assert_eq!(get(&f, SC + 15 * 8), regs.rsp);
+            assert_eq!(get(&f, SC + 13 * 8), regs.rax);
+            assert_eq!(get(&f, UC_SIGMASK), 0x4000);
+            assert_eq!(get(&f, SC + SC_OLDMASK), 0x4000);
+            assert_eq!(&f[INFO..INFO + 12], &d.info[..12]);
+            let fpstate = get(&f, SC + SC_FPSTATE);
+            assert_eq!(fpstate % 64, 0);
+            assert!(fpstate > e.frame + FRAME_SIZE as u64 - 1);
+            let mut sw = [0u8; 48];
+            mem.read(fpstate + SW_BYTES as u64, &mut sw).unwrap();
+            assert_eq!(u64::from(get32(&sw, 0)), FP_XSTATE_MAGIC1);
+            assert_eq!(get32(&sw, 4), 836);
+            assert_eq!(get32(&sw, 16), 832);
+            let mut m2 = [0u8; 4];
+            mem.read(fpstate + 832, &mut m2).unwrap();
+            assert_eq!(u64::from(u32::from_le_bytes(m2)), FP_XSTATE_MAGIC2);
+
+            // rt_sigreturn at the handler's `ret`: rsp = frame + 8.
+            let back = read(mem, e.frame + 8, 0x202, &init_fpu(&fpu), &AVX).unwrap();
+            assert!(back.returnable);
+            assert_eq!(back.mask, 0x4000);
+            let want = TrapFrame { kind: 0, ..regs };
+            assert_eq!(back.regs, want);
+            let restored = back.fpu.unwrap();
+            assert_eq!(&restored[..SW_BYTES], &fpu[..SW_BYTES]);
+            assert_eq!(&restored[XSAVE_MIN..832], &fpu[XSAVE_MIN..832]);
+            assert_eq!(get(&restored, XSAVE_HEADER), 0b111);
+        });
+    }
+
+    #[test]
+    fn without_sa_siginfo_the_info_is_not_written_and_without_restorer_no_frame() {
+        with_stack(|mem| {
+            let e = build(
+                mem,
+                &interrupted(),
+                &xsave_area(),
+                &AVX,
+                &delivery(0),
+                0,
+                AltStack::default(),
+            )
+            .unwrap();
+            let mut info = [0u8; SIGINFO_SIZE];
+            mem.read(e.frame + INFO as u64, &mut info).unwrap();
+            assert_eq!(info, [0; SIGINFO_SIZE]);
+            let mut d = delivery(SA_NODEFER);
+            d.action.flags &= !SA_RESTORER;
+            let r = build(
+                mem,
+                &interrupted(),
+                &xsave_area(),
+                &AVX,
+                &d,
+                0,
+                AltStack::default(),
+            );
+            assert_eq!(r, Err(BadFrame));
+        });
+    }
+
+    #[test]
+    fn the_alternate_stack_takes_the_frame_or_refuses_one_that_does_not_fit() {
+        with_stack(|mem| {
+            let alt = AltStack {
+                sp: TOP - 4 * PAGE_SIZE,
+                size: 2 * PAGE_SIZE,
+                flags: 0,
+            };
+            let regs = interrupted();
+            let d = delivery(SA_ONSTACK);
+            let e = build(mem, &regs, &xsave_area(), &AVX, &d, 0, alt).unwrap();
+            assert!(e.frame > alt.sp && e.frame < alt.sp + alt.size);
+            // uc_stack reports SS_ONSTACK? No: the program was not on it.
+            let mut f = [0u8; FRAME_SIZE];
+            mem.read(e.frame, &mut f).unwrap();
+            assert_eq!(get(&f, UC_STACK), alt.sp);
+            assert_eq!(get32(&f, UC_STACK + 8), 0);
+            // Already on it, near its bottom: no room, SIGSEGV.
+            let low = TrapFrame {
+                rsp: alt.sp + 0x200,
+                ..regs
+            };
+            assert_eq!(
+                build(mem, &low, &xsave_area(), &AVX, &d, 0, alt),
+                Err(BadFrame)
+            );
+            // An unmapped stack: the write fails.
+            let nowhere = TrapFrame {
+                rsp: 0x5000,
+                ..regs
+            };
+            assert_eq!(
+                build(
+                    mem,
+                    &nowhere,
+                    &xsave_area(),
+                    &AVX,
+                    &delivery(0),
+                    0,
+                    AltStack::default()
+                ),
+                Err(BadFrame)
+            );
+        });
+    }
+
+    #[test]
+    fn sigreturn_refuses_what_iretq_and_xrstor_refuse() {
+        with_stack(|mem| {
+            let regs = interrupted();
+            let fpu = xsave_area();
+            let e = build(mem, &regs, &fpu, &AVX, &delivery(0), 0, AltStack::default()).unwrap();
+            let sc = e.frame + SC as u64;
+            let patch = |at: u64, bytes: &[u8]| mem.write(at, bytes).unwrap();
+            let ok = |mem: &UserMemory<'_>| read(mem, e.frame + 8, 0x202, &fpu, &AVX).unwrap();
+            // The frame nowhere: bad.
+            assert!(read(mem, 0x10, 0x202, &fpu, &AVX).is_err());
+            assert!(read(mem, u64::MAX, 0x202, &fpu, &AVX).is_err());
+            // A non-canonical rip, another code segment: not returnable.
+            patch(sc + 16 * 8, &0x8000_0000_0000_0000u64.to_le_bytes());
+            assert!(!ok(mem).returnable);
+            patch(sc + 16 * 8, &regs.rip.to_le_bytes());
+            patch(sc + SC_CS as u64, &0x10u16.to_le_bytes());
+            assert!(!ok(mem).returnable);
+            patch(sc + SC_CS as u64, &selector::USER_CS.to_le_bytes());
+            assert!(ok(mem).returnable);
+            // Only FIX_EFLAGS come from the frame: IF stays, IOPL does not
+            // come.
+            patch(sc + 17 * 8, &0x3000u64.to_le_bytes());
+            assert_eq!(ok(mem).regs.rflags, 0x202);
+            // The FP state: reserved MXCSR bits, header bits XRSTOR
+            // refuses, misalignment.
+            let fpstate = {
+                let mut b = [0u8; 8];
+                mem.read(sc + SC_FPSTATE as u64, &mut b).unwrap();
+                u64::from_le_bytes(b)
+            };
+            let mut mx = [0u8; 4];
+            mem.read(fpstate + MXCSR as u64, &mut mx).unwrap();
+            patch(fpstate + MXCSR as u64, &0xffff_ffffu32.to_le_bytes());
+            assert!(ok(mem).fpu.is_none());
+            patch(fpstate + MXCSR as u64, &mx);
+            assert!(ok(mem).fpu.is_some());
+            patch(fpstate + XSAVE_HEADER as u64 + 8, &1u64.to_le_bytes());
+            assert!(ok(mem).fpu.is_none());
+            patch(fpstate + XSAVE_HEADER as u64 + 8, &0u64.to_le_bytes());
+            patch(fpstate + XSAVE_HEADER as u64, &(1u64 << 9).to_le_bytes());
+            assert!(ok(mem).fpu.is_none());
+            patch(fpstate + XSAVE_HEADER as u64, &0b111u64.to_le_bytes());
+            patch(sc + SC_FPSTATE as u64, &(fpstate + 16).to_le_bytes());
+            assert!(ok(mem).fpu.is_none());
+            // No FP state: the initial one.
+            patch(sc + SC_FPSTATE as u64, &0u64.to_le_bytes());
+            assert_eq!(ok(mem).fpu, Some(init_fpu(&fpu)));
+            // A bad magic: FXRSTOR's x87 and SSE only, the rest initial.
+            patch(sc + SC_FPSTATE as u64, &fpstate.to_le_bytes());
+            patch(fpstate + SW_BYTES as u64, &0u32.to_le_bytes());
+            let fx = ok(mem).fpu.unwrap();
+            assert_eq!(&fx[..SW_BYTES], &fpu[..SW_BYTES]);
+            assert_eq!(get(&fx, XSAVE_HEADER), FPSSE);
+            assert!(fx[XSAVE_MIN..].iter().all(|&b| b == 0));
+        });
+    }
+
+    #[test]
+    fn any_frame_bytes_read_back_without_panic() {
+        with_stack(|mem| {
+            let fpu = xsave_area();
+            let mut seed = 0x1234_5678_9abc_def0u64;
+            for round in 0..200 {
+                let mut junk = [0u8; 2048];
+                for b in junk.iter_mut() {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    *b = seed as u8;
+                }
+                // Sometimes a plausible fpstate pointer into the stack.
+                if round % 2 == 0 {
+                    let p = TOP - 2 * PAGE_SIZE + (seed % 2048);
+                    junk[SC + SC_FPSTATE..SC + SC_FPSTATE + 8].copy_from_slice(&p.to_le_bytes());
+                }
+                mem.write(TOP - 3 * PAGE_SIZE, &junk).unwrap();
+                let _ = read(mem, TOP - 3 * PAGE_SIZE + 8, 0x202, &fpu, &AVX);
+                let _ = read(
+                    mem,
+                    TOP - 3 * PAGE_SIZE + 8,
+                    0x202,
+                    &fpu,
+                    &FpuLayout::FXSAVE,
+                );
+            }
+        });
+    }
+}

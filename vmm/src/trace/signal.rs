@@ -267,7 +267,10 @@ mod tests {
             "--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=1, si_uid=0} ---"
         );
         let json = JsonSentSignal::from(&sent);
-        assert_eq!((json.si_code, json.code, json.signo), ("SI_USER", 0, 13));
+        assert_eq!(
+            (json.si_code.as_str(), json.code, json.signo),
+            ("SI_USER", 0, 13)
+        );
     }
 
     #[test]

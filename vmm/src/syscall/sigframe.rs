@@ -423,7 +423,7 @@ fn restore_fpu(
     };
     if !full {
         // FXRSTOR: 16-byte aligned; x87 and SSE only.
-        if buf % 16 != 0 {
+        if !buf.is_multiple_of(16) {
             return None;
         }
         let mut fx = [0u8; FXSAVE_SIZE];
@@ -437,7 +437,7 @@ fn restore_fpu(
         return Some(out);
     }
     // XRSTOR: 64-byte aligned, a header it accepts.
-    if buf % 64 != 0 {
+    if !buf.is_multiple_of(64) {
         return None;
     }
     let mut x = vec![0u8; xstate_size];

@@ -459,6 +459,18 @@ pub fn syscalls(data: &[u8]) {
             tracers.exception(&frame);
             continue;
         }
+        if u.ratio(1, 16).unwrap_or(false) {
+            // rt_sigreturn's reading of a signal frame anywhere.
+            let rsp = arbitrary_arg(&mut u, &results);
+            let layout = microvm::syscall::sigframe::FpuLayout {
+                xsave: true,
+                xcr0: 0b111,
+                user_size: 832,
+            };
+            let fpu = vec![0u8; 4096];
+            let _ = microvm::syscall::sigframe::read(&guest.mem(), rsp, 0x202, &fpu, &layout);
+            continue;
+        }
         let nr = if u.ratio(7, 8).unwrap_or(true) {
             u.choose(table()).map_or(0, |s| s.nr)
         } else {

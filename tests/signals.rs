@@ -36,6 +36,7 @@ const CASES: &[&str] = &[
     "sigreturn-bad-fpstate",
     "sigreturn-bad-cs",
     "handler-unmapped",
+    "handler-noncanonical",
     "no-room",
     "sigsuspend",
 ];

@@ -466,6 +466,7 @@ pub fn syscalls(data: &[u8]) {
                 xsave: true,
                 xcr0: 0b111,
                 user_size: 832,
+                mxcsr_mask: 0xffff,
             };
             let fpu = vec![0u8; 4096];
             let _ = microvm::syscall::sigframe::read(&guest.mem(), rsp, 0x202, &fpu, &layout);

@@ -6,7 +6,8 @@
  * abort raise segv-longjmp altstack pending resethand clobber
  * fault-in-handler kill-term ignore sigpipe-handled mask-in-handler
  * sigreturn-garbage sigreturn-noncanonical sigreturn-bad-fpstate
- * sigreturn-bad-cs handler-unmapped no-room sigsuspend pause */
+ * sigreturn-bad-cs handler-unmapped handler-noncanonical no-room sigsuspend
+ * pause */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -352,6 +353,11 @@ int main(int argc, char **argv)
         corrupt_and_return(k);
     if (is(k, "handler-unmapped")) {
         install(SIGUSR1, (void (*)(int))0x10000, 0);
+        raise(SIGUSR1);
+        return 1;
+    }
+    if (is(k, "handler-noncanonical")) {
+        install(SIGUSR1, (void (*)(int))0x8000000000000000ul, 0);
         raise(SIGUSR1);
         return 1;
     }

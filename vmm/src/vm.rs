@@ -291,6 +291,7 @@ impl Vm {
         vcpu.set_sync_valid_reg(SyncReg::Register);
         let cr3 = space.tables().root();
         let xcr0 = setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
+        let fpu = signals::fpu_layout(&cpuid, xcr0, &vcpu);
         Ok(Vm {
             _kvm: kvm,
             _vm: vm,
@@ -303,7 +304,7 @@ impl Vm {
             stop,
             bench: bench.mode,
             kernel,
-            fpu: signals::fpu_layout(&cpuid, xcr0),
+            fpu,
             exec: Some(Exec::new(
                 start.execfn.as_bytes(),
                 start.argv,
@@ -511,7 +512,7 @@ impl Vm {
                 };
                 match self.deliver(&regs, None, Some(frame.rax), service, tracer)? {
                     signals::Step::End(o) => return Ok(Some(o)),
-                    signals::Step::Resume(r) => return self.resume_full(&r).map(|()| None),
+                    signals::Step::Resume(r) => return self.resume_in_handler(&r).map(|()| None),
                     // Only ignored signals: return as planned.
                     signals::Step::Unchanged => {}
                 }

@@ -21,6 +21,9 @@ use kvm_ioctls::SyncReg;
 use microvm_abi::layout::{kernel_virt, KERNEL_STACK_TOP, SHARED_PAGE};
 use microvm_abi::{selector, TrapFrame, FULL_RETURN_FRAME};
 
+/// Bytes of KVM_GET_XSAVE's area.
+const XSAVE_AREA: usize = std::mem::size_of::<kvm_bindings::kvm_xsave>();
+
 /// A signal about to be delivered, and where it came from.
 #[derive(Debug, Clone)]
 pub(super) enum Pending {
@@ -108,6 +111,26 @@ impl Vm {
         let r = &mut self.vcpu.sync_regs_mut().regs;
         r.rsp = kernel_virt(at);
         r.rip = self.kernel.header.full_return;
+        self.vcpu.set_sync_dirty_reg(SyncReg::Register);
+        Ok(())
+    }
+
+    /// Return from a syscall into a signal handler with `regs` (its entry
+    /// state): through the kernel's SYSRETQ as any syscall returns, rip
+    /// and rflags in rcx and r11 (their values are no part of a handler's
+    /// entry), so the hot return path's cost is all it adds. A handler
+    /// outside user space goes through the full return.
+    pub(super) fn resume_in_handler(&mut self, regs: &TrapFrame) -> Result<()> {
+        if regs.rip >= crate::space::USER_TOP {
+            return self.resume_full(regs);
+        }
+        let r = &mut self.vcpu.sync_regs_mut().regs;
+        macro_rules! copy {
+            ([$($g:ident)*] [$($c:ident)*]) => { $(r.$g = regs.$g;)* };
+        }
+        microvm_abi::trap_frame_registers!(copy);
+        r.rcx = regs.rip;
+        r.r11 = regs.rflags;
         self.vcpu.set_sync_dirty_reg(SyncReg::Register);
         Ok(())
     }
@@ -270,7 +293,8 @@ impl Vm {
         service: &mut SyscallService,
         tracer: &mut Tracer,
     ) -> Result<Option<Outcome>> {
-        let current = self.xsave_bytes()?;
+        // Only the MXCSR mask of the current state matters: no ioctl.
+        let current = self.fpu.blank_area(XSAVE_AREA);
         let mem = UserMemory::new(&self.ram, self.cr3);
         let restored = sigframe::read(&mem, frame.rsp, frame.rflags, &current, &self.fpu);
         // Linux's badframe returns 0; a frame IRETQ then refuses returns
@@ -314,10 +338,24 @@ impl Vm {
         }
         match self.deliver(&regs, first, None, service, tracer)? {
             Step::End(o) => Ok(Some(o)),
-            Step::Resume(r) => self.resume_full(&r).map(|()| None),
+            Step::Resume(r) => self.resume_in_handler(&r).map(|()| None),
+            // As Linux's syscall exit: SYSRETQ when it restores exactly
+            // these registers (rcx = rip and r11 = rflags, as after the
+            // syscall a signal interrupted), else the full return.
+            Step::Unchanged if sysret_restores(&regs) => {
+                self.resume_in_handler(&regs).map(|()| None)
+            }
             Step::Unchanged => self.resume_full(&regs).map(|()| None),
         }
     }
+}
+
+/// True when SYSRETQ returns to exactly `r`: rcx holds rip and r11 rflags
+/// (SYSRETQ loads them from there), rip in user space, neither RF nor TF
+/// set (Linux's `syscall_exit` check).
+fn sysret_restores(r: &TrapFrame) -> bool {
+    const RF_TF: u64 = 0x1_0000 | 0x100;
+    r.rcx == r.rip && r.r11 == r.rflags && r.rip < crate::space::USER_TOP && r.rflags & RF_TF == 0
 }
 
 /// The SIGSEGV of a signal frame rt_sigreturn could not use.
@@ -357,7 +395,15 @@ fn kill_reason(p: &Pending) -> String {
 /// state (leaf 0xD lists it, AVX-512 too where the host has it): the frame
 /// carries all KVM keeps, as Linux's on that host would, so that a
 /// handler's use of any of it is undone by sigreturn.
-pub(super) fn fpu_layout(cpuid: &kvm_bindings::CpuId, xcr0: u64) -> FpuLayout {
+pub(super) fn fpu_layout(
+    cpuid: &kvm_bindings::CpuId,
+    xcr0: u64,
+    vcpu: &kvm_ioctls::VcpuFd,
+) -> FpuLayout {
+    let mxcsr_mask = match vcpu.get_xsave().map(|x| x.region[7]) {
+        Ok(0) | Err(_) => sigframe::DEFAULT_MXCSR_MASK,
+        Ok(m) => m,
+    };
     let kept = cpuid
         .as_slice()
         .iter()
@@ -365,7 +411,10 @@ pub(super) fn fpu_layout(cpuid: &kvm_bindings::CpuId, xcr0: u64) -> FpuLayout {
         .map_or(0, |e| u64::from(e.eax));
     let xcr0 = if xcr0 != 0 { xcr0 } else { kept };
     if xcr0 & 0b11 != 0b11 {
-        return FpuLayout::FXSAVE;
+        return FpuLayout {
+            mxcsr_mask,
+            ..FpuLayout::FXSAVE
+        };
     }
     let mut end = 576usize;
     for e in cpuid.as_slice() {
@@ -377,6 +426,7 @@ pub(super) fn fpu_layout(cpuid: &kvm_bindings::CpuId, xcr0: u64) -> FpuLayout {
         xsave: true,
         xcr0,
         // KVM_GET_XSAVE's area is 4096 bytes.
-        user_size: end.min(4096 - 4),
+        user_size: end.min(XSAVE_AREA - 4),
+        mxcsr_mask,
     }
 }

@@ -67,6 +67,8 @@ const XSAVE_MIN: usize = 576;
 /// Offset of MXCSR and of its mask in the FXSAVE area.
 const MXCSR: usize = 24;
 const MXCSR_MASK: usize = 28;
+/// The MXCSR mask of a CPU whose FXSAVE reports none (Linux's default).
+pub const DEFAULT_MXCSR_MASK: u32 = 0xffbf;
 /// x87 and SSE in XCR0 / XSTATE_BV.
 const FPSSE: u64 = 0b11;
 
@@ -91,6 +93,8 @@ pub struct FpuLayout {
     /// Bytes of the XSAVE area for `xcr0` (standard format), 512 without
     /// XSAVE.
     pub user_size: usize,
+    /// The MXCSR bits the CPU accepts (FXSAVE's MXCSR_MASK, read once).
+    pub mxcsr_mask: u32,
 }
 
 impl FpuLayout {
@@ -99,7 +103,18 @@ impl FpuLayout {
         xsave: false,
         xcr0: FPSSE,
         user_size: FXSAVE_SIZE,
+        mxcsr_mask: DEFAULT_MXCSR_MASK,
     };
+
+    /// A vCPU XSAVE area (`size` bytes) with nothing but the MXCSR mask:
+    /// what [`read`] needs of the current state.
+    pub fn blank_area(&self, size: usize) -> Vec<u8> {
+        let mut b = vec![0u8; size];
+        if b.len() >= XSAVE_MIN {
+            b[MXCSR_MASK..MXCSR_MASK + 4].copy_from_slice(&self.mxcsr_mask.to_le_bytes());
+        }
+        b
+    }
 
     /// Bytes the frame reserves for the state (`xstate_sigframe_size`).
     fn frame_size(&self) -> u64 {
@@ -185,6 +200,10 @@ pub fn build(
 ) -> Result<Entered, BadFrame> {
     if d.action.flags & SA_RESTORER == 0 {
         // x86-64 has no vDSO trampoline to fall back on.
+        return Err(BadFrame);
+    }
+    if !is_canonical(d.action.handler) {
+        // IRETQ refuses it: Linux's return to the handler faults, SIGSEGV.
         return Err(BadFrame);
     }
     let nested = alt.on(regs.rsp);
@@ -418,7 +437,7 @@ fn restore_fpu(
         full = u64::from(u32::from_le_bytes(m2)) == FP_XSTATE_MAGIC2;
     }
     let mask = match get32(current, MXCSR_MASK) {
-        0 => 0xffbf,
+        0 => DEFAULT_MXCSR_MASK,
         m => m,
     };
     if !full {
@@ -473,6 +492,7 @@ mod tests {
         xsave: true,
         xcr0: 0b111,
         user_size: 832,
+        mxcsr_mask: 0xffff,
     };
 
     fn with_stack(f: impl FnOnce(&UserMemory<'_>)) {

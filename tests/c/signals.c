@@ -346,6 +346,7 @@ int main(int argc, char **argv)
         return !(r == -1 && got == SIGUSR1 && sigismember(&set, SIGUSR1));
     }
     if (is(k, "pause")) {
+        printf("pausing\n"); /* the test stops microvm after this */
         pause(); /* nothing can come: waits until stopped */
         return 1;
     }

@@ -7,7 +7,8 @@
  * fault-in-handler kill-term ignore sigpipe-handled mask-in-handler
  * sigreturn-garbage sigreturn-noncanonical sigreturn-bad-fpstate
  * sigreturn-bad-cs handler-unmapped handler-noncanonical no-room sigsuspend
- * pause */
+ * errors pause */
+#include <errno.h>
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -47,6 +48,7 @@ static void install(int sig, void (*h)(int), int flags)
 static char altstack[65536];
 static volatile uintptr_t handler_sp;
 static volatile int handler_onstack;
+static volatile int change_errno;
 static void on_alt(int s)
 {
     char here;
@@ -55,6 +57,16 @@ static void on_alt(int s)
     handler_sp = (uintptr_t)&here;
     sigaltstack(0, &now);
     handler_onstack = now.ss_flags == SS_ONSTACK;
+    /* Changing it while on it: EPERM. */
+    stack_t other = {.ss_sp = altstack, .ss_size = 8192, .ss_flags = 0};
+    change_errno = sigaltstack(&other, 0) == 0 ? 0 : errno;
+}
+
+/* A raw syscall's result: the value, or -errno. */
+static long raw(long nr, long a, long b, long c, long d)
+{
+    long r = syscall(nr, a, b, c, d);
+    return r == -1 ? -errno : r;
 }
 
 /* The clobbering handler and the probe that checks every register survives
@@ -356,6 +368,56 @@ int main(int argc, char **argv)
         install(SIGUSR1, (void (*)(int))0x10000, 0);
         raise(SIGUSR1);
         return 1;
+    }
+    if (is(k, "errors")) {
+        struct sigaction sa, old;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = note;
+        sigset_t set, got_set;
+        printf("sigaction KILL %ld\n", raw(SYS_rt_sigaction, SIGKILL, (long)&sa, 0, 8));
+        printf("sigaction STOP %ld\n", raw(SYS_rt_sigaction, SIGSTOP, (long)&sa, 0, 8));
+        printf("sigaction KILL query %ld\n", raw(SYS_rt_sigaction, SIGKILL, 0, (long)&old, 8));
+        printf("sigaction 0 %ld\n", raw(SYS_rt_sigaction, 0, 0, (long)&old, 8));
+        printf("sigaction 65 %ld\n", raw(SYS_rt_sigaction, 65, 0, (long)&old, 8));
+        printf("sigaction size 4 %ld\n", raw(SYS_rt_sigaction, SIGUSR1, 0, (long)&old, 4));
+        printf("sigaction bad act %ld\n", raw(SYS_rt_sigaction, SIGUSR1, 8, 0, 8));
+        printf("sigaction bad oact %ld\n", raw(SYS_rt_sigaction, SIGUSR1, 0, 8, 8));
+        sigemptyset(&set);
+        sigaddset(&set, SIGKILL);
+        sigaddset(&set, SIGSTOP);
+        sigaddset(&set, SIGUSR2);
+        printf("procmask how 7 %ld\n", raw(SYS_rt_sigprocmask, 7, (long)&set, 0, 8));
+        printf("procmask size 16 %ld\n", raw(SYS_rt_sigprocmask, SIG_BLOCK, (long)&set, 0, 16));
+        printf("procmask bad set %ld\n", raw(SYS_rt_sigprocmask, SIG_BLOCK, 8, 0, 8));
+        printf("procmask block %ld\n", raw(SYS_rt_sigprocmask, SIG_BLOCK, (long)&set, 0, 8));
+        raw(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&got_set, 8);
+        printf("KILL blocked %d STOP blocked %d USR2 blocked %d\n", sigismember(&got_set, SIGKILL),
+               sigismember(&got_set, SIGSTOP), sigismember(&got_set, SIGUSR2));
+        printf("pending size 16 %ld\n", raw(SYS_rt_sigpending, (long)&got_set, 16, 0, 0));
+        printf("pending bad %ld\n", raw(SYS_rt_sigpending, 8, 8, 0, 0));
+        stack_t ss = {.ss_sp = altstack, .ss_size = 100, .ss_flags = 0};
+        printf("altstack small %ld\n", raw(SYS_sigaltstack, (long)&ss, 0, 0, 0));
+        ss.ss_size = sizeof altstack;
+        ss.ss_flags = 7;
+        printf("altstack flags %ld\n", raw(SYS_sigaltstack, (long)&ss, 0, 0, 0));
+        ss.ss_flags = 0;
+        printf("altstack bad %ld\n", raw(SYS_sigaltstack, 8, 0, 0, 0));
+        printf("altstack set %ld\n", raw(SYS_sigaltstack, (long)&ss, 0, 0, 0));
+        install(SIGUSR1, on_alt, SA_ONSTACK);
+        raise(SIGUSR1);
+        printf("altstack change on it: %s\n", change_errno == EPERM ? "EPERM" : "not EPERM");
+        ss.ss_flags = SS_DISABLE;
+        printf("altstack disable %ld\n", raw(SYS_sigaltstack, (long)&ss, 0, 0, 0));
+        stack_t now;
+        raw(SYS_sigaltstack, 0, (long)&now, 0, 0);
+        printf("altstack now flags %d size %zu\n", now.ss_flags, now.ss_size);
+        printf("kill nobody %ld\n", raw(SYS_kill, 0x3fffffff, SIGUSR1, 0, 0));
+        printf("kill self 0 %ld\n", raw(SYS_kill, getpid(), 0, 0, 0));
+        printf("kill self 65 %ld\n", raw(SYS_kill, getpid(), 65, 0, 0));
+        printf("tkill 0 %ld\n", raw(SYS_tkill, 0, SIGUSR1, 0, 0));
+        printf("tgkill -1 %ld\n", raw(SYS_tgkill, -1, getpid(), SIGUSR1, 0));
+        printf("tgkill 65 %ld\n", raw(SYS_tgkill, getpid(), getpid(), 65, 0));
+        return 0;
     }
     if (is(k, "handler-noncanonical")) {
         install(SIGUSR1, (void (*)(int))0x8000000000000000ul, 0);

@@ -40,6 +40,7 @@ const CASES: &[&str] = &[
     "no-room",
     "sigsuspend",
     "errors",
+    "sigqueue",
 ];
 
 /// The calls whose lines are compared, besides the signal and end lines.

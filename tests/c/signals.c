@@ -7,7 +7,7 @@
  * fault-in-handler kill-term ignore sigpipe-handled mask-in-handler
  * sigreturn-garbage sigreturn-noncanonical sigreturn-bad-fpstate
  * sigreturn-bad-cs handler-unmapped handler-noncanonical no-room sigsuspend
- * errors pause */
+ * errors sigqueue pause */
 #include <errno.h>
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -60,6 +60,16 @@ static void on_alt(int s)
     /* Changing it while on it: EPERM. */
     stack_t other = {.ss_sp = altstack, .ss_size = 8192, .ss_flags = 0};
     change_errno = sigaltstack(&other, 0) == 0 ? 0 : errno;
+}
+
+static volatile int queued_value, queued_code, queued_pid;
+static void on_queued(int s, siginfo_t *si, void *uc)
+{
+    (void)s;
+    (void)uc;
+    queued_value = si->si_value.sival_int;
+    queued_code = si->si_code;
+    queued_pid = si->si_pid;
 }
 
 /* A raw syscall's result: the value, or -errno. */
@@ -417,6 +427,30 @@ int main(int argc, char **argv)
         printf("tkill 0 %ld\n", raw(SYS_tkill, 0, SIGUSR1, 0, 0));
         printf("tgkill -1 %ld\n", raw(SYS_tgkill, -1, getpid(), SIGUSR1, 0));
         printf("tgkill 65 %ld\n", raw(SYS_tgkill, getpid(), getpid(), 65, 0));
+        return 0;
+    }
+    if (is(k, "sigqueue")) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_queued;
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGUSR1, &sa, 0);
+        union sigval val = {.sival_int = 42};
+        sigqueue(getpid(), SIGUSR1, val);
+        printf("sigqueue: value %d code %d from itself %d\n", queued_value, queued_code,
+               queued_pid == getpid());
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        si.si_code = SI_QUEUE;
+        si.si_pid = 77;
+        si.si_value.sival_ptr = (void *)0x1234;
+        long r = raw(SYS_rt_tgsigqueueinfo, getpid(), getpid(), SIGUSR1, (long)&si);
+        printf("tgsigqueueinfo %ld value %#x sender 77 %d\n", r, queued_value, queued_pid == 77);
+        si.si_code = 0; /* kill(2)'s: not for another process */
+        printf("to nobody as kill %ld\n", raw(SYS_rt_sigqueueinfo, 0x3fffffff, SIGUSR1, (long)&si, 0));
+        si.si_code = SI_QUEUE;
+        printf("to nobody %ld\n", raw(SYS_rt_sigqueueinfo, 0x3fffffff, SIGUSR1, (long)&si, 0));
+        printf("bad info %ld\n", raw(SYS_rt_sigqueueinfo, getpid(), SIGUSR1, 8, 0));
         return 0;
     }
     if (is(k, "handler-noncanonical")) {

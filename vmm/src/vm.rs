@@ -496,6 +496,7 @@ impl Vm {
                     code: libc::SI_USER,
                     pid: crate::syscall::GUEST_PID,
                     uid: GUEST_UID,
+                    value: None,
                 });
                 Disposition::Return(v)
             }

@@ -188,14 +188,17 @@ impl Vm {
                 None => self.xsave_bytes()?,
             };
             let (info, fault) = match &pending {
-                Pending::Sent(s) => (
-                    sigframe::siginfo_bytes(
+                Pending::Sent(s) => {
+                    let mut b = sigframe::siginfo_bytes(
                         signal,
                         s.code,
                         u64::from(s.pid as u32) | u64::from(s.uid) << 32,
-                    ),
-                    None,
-                ),
+                    );
+                    if let Some(v) = s.value {
+                        b[24..32].copy_from_slice(&v.to_le_bytes());
+                    }
+                    (b, None)
+                }
                 Pending::Fault { info, frame, .. } => (
                     sigframe::siginfo_bytes(signal, info.code, info.addr),
                     Some((frame.vector, frame.error_code, frame.cr2)),
@@ -277,6 +280,7 @@ impl Vm {
                 code: s.code,
                 pid: s.pid.into(),
                 uid: s.uid,
+                value: s.value,
             }),
             Pending::Fault { info, frame, .. } => tracer.exception(frame, info),
             Pending::Kernel { info, .. } => tracer.kernel_signal(info),

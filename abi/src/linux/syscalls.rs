@@ -499,7 +499,7 @@ table! {
     CAPSET = 126, "capset", CREDS, [Ptr, Ptr], Int;
     RT_SIGPENDING = 127, "rt_sigpending", SIGNAL, [Special(PendingSet), ULong], Int;
     RT_SIGTIMEDWAIT = 128, "rt_sigtimedwait", SIGNAL, [SigSet(3), Ptr, In(Timespec), ULong], Int;
-    RT_SIGQUEUEINFO = 129, "rt_sigqueueinfo", SIGNAL|PROCESS, [Int, Int, Ptr], Int;
+    RT_SIGQUEUEINFO = 129, "rt_sigqueueinfo", SIGNAL|PROCESS, [Int, Signal, Ptr], Int;
     RT_SIGSUSPEND = 130, "rt_sigsuspend", SIGNAL, [SigSet(1), ULong], Int;
     SIGALTSTACK = 131, "sigaltstack", SIGNAL, [In(StackT), Out(StackT)], Int;
     UTIME = 132, "utime", FILE, [Path, Ptr], Int;
@@ -667,7 +667,7 @@ table! {
     INOTIFY_INIT1 = 294, "inotify_init1", DESC, [Hex], Int;
     PREADV = 295, "preadv", DESC, [Fd, Ptr, ULong, Int, Int], Int;
     PWRITEV = 296, "pwritev", DESC, [Fd, Ptr, ULong, Int, Int], Int;
-    RT_TGSIGQUEUEINFO = 297, "rt_tgsigqueueinfo", PROCESS|SIGNAL, [Int, Int, Int, Ptr], Int;
+    RT_TGSIGQUEUEINFO = 297, "rt_tgsigqueueinfo", PROCESS|SIGNAL, [Int, Int, Signal, Ptr], Int;
     PERF_EVENT_OPEN = 298, "perf_event_open", DESC, [Ptr, Int, Int, Fd, Hex], Int;
     RECVMMSG = 299, "recvmmsg", NETWORK, [Fd, Ptr, ULong, Hex, Ptr], Int;
     FANOTIFY_INIT = 300, "fanotify_init", DESC, [Hex, Special(OpenFlags)], Int;

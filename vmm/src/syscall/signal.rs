@@ -153,6 +153,8 @@ pub struct Sent {
     pub pid: i32,
     /// `si_uid`.
     pub uid: u32,
+    /// `si_value` (`si_int`, `si_ptr`), for rt_sigqueueinfo's `SI_QUEUE`.
+    pub value: Option<u64>,
 }
 
 /// What delivering a signal does, from its action.
@@ -325,6 +327,10 @@ impl Signals {
             nr::KILL => self.kill(a[0] as i32, a[1] as i32),
             nr::TKILL => self.tkill(a[0] as i32, a[1] as i32),
             nr::TGKILL => self.tgkill(a[0] as i32, a[1] as i32, a[2] as i32),
+            nr::RT_SIGQUEUEINFO => self.sigqueueinfo(a[0] as i32, None, a[1] as i32, a[2], ctx),
+            nr::RT_TGSIGQUEUEINFO => {
+                self.sigqueueinfo(a[0] as i32, Some(a[1] as i32), a[2] as i32, a[3], ctx)
+            }
             nr::RT_SIGSUSPEND => self.sigsuspend(a[0], a[1], ctx),
             nr::PAUSE => self.suspend(ctx),
             _ => return None,
@@ -513,17 +519,69 @@ impl Signals {
 
     /// Send `sig` to the process itself (0 only checks it could).
     fn send_self(&mut self, sig: i32, code: i32) -> SysResult {
+        self.send_self_as(
+            sig,
+            Sent {
+                signal: Signal::SIGKILL,
+                code,
+                pid: GUEST_PID,
+                uid: 0,
+                value: None,
+            },
+        )
+    }
+
+    /// Send `sig` to the process itself with the siginfo of `sent` (its
+    /// signal replaced); 0 only checks it could.
+    fn send_self_as(&mut self, sig: i32, sent: Sent) -> SysResult {
         if sig == 0 {
             return Ok(0);
         }
         let signal = Signal::new(i64::from(sig)).ok_or(Errno::EINVAL)?;
-        self.send(Sent {
-            signal,
-            code,
-            pid: GUEST_PID,
-            uid: 0,
-        });
+        self.send(Sent { signal, ..sent });
         Ok(0)
+    }
+
+    /// rt_sigqueueinfo (`tid` None) and rt_tgsigqueueinfo to the process
+    /// itself: the sender's `siginfo_t` as it gave it (`si_code`,
+    /// `si_pid`, `si_uid`, `si_value`). Another process may not be sent a
+    /// code the kernel or kill(2) would use (EPERM), and there is none.
+    fn sigqueueinfo(
+        &mut self,
+        pid: i32,
+        tid: Option<i32>,
+        sig: i32,
+        uinfo: u64,
+        ctx: &mut Context<'_, '_>,
+    ) -> SysResult {
+        let mut info = [0u8; 32];
+        ctx.mem.read(uinfo, &mut info).map_err(|_| Errno::EFAULT)?;
+        let word =
+            |at: usize| i32::from_le_bytes([info[at], info[at + 1], info[at + 2], info[at + 3]]);
+        let code = word(8);
+        let target = match tid {
+            Some(t) if t <= 0 || pid <= 0 => return Err(Errno::EINVAL),
+            Some(t) => t,
+            None => pid,
+        };
+        if (code >= 0 || code == SI_TKILL) && target != GUEST_PID {
+            return Err(Errno::EPERM);
+        }
+        if pid != GUEST_PID || target != GUEST_PID {
+            return Err(Errno::ESRCH);
+        }
+        let mut value = [0u8; 8];
+        value.copy_from_slice(&info[24..32]);
+        self.send_self_as(
+            sig,
+            Sent {
+                signal: Signal::SIGKILL,
+                code,
+                pid: word(16),
+                uid: word(20) as u32,
+                value: Some(u64::from_le_bytes(value)),
+            },
+        )
     }
 
     /// kill(2): pid 1 and 0 (its process group) are the process; -1
@@ -576,6 +634,7 @@ mod tests {
             code: SI_USER,
             pid: 1,
             uid: 0,
+            value: None,
         }
     }
 

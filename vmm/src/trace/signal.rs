@@ -75,12 +75,24 @@ pub fn sent_line(out: &mut impl Write, sent: &SentSignal) -> io::Result<()> {
     let name = sent.signal.name();
     write!(
         out,
-        "--- {name} {{si_signo={name}, si_code={}, si_pid={}, si_uid={}}} ---",
+        "--- {name} {{si_signo={name}, si_code={}, si_pid={}, si_uid={}",
         code_name(sent.code),
         sent.pid,
         sent.uid
-    )
+    )?;
+    if let Some(v) = sent.value.filter(|_| sent.code == SI_QUEUE) {
+        write!(out, ", si_int={}, si_ptr=", v as u32 as i32)?;
+        if v == 0 {
+            out.write_all(b"NULL")?;
+        } else {
+            write!(out, "{v:#x}")?;
+        }
+    }
+    out.write_all(b"} ---")
 }
+
+/// `SI_QUEUE`: rt_sigqueueinfo's code, whose siginfo carries a value.
+const SI_QUEUE: i32 = microvm_abi::linux::consts::SI_QUEUE;
 
 /// `--- SIGSEGV {si_signo=SIGSEGV, si_code=SI_KERNEL, si_addr=NULL} ---`: a
 /// signal the kernel forces with no fault behind it (a signal frame it could
@@ -109,6 +121,8 @@ pub struct SentSignal {
     pub pid: i64,
     /// `si_uid`: the sender's uid.
     pub uid: u32,
+    /// `si_value`, for rt_sigqueueinfo.
+    pub value: Option<u64>,
 }
 
 /// The JSON form of a [`SentSignal`].
@@ -259,6 +273,7 @@ mod tests {
             code: libc::SI_USER,
             pid: 1,
             uid: 0,
+            value: None,
         };
         let mut out = Vec::new();
         sent_line(&mut out, &sent).unwrap();

@@ -291,7 +291,7 @@ impl Vm {
         vcpu.set_sync_valid_reg(SyncReg::Register);
         let cr3 = space.tables().root();
         let xcr0 = setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
-        let fpu = signals::fpu_layout(&cpuid, xcr0, &vcpu);
+        let fpu = signals::fpu_layout(&cpuid, xcr0);
         Ok(Vm {
             _kvm: kvm,
             _vm: vm,

@@ -62,12 +62,19 @@ pub(super) enum Step {
 }
 
 impl Vm {
-    /// The program's extended state, as KVM_GET_XSAVE reads it.
-    fn xsave_bytes(&self) -> Result<Vec<u8>> {
+    /// The program's extended state, as KVM_GET_XSAVE reads it; the
+    /// MXCSR mask in it is kept the first time.
+    fn xsave_bytes(&mut self) -> Result<Vec<u8>> {
         let x = self
             .vcpu
             .get_xsave()
             .map_err(Error::kvm("reading the FPU state"))?;
+        if self.fpu.mxcsr_mask == 0 {
+            self.fpu.mxcsr_mask = match x.region[7] {
+                0 => sigframe::DEFAULT_MXCSR_MASK,
+                m => m,
+            };
+        }
         Ok(x.region.iter().flat_map(|w| w.to_le_bytes()).collect())
     }
 
@@ -297,7 +304,11 @@ impl Vm {
         service: &mut SyscallService,
         tracer: &mut Tracer,
     ) -> Result<Option<Outcome>> {
-        // Only the MXCSR mask of the current state matters: no ioctl.
+        // Only the MXCSR mask of the current state matters: read once (a
+        // delivery has usually read it already), then no ioctl.
+        if self.fpu.mxcsr_mask == 0 {
+            self.xsave_bytes()?;
+        }
         let current = self.fpu.blank_area(XSAVE_AREA);
         let mem = UserMemory::new(&self.ram, self.cr3);
         let restored = sigframe::read(&mem, frame.rsp, frame.rflags, &current, &self.fpu);
@@ -399,15 +410,9 @@ fn kill_reason(p: &Pending) -> String {
 /// state (leaf 0xD lists it, AVX-512 too where the host has it): the frame
 /// carries all KVM keeps, as Linux's on that host would, so that a
 /// handler's use of any of it is undone by sigreturn.
-pub(super) fn fpu_layout(
-    cpuid: &kvm_bindings::CpuId,
-    xcr0: u64,
-    vcpu: &kvm_ioctls::VcpuFd,
-) -> FpuLayout {
-    let mxcsr_mask = match vcpu.get_xsave().map(|x| x.region[7]) {
-        Ok(0) | Err(_) => sigframe::DEFAULT_MXCSR_MASK,
-        Ok(m) => m,
-    };
+pub(super) fn fpu_layout(cpuid: &kvm_bindings::CpuId, xcr0: u64) -> FpuLayout {
+    // Read from the vCPU when first needed (no ioctl at start-up).
+    let mxcsr_mask = 0;
     let kept = cpuid
         .as_slice()
         .iter()

@@ -93,7 +93,8 @@ pub struct FpuLayout {
     /// Bytes of the XSAVE area for `xcr0` (standard format), 512 without
     /// XSAVE.
     pub user_size: usize,
-    /// The MXCSR bits the CPU accepts (FXSAVE's MXCSR_MASK, read once).
+    /// The MXCSR bits the CPU accepts (FXSAVE's MXCSR_MASK, read once; 0
+    /// until then).
     pub mxcsr_mask: u32,
 }
 

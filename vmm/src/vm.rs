@@ -286,6 +286,8 @@ impl Vm {
         vcpu.set_sync_valid_reg(SyncReg::Register);
         let cr3 = space.tables().root();
         setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
+        // The guest's TSC exists now: the vDSO's clocks can be tied to it.
+        crate::vdso::write_data(&ram, &space, &prog.vdso, &crate::vdso::clock_data(&vcpu))?;
         Ok(Vm {
             _kvm: kvm,
             _vm: vm,

@@ -3,9 +3,9 @@
 //! `linux-vdso.so.1` (built from guest/vdso, embedded here) answers
 //! `clock_gettime`, `gettimeofday`, `time`, `getcpu` and `clock_getres` in
 //! ring 3: no exit, no trace line, as a native strace sees none. The loader
-//! maps it at the top of the mmap area, as Linux does, with its data page
-//! (`[vvar]`, [`VdsoData`]) just below, both read-only; `AT_SYSINFO_EHDR`
-//! points at it. Once the vCPU exists, [`clock_data`] ties the guest's TSC
+//! maps it at the top of the mmap area, as Linux does, with its data pages
+//! (`[vvar]`, the first holding [`VdsoData`]) just below, both read-only;
+//! `AT_SYSINFO_EHDR` points at it. Once the vCPU exists, [`clock_data`] ties the guest's TSC
 //! to the host's clocks and [`write_data`] fills the page: until then (and
 //! for good, if KVM cannot say what the guest's TSC is) the page serves no
 //! clock and every call falls back to the real, traced, system call.

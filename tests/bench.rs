@@ -24,6 +24,8 @@ fn quick_bench_reports_every_row_and_ratio() {
             "in-guest",
             "bare-exit",
             "host-syscall",
+            "vdso-clock",
+            "host-clock",
             "ptrace",
             "startup",
             "startup-floor",
@@ -37,13 +39,14 @@ fn quick_bench_reports_every_row_and_ratio() {
     // repetition, or even a quick run's median, 0: those figures must be
     // present, finite and ordered, and >= 0. The other rows time real work
     // directly and are > 0.
-    const DIFFERENTIAL: [&str; 6] = [
+    const DIFFERENTIAL: [&str; 7] = [
         "forwarded",
         "forwarded-traced",
         "forwarded-filtered",
         "null-forwarded",
         "in-guest",
         "bare-exit",
+        "vdso-clock",
     ];
     for r in rows {
         let differential = DIFFERENTIAL.contains(&r["row"].as_str().unwrap());
@@ -71,10 +74,11 @@ fn quick_bench_reports_every_row_and_ratio() {
         "start-up / start-up floor",
         "forwarded / host getppid",
         "dynamic start-up / native exec",
+        "guest vDSO clock / host vDSO clock",
     ] {
         assert!(names.contains(&always), "{always} missing: {names:?}");
     }
-    assert!(ratios.len() <= 8, "{names:?}");
+    assert!(ratios.len() <= 9, "{names:?}");
     for r in ratios {
         let v = r["value"].as_f64().unwrap_or(f64::NAN);
         assert!(v.is_finite() && v >= 0.0, "{r}");

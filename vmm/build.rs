@@ -3,8 +3,9 @@
 //! and makes flat binaries of the programs with objcopy.
 //!
 //! Exports to the crate: MICROVM_KERNEL_PATH (the kernel ELF, embedded with
-//! include_bytes!) and MICROVM_GUEST_DIR (the built programs, used by tests
-//! and benchmarks).
+//! include_bytes!), MICROVM_VDSO_PATH (the vDSO, a shared object linked here
+//! from guest/vdso with the toolchain's rust-lld, embedded too) and
+//! MICROVM_GUEST_DIR (the built programs, used by tests and benchmarks).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +25,7 @@ fn main() {
     for p in [
         "guest/kernel",
         "guest/user",
+        "guest/vdso",
         "guest/Cargo.toml",
         "guest/Cargo.lock",
         "guest/.cargo",
@@ -70,6 +72,9 @@ fn main() {
     let kernel = out.join("microvm-kernel");
     println!("cargo:rustc-env=MICROVM_KERNEL_PATH={}", kernel.display());
     println!("cargo:rustc-env=MICROVM_GUEST_DIR={}", out.display());
+    let vdso = out.join("linux-vdso.so.1");
+    link_vdso(&guest.join("vdso"), &out.join("libmicrovm_vdso.a"), &vdso);
+    println!("cargo:rustc-env=MICROVM_VDSO_PATH={}", vdso.display());
 
     for entry in fs::read_dir(guest.join("user/src/bin")).expect("guest/user/src/bin exists") {
         let path = entry.expect("readable directory").path();
@@ -93,4 +98,60 @@ fn flat_binary(elf: &Path, bin: &Path) {
         .status()
         .unwrap_or_else(|e| panic!("cannot run objcopy (install binutils): {e}"));
     assert!(status.success(), "objcopy failed on {}", elf.display());
+}
+
+/// The symbols the vDSO exports (its version script names them too).
+const VDSO_SYMBOLS: [&str; 5] = [
+    "__vdso_clock_gettime",
+    "__vdso_gettimeofday",
+    "__vdso_time",
+    "__vdso_getcpu",
+    "__vdso_clock_getres",
+];
+
+/// Link the vDSO archive into `linux-vdso.so.1` as Linux links its vDSO: a
+/// shared object with both hash tables, the LINUX_2.6 version, no
+/// relocation, laid out by guest/vdso/vdso.ld.
+fn link_vdso(dir: &Path, archive: &Path, so: &Path) {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run rustc --print sysroot: {e}"));
+    let sysroot = String::from_utf8(sysroot.stdout).expect("a UTF-8 sysroot path");
+    let host = env::var("HOST").expect("set by cargo");
+    let lld = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/rust-lld");
+    let mut cmd = Command::new(&lld);
+    cmd.args(["-flavor", "gnu", "-shared", "--hash-style=both"])
+        .arg(format!(
+            "--version-script={}",
+            dir.join("vdso.ver").display()
+        ))
+        .arg(format!("-T{}", dir.join("vdso.ld").display()))
+        .args([
+            "-soname=linux-vdso.so.1",
+            "--no-undefined",
+            "--gc-sections",
+            "--build-id=none",
+            "-z",
+            "max-page-size=4096",
+            "-z",
+            "norelro",
+            "-o",
+        ])
+        .arg(so);
+    for sym in VDSO_SYMBOLS {
+        // Pull the one object that defines them out of the archive.
+        cmd.args(["-u", sym]);
+    }
+    let status = cmd.arg(archive).status().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {} to link the vDSO (rustup ships it with every toolchain): {e}",
+            lld.display()
+        )
+    });
+    assert!(status.success(), "linking the vDSO failed");
 }

@@ -14,6 +14,7 @@
 
 pub mod layout;
 pub mod linux;
+pub mod vdso;
 
 use core::mem::size_of;
 

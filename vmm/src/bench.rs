@@ -46,6 +46,11 @@ pub enum Row {
     BareExit,
     /// getppid on the host.
     HostSyscall,
+    /// clock_gettime(CLOCK_MONOTONIC) in the guest, through microvm's
+    /// vDSO: no transition.
+    VdsoClock,
+    /// The same call on the host, through the host's vDSO.
+    HostClock,
     /// getppid in a host child traced with PTRACE_SYSCALL + PTRACE_GETREGS.
     Ptrace,
     /// Creating a microvm VM and running its program to its first syscall
@@ -70,7 +75,7 @@ pub const DYNAMIC_PROGRAM: &str = "/bin/true";
 
 impl Row {
     /// Every row, in table order.
-    pub const ALL: [Row; 13] = [
+    pub const ALL: [Row; 15] = [
         Row::Forwarded,
         Row::ForwardedTraced,
         Row::ForwardedFiltered,
@@ -78,6 +83,8 @@ impl Row {
         Row::InGuest,
         Row::BareExit,
         Row::HostSyscall,
+        Row::VdsoClock,
+        Row::HostClock,
         Row::Ptrace,
         Row::Startup,
         Row::StartupFloor,
@@ -96,6 +103,8 @@ impl Row {
             Row::InGuest => "in-guest syscall (no exit)",
             Row::BareExit => "bare exit from ring 0",
             Row::HostSyscall => "host getppid()",
+            Row::VdsoClock => "guest clock_gettime (vDSO)",
+            Row::HostClock => "host clock_gettime (vDSO)",
             Row::Ptrace => "ptrace getppid (strace's way)",
             Row::Startup => "start-up: new VM to ring 3",
             Row::StartupFloor => "start-up floor: bare VM to HLT",
@@ -240,6 +249,8 @@ impl Bencher {
             Row::InGuest => differential(&|n| guest_loop(c, BenchMode::InGuest, n, Trace::Off)),
             Row::BareExit => differential(&|n| bare_exits(c, n)),
             Row::HostSyscall => plain(Ok(host_syscalls(n))),
+            Row::VdsoClock => differential(&|n| vdso_clock_loop(c, n)),
+            Row::HostClock => plain(Ok(host_clock_calls(n))),
             Row::Ptrace => plain(ptrace_syscalls(n)),
             Row::Startup => plain(repeat(n, startup)),
             Row::StartupFloor => plain(repeat(n, startup_floor)),
@@ -331,6 +342,12 @@ impl Bencher {
                 Row::NativeExecDynamic,
                 None,
             ),
+            ratio(
+                "guest vDSO clock / host vDSO clock",
+                Row::VdsoClock,
+                Row::HostClock,
+                Some(3.0),
+            ),
             ratio("ptrace / forwarded", Row::Ptrace, Row::Forwarded, None),
             ratio(
                 "forwarded / host getppid",
@@ -397,6 +414,11 @@ fn repeat(n: u64, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
 }
 
 fn bench_vm(mode: BenchMode, iterations: u64, loop_count: u64) -> Result<Vm> {
+    bench_vm_with(mode, iterations, &["bench".into(), loop_count.to_string()])
+}
+
+/// A VM running the bench program with `argv`.
+fn bench_vm_with(mode: BenchMode, iterations: u64, argv: &[String]) -> Result<Vm> {
     Vm::from_images(
         DEFAULT_MEMORY,
         Image {
@@ -408,7 +430,7 @@ fn bench_vm(mode: BenchMode, iterations: u64, loop_count: u64) -> Result<Vm> {
             name: Path::new("(bench program)"),
         },
         &crate::vm::Start {
-            argv: &["bench".to_string(), loop_count.to_string()],
+            argv,
             envp: &[],
             execfn: "bench",
         },
@@ -504,6 +526,37 @@ fn guest_loop(
         )));
     }
     Ok(t)
+}
+
+/// `n` clock_gettime(CLOCK_MONOTONIC) calls through the guest's vDSO.
+fn vdso_clock_loop(confinement: &Confinement, n: u64) -> Result<Duration> {
+    let argv = ["bench".to_string(), n.to_string(), "clock".to_string()];
+    let mut vm = bench_vm_with(BenchMode::Off, 0, &argv)?;
+    let mut service = sink_service();
+    let (outcome, t) = timed_run(confinement, &mut vm, &mut service, &mut Tracer::off())?;
+    expect_exit(outcome)?;
+    // No call left the guest but the exit.
+    let stats = vm.stats();
+    let forwarded = stats.syscalls_lstar + stats.syscalls_page_fault;
+    if forwarded != 1 {
+        return Err(Error::Kernel(format!(
+            "{forwarded} syscalls forwarded for {n} vDSO clock_gettime calls"
+        )));
+    }
+    Ok(t)
+}
+
+fn host_clock_calls(n: u64) -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let start = Instant::now();
+    for _ in 0..n {
+        // SAFETY: clock_gettime writes one timespec into `ts`.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, std::hint::black_box(&mut ts)) };
+    }
+    start.elapsed()
 }
 
 /// `n` null hypercalls from ring 0.

@@ -25,6 +25,7 @@ pub mod supervisor;
 pub mod syscall;
 pub mod trace;
 pub mod usermem;
+pub mod vdso;
 pub mod vm;
 
 pub use error::{Error, Result};

@@ -266,6 +266,8 @@ pub struct LoadedProgram {
     pub entry: u64,
     /// Initial stack pointer (at argc).
     pub stack: u64,
+    /// Where the vDSO and its data page are.
+    pub vdso: crate::vdso::VdsoMapping,
 }
 
 fn bad_kernel(path: &Path, reason: impl Into<String>) -> Error {
@@ -547,6 +549,11 @@ pub fn load_program_with(
         };
         (USER_BASE, aux, end)
     };
+    let vdso = crate::vdso::map(ram, space)?;
+    let aux = ElfAux {
+        sysinfo_ehdr: vdso.base,
+        ..aux
+    };
     // Room for the program's own use, as before, plus what its arguments
     // and environment take (checked against Linux's limit first).
     let args = arg_bytes(start).map_err(|reason| bad_program(path, reason))?;
@@ -564,7 +571,7 @@ pub fn load_program_with(
         })?;
     space.set_brk_start(end);
     let stack = build_stack(ram, space, start, &aux)?;
-    Ok(LoadedProgram { entry, stack })
+    Ok(LoadedProgram { entry, stack, vdso })
 }
 
 /// What the auxiliary vector says about an ELF program.
@@ -577,6 +584,8 @@ struct ElfAux {
     base: u64,
     /// AT_ENTRY: the program's own entry point.
     entry: u64,
+    /// AT_SYSINFO_EHDR: the vDSO.
+    sysinfo_ehdr: u64,
 }
 
 /// Copy `[offset, offset + len)` of `image` into the mapped user range at
@@ -847,6 +856,7 @@ fn load_elf(
         phnum: u64::from(ehdr.e_phnum),
         base: 0,
         entry: program.entry,
+        ..ElfAux::default()
     };
     let Some((shown, file)) = interpreter else {
         return Ok((program.entry, aux, program.end));
@@ -977,7 +987,7 @@ fn arg_bytes(start: &StartInfo<'_>) -> std::result::Result<u64, String> {
 }
 
 /// How many auxv pairs the loader writes (AT_NULL aside).
-const AUXV_ENTRIES: usize = 18;
+const AUXV_ENTRIES: usize = 19;
 
 /// Lay out the initial stack as the Linux x86-64 ABI does: argc, argv[],
 /// NULL, envp[], NULL, auxv pairs ending with AT_NULL, then the strings
@@ -1022,6 +1032,8 @@ fn build_stack(
         sp
     };
     let auxv: [(u64, u64); AUXV_ENTRIES] = [
+        // First, as Linux's ARCH_DLINFO puts it.
+        (auxv::AT_SYSINFO_EHDR, aux.sysinfo_ehdr),
         (auxv::AT_PHDR, aux.phdr),
         (auxv::AT_PHENT, aux.phent),
         (auxv::AT_PHNUM, aux.phnum),
@@ -1135,7 +1147,8 @@ mod tests {
             read_u64(&ram, &space, seen[&auxv::AT_RANDOM]),
             0x0707070707070707
         );
-        assert_eq!(seen.len(), 18);
+        assert_eq!(seen.len(), 19);
+        assert_eq!(seen[&auxv::AT_SYSINFO_EHDR], p.vdso.base);
     }
 
     /// An ELF64 x86-64 image of `len` bytes: header, program headers

@@ -263,6 +263,8 @@ pub struct AddressSpace {
     files: BTreeMap<u64, FileSpan>,
     brk_start: u64,
     brk: u64,
+    /// The vDSO and its data page, while no unmap has touched them.
+    vdso: Option<crate::vdso::VdsoMapping>,
 }
 
 impl AddressSpace {
@@ -278,6 +280,7 @@ impl AddressSpace {
             files: BTreeMap::new(),
             brk_start: 0,
             brk: 0,
+            vdso: None,
         }
     }
 
@@ -490,6 +493,7 @@ impl AddressSpace {
         }
         self.rewrite(start, end, &|_| None)?;
         self.forget_files(start, end);
+        self.forget_vdso(start, end);
         let pages: Vec<(u64, u64)> = self
             .backing
             .range(start..end)
@@ -798,6 +802,7 @@ impl AddressSpace {
         let (new, new_end) = Self::user_range(new, new + len)?;
         self.ensure(ram, 0, tables_bound(new, new_end))?;
         self.rewrite(new, new_end, &|_| Some(prot))?;
+        self.forget_vdso(old, old + len);
         let files: Vec<(u64, FileSpan)> = self
             .files
             .range(..old + len)
@@ -835,6 +840,31 @@ impl AddressSpace {
             }
         }
         Ok(())
+    }
+
+    /// Say where the vDSO and its data page are.
+    pub fn set_vdso(&mut self, vdso: crate::vdso::VdsoMapping) {
+        self.vdso = Some(vdso);
+    }
+
+    /// Forget the vDSO if `[start, end)` touches it (unmapped or moved:
+    /// what is there later is not its).
+    fn forget_vdso(&mut self, start: u64, end: u64) {
+        if self.vdso.is_some_and(|v| start < v.end && v.vvar < end) {
+            self.vdso = None;
+        }
+    }
+
+    /// Where the vDSO and its data page are, until an unmap or a move
+    /// touches them.
+    pub fn vdso(&self) -> Option<crate::vdso::VdsoMapping> {
+        self.vdso
+    }
+
+    /// True when some page of `[start, end)` is the vDSO's data page,
+    /// which Linux never lets a program make writable (mprotect: EACCES).
+    pub fn is_vvar(&self, start: u64, end: u64) -> bool {
+        self.vdso.is_some_and(|v| start < v.base && v.vvar < end)
     }
 
     /// Set where the heap starts (the page after the program's end).

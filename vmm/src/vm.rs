@@ -292,6 +292,8 @@ impl Vm {
         let cr3 = space.tables().root();
         let xcr0 = setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
         let fpu = signals::fpu_layout(&cpuid, xcr0);
+        // The guest's TSC exists now: the vDSO's clocks can be tied to it.
+        crate::vdso::write_data(&ram, &space, &prog.vdso, &crate::vdso::clock_data(&vcpu))?;
         Ok(Vm {
             _kvm: kvm,
             _vm: vm,

@@ -888,6 +888,9 @@ pub mod auxv {
 
     /// `AT_EXECFN` (linux/auxvec.h).
     pub const AT_EXECFN: u64 = 0x1f;
+
+    /// `AT_SYSINFO_EHDR` (linux/auxvec.h).
+    pub const AT_SYSINFO_EHDR: u64 = 0x21;
 }
 
 /// `open(2)` access modes (strace's `open_access_modes`).

@@ -65,6 +65,100 @@ impl Args {
     }
 }
 
+impl Args {
+    /// The value of auxiliary-vector entry `key`, past argv and envp.
+    pub fn aux(&self, key: u64) -> Option<u64> {
+        // SAFETY: the loader laid out argv[], NULL, envp[], NULL, then the
+        // auxv pairs up to AT_NULL.
+        unsafe {
+            let mut p = self.argv.add(self.argc + 1) as *const u64;
+            while *p != 0 {
+                p = p.add(1);
+            }
+            p = p.add(1);
+            while *p != 0 {
+                if *p == key {
+                    return Some(*p.add(1));
+                }
+                p = p.add(2);
+            }
+        }
+        None
+    }
+}
+
+/// Read a `T` at `addr`.
+///
+/// # Safety
+/// `addr` must be readable.
+unsafe fn at<T: Copy>(addr: u64) -> T {
+    // SAFETY: the caller vouches for the address.
+    unsafe { core::ptr::read_unaligned(addr as *const T) }
+}
+
+/// The address of `name` in the vDSO the loader mapped (AT_SYSINFO_EHDR),
+/// looked up in its dynamic symbol table as a C library looks it up:
+/// PT_LOAD for the load bias, PT_DYNAMIC for DT_HASH, DT_SYMTAB and
+/// DT_STRTAB.
+pub fn vdso_symbol(args: &Args, name: &[u8]) -> Option<u64> {
+    const AT_SYSINFO_EHDR: u64 = 33;
+    const PT_LOAD: u32 = 1;
+    const PT_DYNAMIC: u32 = 2;
+    const DT_HASH: u64 = 4;
+    const DT_STRTAB: u64 = 5;
+    const DT_SYMTAB: u64 = 6;
+    let base = args.aux(AT_SYSINFO_EHDR)?;
+    // SAFETY: the vDSO is a mapped, readable ELF image; every address
+    // read is inside it as its own headers say.
+    unsafe {
+        let phoff: u64 = at(base + 32);
+        let phentsize = u64::from(at::<u16>(base + 54));
+        let phnum = u64::from(at::<u16>(base + 56));
+        let (mut bias, mut dynamic) = (None, None);
+        for i in 0..phnum {
+            let ph = base + phoff + i * phentsize;
+            let vaddr: u64 = at(ph + 16);
+            match at::<u32>(ph) {
+                PT_LOAD if bias.is_none() => bias = Some(base.wrapping_sub(vaddr)),
+                PT_DYNAMIC => dynamic = Some(vaddr),
+                _ => {}
+            }
+        }
+        let bias = bias?;
+        let mut d = bias.wrapping_add(dynamic?);
+        let (mut hash, mut strtab, mut symtab) = (0, 0, 0);
+        loop {
+            let (tag, val): (u64, u64) = (at(d), at(d + 8));
+            match tag {
+                0 => break,
+                DT_HASH => hash = bias.wrapping_add(val),
+                DT_STRTAB => strtab = bias.wrapping_add(val),
+                DT_SYMTAB => symtab = bias.wrapping_add(val),
+                _ => {}
+            }
+            d += 16;
+        }
+        if hash == 0 || strtab == 0 || symtab == 0 {
+            return None;
+        }
+        let nsyms = u64::from(at::<u32>(hash + 4));
+        for i in 0..nsyms {
+            let sym = symtab + i * 24;
+            let s = strtab + u64::from(at::<u32>(sym));
+            let value: u64 = at(sym + 8);
+            let matches = name
+                .iter()
+                .enumerate()
+                .all(|(k, &c)| at::<u8>(s + k as u64) == c)
+                && at::<u8>(s + name.len() as u64) == 0;
+            if matches && value != 0 {
+                return Some(bias.wrapping_add(value));
+            }
+        }
+    }
+    None
+}
+
 extern "C" fn start(sp: *const usize) -> ! {
     // SAFETY: `sp` is the initial stack pointer: argc, then argv[].
     let args = unsafe {

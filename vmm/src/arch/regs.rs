@@ -59,6 +59,8 @@ pub const MSR_SYSENTER_CS: u32 = 0x174;
 pub const MSR_SYSENTER_ESP: u32 = 0x175;
 /// IA32_SYSENTER_EIP: SYSENTER's entry point.
 pub const MSR_SYSENTER_EIP: u32 = 0x176;
+/// IA32_TIME_STAMP_COUNTER: the TSC, as the vCPU's RDTSC reads it.
+pub const MSR_IA32_TSC: u32 = 0x10;
 
 /// RFLAGS bits SYSCALL clears on entry, as Linux does: TF, IF, DF, IOPL,
 /// NT, AC.

@@ -1073,7 +1073,7 @@ impl Files {
             object: Object::Synthetic {
                 entry,
                 bytes: match entry {
-                    procself::Entry::Maps => procself::maps(ctx.space.mappings()),
+                    procself::Entry::Maps => procself::maps(ctx.space.mappings(), ctx.space.vdso()),
                     procself::Entry::Auxv => {
                         // The boot info (kernel read-only, out of ring 3's
                         // reach) says where the initial stack was.

@@ -69,8 +69,9 @@ fn munmap_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
 /// The pages of mprotect's `[addr, addr + len)`, as Linux checks them, or
 /// `None` when there is nothing to change (a zero length): EINVAL for an
 /// unaligned start or unknown bits, ENOMEM for a range that wraps or
-/// leaves user space (one not all mapped is ENOMEM later). PROT_GROWSDOWN
-/// starts the range at the start of the mapping.
+/// leaves user space (one not all mapped is ENOMEM later), EACCES for
+/// write access to the vDSO's data page. PROT_GROWSDOWN starts the range
+/// at the start of the mapping.
 fn mprotect_range(
     space: &AddressSpace,
     addr: u64,
@@ -98,6 +99,10 @@ fn mprotect_range(
         // From the start of the mapping holding `addr`.
         let (start, _, _) = space.mapping_at(addr).ok_or(Errno::ENOMEM)?;
         return Ok(Some((start, end)));
+    }
+    if prot & PROT_WRITE != 0 && space.is_vvar(addr, end) {
+        // Linux's [vvar] may never be made writable.
+        return Err(Errno::EACCES);
     }
     Ok(Some((addr, end)))
 }

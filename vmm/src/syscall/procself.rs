@@ -173,8 +173,12 @@ pub fn contents(entry: Entry, process: &GuestProcess, fds: usize) -> Vec<u8> {
 
 /// /proc/self/maps for `mappings` (start, end, rights; `None` for
 /// PROT_NONE), as Linux lays it out: private, offset 0, no device, no
-/// inode; the one holding the top of the stack is `[stack]`.
-pub fn maps(mappings: impl Iterator<Item = (u64, u64, Option<PageFlags>)>) -> Vec<u8> {
+/// inode; the one holding the top of the stack is `[stack]`, those inside
+/// the vDSO's pages `[vvar]` and `[vdso]`.
+pub fn maps(
+    mappings: impl Iterator<Item = (u64, u64, Option<PageFlags>)>,
+    vdso: Option<crate::vdso::VdsoMapping>,
+) -> Vec<u8> {
     // Where Linux pads the name to (25 + 6 pointer widths - 1).
     const NAME_COLUMN: usize = 72;
     let mut out = String::new();
@@ -188,11 +192,26 @@ pub fn maps(mappings: impl Iterator<Item = (u64, u64, Option<PageFlags>)>) -> Ve
             None => ('-', '-', '-'),
         };
         let mut line = format!("{start:08x}-{end:08x} {r}{w}{x}p 00000000 00:00 0 ");
-        if (start..end).contains(&(USER_STACK_TOP - 1)) {
+        let within = |s: u64, e: u64| s <= start && end <= e;
+        let name = if (start..end).contains(&(USER_STACK_TOP - 1)) {
+            Some("[stack]")
+        } else {
+            vdso.and_then(|v| {
+                if within(v.vvar, v.base) {
+                    Some("[vvar]")
+                } else if within(v.base, v.end) {
+                    Some("[vdso]")
+                } else {
+                    None
+                }
+            })
+        };
+        if let Some(name) = name {
             while line.len() < NAME_COLUMN {
                 line.push(' ');
             }
-            line.push_str(" [stack]");
+            line.push(' ');
+            line.push_str(name);
         }
         out.push_str(&line);
         out.push('\n');
@@ -338,10 +357,17 @@ mod tests {
             exec: true,
             user: true,
         };
+        let vdso = crate::vdso::VdsoMapping {
+            vvar: 0x7fff_f7ff_d000,
+            base: 0x7fff_f7ff_e000,
+            end: 0x7fff_f7ff_f000,
+        };
         let m = maps(
             [
                 (0x40_0000, 0x40_1000, Some(ro)),
                 (0x7fff_0000_0000, 0x7fff_0001_0000, None),
+                (vdso.vvar, vdso.base, Some(PageFlags { exec: false, ..ro })),
+                (vdso.base, vdso.end, Some(ro)),
                 (
                     USER_STACK_TOP - 0x2_0000,
                     USER_STACK_TOP,
@@ -349,6 +375,7 @@ mod tests {
                 ),
             ]
             .into_iter(),
+            Some(vdso),
         );
         let m = String::from_utf8(m).unwrap();
         let lines: Vec<&str> = m.lines().collect();
@@ -356,6 +383,14 @@ mod tests {
         assert_eq!(lines[1], "7fff00000000-7fff00010000 ---p 00000000 00:00 0 ");
         assert_eq!(
             lines[2],
+            "7ffff7ffd000-7ffff7ffe000 r--p 00000000 00:00 0                          [vvar]"
+        );
+        assert_eq!(
+            lines[3],
+            "7ffff7ffe000-7ffff7fff000 r-xp 00000000 00:00 0                          [vdso]"
+        );
+        assert_eq!(
+            lines[4],
             "7ffffffdf000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]"
         );
     }

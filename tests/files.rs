@@ -6,6 +6,7 @@
 mod common;
 
 use common::{microvm, program, run, stderr, stdout, Scratch};
+use std::path::Path;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::process::{Output, Stdio};
@@ -41,13 +42,21 @@ fn files() -> String {
     program("files").to_str().unwrap().to_string()
 }
 
-/// `microvm run [--fs-root ROOT] files ARGS...`.
+/// `microvm run [--fs-root ROOT] files ARGS...` (without ROOT, the
+/// default view: the host's "/").
 fn scenario(root: Option<&Scratch>, args: &[&str]) -> Output {
+    scenario_with(root.map(|r| vec!["--fs-root", r.path()]).unwrap_or_default(), args)
+}
+
+/// `microvm run --no-fs files ARGS...`: no file system at all.
+fn scenario_no_fs(args: &[&str]) -> Output {
+    scenario_with(vec!["--no-fs"], args)
+}
+
+/// `microvm run OPTIONS files ARGS...`.
+fn scenario_with(options: Vec<&str>, args: &[&str]) -> Output {
     let mut cmd = vec!["run".to_string()];
-    if let Some(root) = root {
-        cmd.push("--fs-root".into());
-        cmd.push(root.path().into());
-    }
+    cmd.extend(options.iter().map(|s| s.to_string()));
     cmd.push(files());
     cmd.extend(args.iter().map(|s| s.to_string()));
     let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
@@ -329,10 +338,14 @@ fn nothing_escapes_the_root() {
         assert_eq!(value(&o, path), "inside", "{path}");
     }
     assert_eq!(num(&o, "/proc/self/root/etc/passwd"), err(libc::ENOENT));
+    // Without a file system, nothing; by default, the host's own.
+    let o = scenario_no_fs(&["open", "/etc/passwd"]);
+    assert_eq!(num(&o, "/etc/passwd"), err(libc::ENOENT));
+    let o = scenario(None, &["open", "/etc/passwd"]);
+    let host = std::fs::read_to_string("/etc/passwd").unwrap();
+    assert_eq!(value(&o, "/etc/passwd"), host.lines().next().unwrap());
     // With the host's "/" as the root, /proc is there, but its process
     // directories are not (tests/hostile_files.rs knocks on every door).
-    let o = scenario(None, &["open", "/etc/passwd"]);
-    assert_eq!(num(&o, "/etc/passwd"), err(libc::ENOENT));
     let o = run(&[
         "run",
         "--fs-root",
@@ -445,7 +458,8 @@ fn bad_pointers_get_efault() {
 #[test]
 fn system_clocks_randomness_and_start_up_calls() {
     require_kvm!();
-    let o = scenario(None, &["misc"]);
+    // Without a file system, the working directory is "/".
+    let o = scenario_no_fs(&["misc"]);
     let expect = [
         ("getcwd", "2 data=/"),
         ("uname", "0"),
@@ -598,17 +612,79 @@ fn resource_limits_and_running_out_of_fds() {
     );
 }
 
+/// `microvm run -y OPTIONS files ARGS...` started in `cwd`.
+fn scenario_in(cwd: &std::path::Path, options: &[&str], args: &[&str]) -> Output {
+    let o = microvm()
+        .arg("run")
+        .arg("-y")
+        .args(options)
+        .arg(files())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("microvm runs");
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    o
+}
+
 #[test]
-fn without_fs_root_every_open_fails_with_enoent() {
+fn without_flags_the_host_s_root_is_seen_read_only_from_microvm_s_cwd() {
     require_kvm!();
-    let o = scenario(
-        None,
-        &["open", "/", "/hello.txt", "relative", "/etc/passwd"],
+    let root = root("default-view");
+    let here = std::fs::canonicalize(&root.0).unwrap();
+    let here = here.to_str().unwrap();
+    // Relative paths from microvm's own working directory, absolute ones
+    // from the host's "/".
+    let o = scenario_in(
+        &root.0,
+        &[],
+        &["open", "hello.txt", "sub/note.txt", "etc/passwd", "/etc/passwd"],
     );
+    assert_eq!(value(&o, "hello.txt"), "hello, world");
+    assert_eq!(value(&o, "sub/note.txt"), "note");
+    assert_eq!(value(&o, "etc/passwd"), "inside");
+    assert_ne!(value(&o, "/etc/passwd"), "inside");
+    has_lines(
+        &o,
+        &[&format!(
+            r#"openat(AT_FDCWD<{here}>, "hello.txt", O_RDONLY) = 3<{here}/hello.txt>"#
+        )],
+    );
+    // Read-only: every write and creation is EROFS, nothing changes.
+    let o = scenario_in(&root.0, &[], &["erofs", "hello.txt", "sub"]);
+    for label in ["wronly", "rdwr", "creat.existing", "trunc", "append"] {
+        assert_eq!(num(&o, label), err(libc::EROFS), "{label}");
+    }
+    assert_eq!(num(&o, "open.ro"), 3);
+    assert_eq!(
+        std::fs::read_to_string(root.0.join("hello.txt")).unwrap(),
+        HELLO
+    );
+    // --fs-root DIR with microvm's cwd inside DIR: the same directory,
+    // named from DIR.
+    let o = scenario_in(&root.0.join("sub"), &["--fs-root", here], &["open", "note.txt"]);
+    assert_eq!(value(&o, "note.txt"), "note");
+    has_lines(
+        &o,
+        &[r#"openat(AT_FDCWD</sub>, "note.txt", O_RDONLY) = 3</sub/note.txt>"#],
+    );
+    // ... and outside DIR: DIR itself.
+    let o = scenario_in(Path::new("/"), &["--fs-root", here], &["open", "hello.txt"]);
+    assert_eq!(value(&o, "hello.txt"), "hello, world");
+    // --no-fs and --fs-root together make no sense.
+    let o = run(&["run", "--no-fs", "--fs-root", "/", &files(), "misc"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}
+
+#[test]
+fn with_no_fs_every_open_fails_with_enoent() {
+    require_kvm!();
+    let o = scenario_no_fs(&["open", "/", "/hello.txt", "relative", "/etc/passwd"]);
     for path in ["/", "/hello.txt", "relative", "/etc/passwd"] {
         assert_eq!(num(&o, path), err(libc::ENOENT), "{path}");
     }
-    let o = scenario(None, &["dir", "/", "x"]);
+    let o = scenario_no_fs(&["dir", "/", "x"]);
     assert_eq!(num(&o, "open.dir"), err(libc::ENOENT));
     assert_eq!(num(&o, "chdir"), err(libc::ENOENT));
     assert_eq!(num(&o, "readlink.abs"), err(libc::ENOENT));

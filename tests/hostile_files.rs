@@ -801,7 +801,7 @@ fn a_view_rooted_in_a_process_directory_is_refused() {
 fn the_guest_s_proc_self_without_a_view_stays_inside_the_filter() {
     require_kvm!();
     let Some(prog) = glibc("noview") else { return };
-    let o = run(&["run", "--trace", "off", prog.to_str().unwrap()]);
+    let o = run(&["run", "--no-fs", "--trace", "off", prog.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // ., .., 0, 1, 2 and the directory's own fd 3.
     assert_eq!(

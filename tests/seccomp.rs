@@ -509,7 +509,7 @@ fn info_lists_what_each_thread_may_do_and_why() {
     };
     assert_eq!(
         find("vcpu", "openat2").as_deref(),
-        Some("arg 0 is the view's root fd; only with --fs-root")
+        Some("arg 0 is the view's root fd; not with --no-fs")
     );
     assert_eq!(
         find("both", "mmap").as_deref(),

@@ -14,7 +14,7 @@ use microvm::trace::{TraceFormat, Tracer};
 use microvm::vm::{Outcome, Vm, VmConfig};
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -156,11 +156,17 @@ struct RunArgs {
     /// Stop the guest after DURATION (e.g. 2s, 500ms, 1m) and exit 124.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Give the program a read-only view of DIR as its file system ("/"
-    /// is DIR; nothing outside it can be reached). Without it every open
-    /// fails with ENOENT.
-    #[arg(long, value_name = "DIR")]
+    /// Narrow the program's file system to a read-only view of DIR ("/"
+    /// is DIR; nothing outside it can be reached). Without it the program
+    /// sees the host's "/", read-only (writes and creation fail with EROFS;
+    /// the host's processes under /proc are hidden). The working directory
+    /// is microvm's own when it lies inside the view, else the view's "/".
+    #[arg(long, value_name = "DIR", conflicts_with = "no_fs")]
     fs_root: Option<PathBuf>,
+    /// Give the program no file system at all: every path lookup fails
+    /// with ENOENT (only its own /proc/self is there).
+    #[arg(long)]
+    no_fs: bool,
     /// What a host syscall outside microvm's seccomp allow-lists does:
     /// `kill` ends microvm with a line naming it; `log` lets it through and
     /// the kernel logs it (dmesg, or the audit log); `unsafe-off` installs
@@ -353,8 +359,9 @@ fn run(args: RunArgs, options: TraceOptions) -> Result<Ended, microvm::Error> {
             &microvm::loader::guest_argv(&config.program, &config.args),
             &config.env,
         );
-    if let Some(dir) = &args.fs_root {
-        service = service.with_fs_root(dir)?;
+    if !args.no_fs {
+        let root = args.fs_root.as_deref().unwrap_or(Path::new("/"));
+        service = service.with_fs_root(root)?;
     }
     if fd_paths {
         service = service.with_stdio_paths();

@@ -218,6 +218,15 @@ pub const UIO_MAXIOV: u64 = 0x400;
 /// `PATH_MAX` (linux/uio.h linux/limits.h).
 pub const PATH_MAX: usize = 0x1000;
 
+/// `XATTR_NAME_MAX` (linux/uio.h linux/limits.h).
+pub const XATTR_NAME_MAX: usize = 0xff;
+
+/// `XATTR_SIZE_MAX` (linux/uio.h linux/limits.h).
+pub const XATTR_SIZE_MAX: usize = 0x1_0000;
+
+/// `XATTR_LIST_MAX` (linux/uio.h linux/limits.h).
+pub const XATTR_LIST_MAX: usize = 0x1_0000;
+
 /// `PROT_NONE` (linux/mman.h).
 pub const PROT_NONE: u64 = 0;
 

@@ -65,12 +65,12 @@ pub enum Args {
     /// mmap: anonymous (`MAP_ANONYMOUS`), never `PROT_EXEC`.
     AnonymousNoExec,
     /// Argument `arg` is the descriptor of the file view's root; not
-    /// allowed at all without `--fs-root`.
+    /// allowed at all without a view (`--no-fs`).
     ViewRoot {
         /// Which argument (0-based).
         arg: u8,
     },
-    /// Any arguments, but only with `--fs-root`.
+    /// Any arguments, but only with a file view (not with `--no-fs`).
     WithView,
     /// Argument `arg` is the signal that kicks the vCPU out of KVM_RUN.
     KickSignal {
@@ -310,9 +310,35 @@ pub static VCPU: &[Allowed] = &[
     ),
     allow(
         libc::SYS_fstatfs,
-        Args::WithView,
-        "the view tells a file on a procfs (the host's processes are hidden) from others",
+        Args::Any,
+        "guest statfs/fstatfs; the view tells a file on a procfs (the host's processes are hidden) from others",
     ),
+    allow(
+        libc::SYS_faccessat2,
+        Args::OneOf {
+            arg: 3,
+            values: &[
+                (libc::AT_EMPTY_PATH as u64, "AT_EMPTY_PATH"),
+                (
+                    (libc::AT_EMPTY_PATH | libc::AT_EACCESS) as u64,
+                    "AT_EMPTY_PATH|AT_EACCESS",
+                ),
+            ],
+        },
+        "guest access/faccessat/faccessat2: the host's read and execute check of the file the view resolved (or of fd 0-2)",
+    ),
+    allow(
+        libc::SYS_getxattr,
+        Args::WithView,
+        "guest getxattr/lgetxattr of a file the view resolved, through its /proc/self/fd/N link",
+    ),
+    allow(
+        libc::SYS_listxattr,
+        Args::WithView,
+        "guest listxattr/llistxattr of a file the view resolved, through its /proc/self/fd/N link",
+    ),
+    allow(libc::SYS_fgetxattr, Args::Any, "guest fgetxattr"),
+    allow(libc::SYS_flistxattr, Args::Any, "guest flistxattr"),
     allow(libc::SYS_uname, Args::Any, "guest uname"),
     allow(libc::SYS_clock_getres, Args::Any, "guest clock_getres"),
     allow(libc::SYS_getrandom, Args::Any, "guest getrandom"),
@@ -394,9 +420,9 @@ impl Args {
             Args::Without { arg, what, .. } => format!("arg {arg} without {what}"),
             Args::AnonymousNoExec => "MAP_ANONYMOUS, without PROT_EXEC".into(),
             Args::ViewRoot { arg } => {
-                format!("arg {arg} is the view's root fd; only with --fs-root")
+                format!("arg {arg} is the view's root fd; not with --no-fs")
             }
-            Args::WithView => "only with --fs-root".into(),
+            Args::WithView => "only with a file view (not with --no-fs)".into(),
             Args::KickSignal { arg } => format!("arg {arg} is the kick signal (SIGRTMIN)"),
         }
     }

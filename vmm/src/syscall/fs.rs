@@ -606,8 +606,10 @@ impl Files {
         }
     }
 
-    /// Serve files from `view`.
+    /// Serve files from `view`, from microvm's own working directory when
+    /// the view shows it (else from the view's "/").
     pub fn set_view(&mut self, view: View) {
+        self.cwd = view.host_cwd().unwrap_or_else(|| b"/".to_vec());
         self.view = Some(view);
     }
 
@@ -646,6 +648,12 @@ impl Files {
         self.process = process;
     }
 
+    /// The program's name is now `comm` (prctl(PR_SET_NAME)): its
+    /// /proc/self/comm and status say so.
+    pub fn set_comm(&mut self, comm: &[u8]) {
+        self.process.comm = Some(comm.to_vec());
+    }
+
     /// New fds must be below `limit` (RLIMIT_NOFILE), at most [`MAX_FDS`].
     pub fn set_fd_limit(&mut self, limit: u64) {
         self.fd_limit = limit.min(MAX_FDS);
@@ -658,12 +666,14 @@ impl Files {
         a: &[u64; 6],
         ctx: &mut Context<'_, '_>,
     ) -> Option<SysResult> {
+        if let Some(r) = self.handle_info(nr, a, ctx) {
+            return Some(r);
+        }
         Some(match nr {
             nr::WRITE => self.write(ctx, a[0], a[1], a[2]),
             nr::WRITEV => self.writev(ctx, a[0], a[1], a[2]),
             nr::READ => self.read(ctx, a[0], a[1], a[2], None),
-            nr::PREAD64 => self.read(ctx, a[0], a[1], a[2], Some(a[3] as i64)),
-            nr::READV => self.readv(ctx, a[0], a[1], a[2]),
+            nr::READV => self.readv_at(ctx, a[0], a[1], a[2], None),
             nr::OPEN => self.openat(ctx, at::FDCWD as u64, a[0], a[1]),
             nr::OPENAT => self.openat(ctx, a[0], a[1], a[2]),
             nr::CLOSE => self.close(a[0]),
@@ -795,18 +805,6 @@ impl Files {
         check_writable(ctx.mem, buf, count)?;
         let mut input = Input::new(&file, offset);
         self.fill(ctx, &mut input, buf, count)?;
-        Ok(input.done)
-    }
-
-    fn readv(&mut self, ctx: &Context<'_, '_>, fd: u64, iov: u64, iovcnt: u64) -> SysResult {
-        let file = self.readable(fd)?;
-        let mem = ctx.mem;
-        for_each_iovec(mem, iov, iovcnt, Access::UserWrite, |_, _| Ok(true))?;
-        let mut input = Input::new(&file, None);
-        for_each_iovec(mem, iov, iovcnt, Access::UserWrite, |base, len| {
-            self.fill(ctx, &mut input, base, len)?;
-            Ok(!input.finished)
-        })?;
         Ok(input.done)
     }
 
@@ -1866,6 +1864,9 @@ impl crate::trace::style::FdTable for Files {
         }
     }
 }
+
+#[path = "fsinfo.rs"]
+mod info;
 
 #[cfg(test)]
 #[path = "fs_model_tests.rs"]

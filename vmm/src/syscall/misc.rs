@@ -13,7 +13,7 @@ use crate::usermem::UserMemory;
 use nix::errno::Errno;
 use nix::sys::time::TimeSpec;
 use nix::time::ClockId;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The guest's node name.
 pub const NODENAME: &str = "microvm";
@@ -28,12 +28,25 @@ const NULL_PAGE_ADDR: u64 = 1;
 /// Bytes of the one CPU's affinity mask (one unsigned long).
 const CPU_MASK_SIZE: u64 = 8;
 
-/// The program's resource limits.
+/// The program's resource limits, name and start.
 #[derive(Debug, Clone)]
 pub struct Misc {
     /// (soft, hard) per RLIMIT_*.
     limits: [(u64, u64); linux::RLIMIT_NAMES.len()],
+    /// The name prctl(PR_GET_NAME) tells (Linux's `comm`): at most
+    /// TASK_COMM_LEN - 1 bytes, no NUL.
+    comm: Vec<u8>,
+    /// When the guest's machine started (sysinfo's uptime counts from it).
+    started: Instant,
 }
+
+/// The bytes of a task's name with its NUL (Linux's TASK_COMM_LEN, which
+/// the UAPI headers do not export).
+pub const TASK_COMM_LEN: usize = 16;
+
+/// `struct sysinfo` on x86-64.
+const SYSINFO_SIZE: usize = std::mem::size_of::<libc::sysinfo>();
+const _: () = assert!(SYSINFO_SIZE == 112);
 
 impl Default for Misc {
     fn default() -> Self {
@@ -43,7 +56,11 @@ impl Default for Misc {
         limits[RLIMIT_STACK as usize] = (stack, stack);
         let fds = super::fs::MAX_FDS;
         limits[RLIMIT_NOFILE as usize] = (fds, fds);
-        Misc { limits }
+        Misc {
+            limits,
+            comm: Vec::new(),
+            started: Instant::now(),
+        }
     }
 }
 
@@ -99,6 +116,16 @@ impl Misc {
         self.limits[RLIMIT_NOFILE as usize].0
     }
 
+    /// The program's name (Linux's `comm`), as prctl(PR_SET_NAME) left it.
+    pub fn comm(&self) -> &[u8] {
+        &self.comm
+    }
+
+    /// Name the program `comm` (its first TASK_COMM_LEN - 1 bytes).
+    pub fn set_comm(&mut self, comm: &[u8]) {
+        self.comm = comm[..comm.len().min(TASK_COMM_LEN - 1)].to_vec();
+    }
+
     /// Serve `nr`; `None` if it is not one of these.
     pub fn handle(
         &mut self,
@@ -108,6 +135,8 @@ impl Misc {
     ) -> Option<SysResult> {
         Some(match nr {
             nr::UNAME => uname(ctx, a[0]),
+            nr::SYSINFO => self.sysinfo(ctx, a[0]),
+            nr::PRCTL => return self.prctl(ctx, a[0], a[1]),
             nr::GETRANDOM => getrandom(ctx, a[0], a[1], a[2]),
             nr::CLOCK_GETTIME => clock_gettime(ctx, a[0], a[1]),
             nr::CLOCK_GETRES => clock_getres(ctx, a[0], a[1]),
@@ -134,6 +163,52 @@ impl Misc {
             nr::RSEQ => Err(Errno::ENOSYS),
             _ => return None,
         })
+    }
+
+    /// prctl(2) PR_SET_NAME and PR_GET_NAME; `None` (not served) for
+    /// the other options.
+    fn prctl(&mut self, ctx: &Context<'_, '_>, option: u64, arg: u64) -> Option<SysResult> {
+        match option as i32 {
+            libc::PR_SET_NAME => {
+                // Linux copies at most TASK_COMM_LEN - 1 bytes, up to a NUL.
+                let mut name = [0u8; TASK_COMM_LEN - 1];
+                Some(match ctx.mem.read_cstr(arg, &mut name) {
+                    Ok((n, _)) => {
+                        self.comm = name[..n].to_vec();
+                        Ok(0)
+                    }
+                    Err(_) => Err(Errno::EFAULT),
+                })
+            }
+            libc::PR_GET_NAME => {
+                let mut name = [0u8; TASK_COMM_LEN];
+                name[..self.comm.len()].copy_from_slice(&self.comm);
+                Some(ctx.mem.write(arg, &name).map(|()| 0).map_err(|_| Errno::EFAULT))
+            }
+            _ => None,
+        }
+    }
+
+    /// sysinfo(2): the guest machine's view. Uptime in whole seconds since
+    /// it started, rounded up (as Linux rounds its boot time); no load;
+    /// RAM in bytes (mem_unit 1): the guest's memory, free what its frame
+    /// allocator has left; no swap, no high memory; one process.
+    fn sysinfo(&self, ctx: &Context<'_, '_>, info: u64) -> SysResult {
+        let up = self.started.elapsed();
+        // SAFETY: struct sysinfo is plain integers; all-zero is valid.
+        let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
+        si.uptime = up.as_secs() as i64 + i64::from(up.subsec_nanos() != 0);
+        si.totalram = ctx.ram.size();
+        si.freeram = ctx.space.free_frames() * microvm_abi::layout::PAGE_SIZE;
+        si.procs = 1;
+        si.mem_unit = 1;
+        // SAFETY: `si` is SYSINFO_SIZE bytes of plain integers (its
+        // padding zeroed above), read once.
+        let bytes = unsafe {
+            std::slice::from_raw_parts((&si as *const libc::sysinfo).cast::<u8>(), SYSINFO_SIZE)
+        };
+        ctx.mem.write(info, bytes).map_err(|_| Errno::EFAULT)?;
+        Ok(0)
     }
 
     fn prlimit64(

@@ -158,7 +158,9 @@ impl SyscallService {
     }
 
     /// Serve files from a read-only view of the host directory `dir`
-    /// (`--fs-root`); without one, every open fails with ENOENT.
+    /// (`/` by default, `--fs-root DIR`), the working directory microvm's
+    /// own when it lies inside `dir` (else `dir` itself, the view's "/");
+    /// without a view (`--no-fs`), every path lookup fails with ENOENT.
     pub fn with_fs_root(mut self, dir: &Path) -> crate::Result<Self> {
         self.modules.files.set_view(view::View::new(dir)?);
         Ok(self)
@@ -186,10 +188,13 @@ impl SyscallService {
     /// The guest's argv (`argv[0]` first) and environment, which its
     /// /proc/self/cmdline and environ show.
     pub fn with_start(mut self, argv: &[String], envp: &[String]) -> Self {
-        self.modules.files.set_process(procself::GuestProcess {
+        let process = procself::GuestProcess {
             argv: argv.to_vec(),
             envp: envp.to_vec(),
-        });
+            comm: None,
+        };
+        self.modules.misc.set_comm(&procself::comm(&process));
+        self.modules.files.set_process(process);
         self
     }
 
@@ -253,6 +258,9 @@ impl Modules {
         if let Some(r) = self.misc.handle(nr, a, ctx) {
             if matches!(nr, nr::PRLIMIT64 | nr::SETRLIMIT) {
                 self.files.set_fd_limit(self.misc.fd_limit());
+            }
+            if nr == nr::PRCTL {
+                self.files.set_comm(self.misc.comm());
             }
             return r;
         }

@@ -78,6 +78,8 @@ pub struct GuestProcess {
     pub argv: Vec<String>,
     /// KEY=VALUE strings.
     pub envp: Vec<String>,
+    /// The name prctl(PR_SET_NAME) gave it, if any (else argv\[0\]'s).
+    pub comm: Option<Vec<u8>>,
 }
 
 /// `path` (absolute) with `.`, `..` and empty components taken out.
@@ -118,9 +120,13 @@ pub fn lookup(path: &[u8]) -> Option<Entry> {
     }
 }
 
-/// The name Linux gives the process: argv[0]'s last component, at most
-/// 15 bytes (TASK_COMM_LEN - 1).
-fn comm(process: &GuestProcess) -> Vec<u8> {
+/// The name Linux gives the process: the one prctl(PR_SET_NAME) set, else
+/// argv\[0\]'s last component (the program's file name, as exec names it),
+/// at most 15 bytes (TASK_COMM_LEN - 1).
+pub fn comm(process: &GuestProcess) -> Vec<u8> {
+    if let Some(comm) = &process.comm {
+        return comm.clone();
+    }
     let argv0 = process.argv.first().map_or("", String::as_str);
     let name = argv0.rsplit('/').next().unwrap_or_default().as_bytes();
     name[..name.len().min(15)].to_vec()
@@ -312,6 +318,7 @@ mod tests {
         let p = GuestProcess {
             argv: vec!["/bin/a-very-long-program-name".into(), "x".into()],
             envp: vec!["A=1".into()],
+            comm: None,
         };
         assert_eq!(
             contents(Entry::Cmdline, &p, 3),

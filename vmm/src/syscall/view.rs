@@ -210,6 +210,24 @@ impl View {
         open(lo).is_some_and(|fd| self.proc_place(fd.as_fd()) == Ok(ProcPlace::Process))
     }
 
+    /// Where microvm's own working directory is in the view: its absolute
+    /// path there when it lies under the view's root and the view shows it
+    /// (the same directory opens through the view), else `None` (outside
+    /// the root, removed, or in a process directory of /proc).
+    pub fn host_cwd(&self) -> Option<Vec<u8>> {
+        let here = nix::fcntl::open(
+            ".",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()?;
+        let path = self.path_of(here.as_fd()).ok()?;
+        let there = self
+            .open(&path, OFlag::O_PATH | OFlag::O_DIRECTORY)
+            .ok()?;
+        (identity(here.as_fd()).ok()? == identity(there.as_fd()).ok()?).then_some(path)
+    }
+
     /// The absolute path in the view of `fd`, a descriptor opened through
     /// this view (for a directory used as a dirfd, or the new cwd).
     pub fn path_of(&self, fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
@@ -245,12 +263,18 @@ pub fn is_process_entry(name: &[u8]) -> bool {
 /// The inode number of `fd` (with fstat(2) itself, not the newfstatat
 /// libc may use for it).
 fn inode(fd: BorrowedFd<'_>) -> Result<u64, Errno> {
+    identity(fd).map(|(_, ino)| ino)
+}
+
+/// The device and inode numbers of `fd`: which file it is.
+fn identity(fd: BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
     // SAFETY: fstat writes one struct stat into `st`, which has room for it.
     let r = unsafe { libc::syscall(libc::SYS_fstat, fd.as_raw_fd(), st.as_mut_ptr()) };
     Errno::result(r)?;
     // SAFETY: zero-initialised, then filled by the successful fstat.
-    Ok(unsafe { st.assume_init() }.st_ino)
+    let st = unsafe { st.assume_init() };
+    Ok((st.st_dev, st.st_ino))
 }
 
 /// Whether `fd` is on a procfs.

@@ -6,9 +6,9 @@
 mod common;
 
 use common::{microvm, program, run, stderr, stdout, Scratch};
-use std::path::Path;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -45,7 +45,11 @@ fn files() -> String {
 /// `microvm run [--fs-root ROOT] files ARGS...` (without ROOT, the
 /// default view: the host's "/").
 fn scenario(root: Option<&Scratch>, args: &[&str]) -> Output {
-    scenario_with(root.map(|r| vec!["--fs-root", r.path()]).unwrap_or_default(), args)
+    scenario_with(
+        root.map(|r| vec!["--fs-root", r.path()])
+            .unwrap_or_default(),
+        args,
+    )
 }
 
 /// `microvm run --no-fs files ARGS...`: no file system at all.
@@ -638,7 +642,13 @@ fn without_flags_the_host_s_root_is_seen_read_only_from_microvm_s_cwd() {
     let o = scenario_in(
         &root.0,
         &[],
-        &["open", "hello.txt", "sub/note.txt", "etc/passwd", "/etc/passwd"],
+        &[
+            "open",
+            "hello.txt",
+            "sub/note.txt",
+            "etc/passwd",
+            "/etc/passwd",
+        ],
     );
     assert_eq!(value(&o, "hello.txt"), "hello, world");
     assert_eq!(value(&o, "sub/note.txt"), "note");
@@ -662,7 +672,11 @@ fn without_flags_the_host_s_root_is_seen_read_only_from_microvm_s_cwd() {
     );
     // --fs-root DIR with microvm's cwd inside DIR: the same directory,
     // named from DIR.
-    let o = scenario_in(&root.0.join("sub"), &["--fs-root", here], &["open", "note.txt"]);
+    let o = scenario_in(
+        &root.0.join("sub"),
+        &["--fs-root", here],
+        &["open", "note.txt"],
+    );
     assert_eq!(value(&o, "note.txt"), "note");
     has_lines(
         &o,

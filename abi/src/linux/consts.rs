@@ -1170,6 +1170,110 @@ pub static RESOURCES: Xlat = Xlat {
     ],
 };
 
+/// access(2)/faccessat(2) modes (strace's `access_modes`).
+pub static ACCESS_MODES: Xlat = Xlat {
+    kind: XlatKind::Bits {
+        zero: "F_OK",
+    },
+    entries: &[
+        (4, "R_OK"),
+        (2, "W_OK"),
+        (1, "X_OK"),
+    ],
+};
+
+/// faccessat2(2) flags (strace's `faccessat_flags`).
+pub static FACCESSAT_FLAGS: Xlat = Xlat {
+    kind: XlatKind::Bits {
+        zero: "0",
+    },
+    entries: &[
+        (0x100, "AT_SYMLINK_NOFOLLOW"),
+        (0x200, "AT_EACCESS"),
+        (0x1000, "AT_EMPTY_PATH"),
+    ],
+};
+
+/// setxattr(2) flags (strace's `xattrflags`).
+pub static XATTR_FLAGS: Xlat = Xlat {
+    kind: XlatKind::Bits {
+        zero: "0",
+    },
+    entries: &[
+        (1, "XATTR_CREATE"),
+        (2, "XATTR_REPLACE"),
+    ],
+};
+
+/// preadv2(2)/pwritev2(2) flags (strace's `rwf_flags`).
+pub static RWF_FLAGS: Xlat = Xlat {
+    kind: XlatKind::Bits {
+        zero: "0",
+    },
+    entries: &[
+        (1, "RWF_HIPRI"),
+        (2, "RWF_DSYNC"),
+        (4, "RWF_SYNC"),
+        (8, "RWF_NOWAIT"),
+        (0x10, "RWF_APPEND"),
+    ],
+};
+
+/// statfs(2) `f_flags` (strace's `statfs_flags`). ST_VALID is the kernel's own (include/linux/statfs.h), in no exported header.
+pub static STATFS_FLAGS: Xlat = Xlat {
+    kind: XlatKind::Bits {
+        zero: "0",
+    },
+    entries: &[
+        (0x20, "ST_VALID"),
+        (1, "ST_RDONLY"),
+        (2, "ST_NOSUID"),
+        (4, "ST_NODEV"),
+        (8, "ST_NOEXEC"),
+        (0x10, "ST_SYNCHRONOUS"),
+        (0x40, "ST_MANDLOCK"),
+        (0x80, "ST_WRITE"),
+        (0x100, "ST_APPEND"),
+        (0x200, "ST_IMMUTABLE"),
+        (0x400, "ST_NOATIME"),
+        (0x800, "ST_NODIRATIME"),
+        (0x1000, "ST_RELATIME"),
+    ],
+};
+
+/// statfs(2) `f_type`: file system magic numbers (strace's `fsmagic`, the common ones).
+pub static FSMAGIC: Xlat = Xlat {
+    kind: XlatKind::Values {
+        unknown: "???",
+    },
+    entries: &[
+        (0xef53, "EXT2_SUPER_MAGIC"),
+        (0x102_1994, "TMPFS_MAGIC"),
+        (0x9fa0, "PROC_SUPER_MAGIC"),
+        (0x6265_6572, "SYSFS_MAGIC"),
+        (0x1cd1, "DEVPTS_SUPER_MAGIC"),
+        (0x794c_7630, "OVERLAYFS_SUPER_MAGIC"),
+        (0x9123_683e, "BTRFS_SUPER_MAGIC"),
+        (0x5846_5342, "XFS_SUPER_MAGIC"),
+        (0x6969, "NFS_SUPER_MAGIC"),
+        (0x27_e0eb, "CGROUP_SUPER_MAGIC"),
+        (0x6367_7270, "CGROUP2_SUPER_MAGIC"),
+        (0x7371_7368, "SQUASHFS_MAGIC"),
+        (0x4d44, "MSDOS_SUPER_MAGIC"),
+        (0x8584_58f6, "RAMFS_MAGIC"),
+        (0x6462_6720, "DEBUGFS_MAGIC"),
+        (0x7472_6163, "TRACEFS_MAGIC"),
+        (0x7363_6673, "SECURITYFS_MAGIC"),
+        (0xf97c_ff8c, "SELINUX_MAGIC"),
+        (0x5049_5045, "PIPEFS_MAGIC"),
+        (0x534f_434b, "SOCKFS_MAGIC"),
+        (0x904_1934, "ANON_INODE_FS_MAGIC"),
+        (0x6e73_6673, "NSFS_MAGIC"),
+        (0xcafe_4a11, "BPF_FS_MAGIC"),
+        (0x9584_58f6, "HUGETLBFS_MAGIC"),
+    ],
+};
+
 /// `mmap(2)`/`mprotect(2)` protection (strace's `mmap_prot`).
 pub static MMAP_PROT: Xlat = Xlat {
     kind: XlatKind::Bits {

@@ -126,6 +126,8 @@ pub enum Struct {
     WaitStatus,
     /// `struct rusage`.
     Rusage,
+    /// `struct statfs`.
+    Statfs,
 }
 
 /// Decoders that need more than their own argument (the other arguments or
@@ -146,6 +148,10 @@ pub enum SpecialArg {
         /// True for readv: the buffers are the kernel's output.
         output: bool,
     },
+    /// preadv/preadv2's iovecs; the count is the next argument: after
+    /// success with the bytes read, after a failure with the buffers'
+    /// addresses.
+    PreadIovecs,
     /// fcntl's command and its argument (the argument is [`Arg::Folded`]).
     Fcntl,
     /// ioctl's request and its argument (the argument is [`Arg::Folded`]).
@@ -202,6 +208,19 @@ pub enum SpecialArg {
         /// `struct linux_dirent64` rather than `struct linux_dirent`.
         wide: bool,
     },
+    /// Flags as strace's `printflags` shows them: the names of the bits
+    /// set, the table's zero name for 0, and a value with no named bit in
+    /// hex with `/* {unknown} */` (`0x8 /* ?_OK */`).
+    PrintFlags {
+        /// The names.
+        table: &'static Xlat,
+        /// The comment after a value with no named bit.
+        unknown: &'static str,
+    },
+    /// A file offset split in two registers (preadv's `pos_l`, `pos_h`):
+    /// on x86-64 the first holds all of it, shown as a signed number; the
+    /// second is [`Arg::Folded`].
+    LowHigh,
 }
 
 /// How one argument is shown.
@@ -387,11 +406,11 @@ table! {
     RT_SIGPROCMASK = 14, "rt_sigprocmask", SIGNAL, [Enum(&SIGPROCMASK_FLAGS), SigSet(3), OutSigSet(3), ULong], Int;
     RT_SIGRETURN = 15, "rt_sigreturn", SIGNAL, [Special(SigFrameMask)], Int;
     IOCTL = 16, "ioctl", DESC, [Fd, Special(Ioctl), Folded], Int;
-    PREAD64 = 17, "pread64", DESC, [Fd, OutBuf(Len::Ret), ULong, Int], Int;
+    PREAD64 = 17, "pread64", DESC, [Fd, OutBuf(Len::Ret), ULong, Long], Int;
     PWRITE64 = 18, "pwrite64", DESC, [Fd, InBuf(2), ULong, Int], Int;
     READV = 19, "readv", DESC, [Fd, Special(Iovecs { output: true }), UInt], Int;
     WRITEV = 20, "writev", DESC, [Fd, Special(Iovecs { output: false }), UInt], Int;
-    ACCESS = 21, "access", FILE, [Path, Hex], Int;
+    ACCESS = 21, "access", FILE, [Path, Special(PrintFlags { table: &ACCESS_MODES, unknown: "?_OK" })], Int;
     PIPE = 22, "pipe", DESC, [Out(FdPair)], Int;
     SELECT = 23, "select", DESC, [Int, Special(FdSets), Folded, Folded, In(Timeval)], Select;
     SCHED_YIELD = 24, "sched_yield", NONE, [], Int;
@@ -507,8 +526,8 @@ table! {
     USELIB = 134, "uselib", FILE, [Path], Int;
     PERSONALITY = 135, "personality", NONE, [Hex], Int;
     USTAT = 136, "ustat", STATFS_LIKE, [Hex, Ptr], Int;
-    STATFS = 137, "statfs", FILE|STATFS|STATFS_LIKE, [Path, Ptr], Int;
-    FSTATFS = 138, "fstatfs", DESC|FSTATFS|STATFS_LIKE, [Fd, Ptr], Int;
+    STATFS = 137, "statfs", FILE|STATFS|STATFS_LIKE, [Path, Out(Statfs)], Int;
+    FSTATFS = 138, "fstatfs", DESC|FSTATFS|STATFS_LIKE, [Fd, Out(Statfs)], Int;
     SYSFS = 139, "sysfs", NONE, [Int, Hex, Hex], Int;
     GETPRIORITY = 140, "getpriority", NONE, [Int, Int], Int;
     SETPRIORITY = 141, "setpriority", NONE, [Int, Int, Int], Int;
@@ -558,9 +577,9 @@ table! {
     SECURITY = 185, "security", NONE, [Hex, Hex, Hex], Int;
     GETTID = 186, "gettid", PURE, [], Int;
     READAHEAD = 187, "readahead", DESC, [Fd, Int, ULong], Int;
-    SETXATTR = 188, "setxattr", FILE, [Path, Path, InBuf(3), ULong, Hex], Int;
-    LSETXATTR = 189, "lsetxattr", FILE, [Path, Path, InBuf(3), ULong, Hex], Int;
-    FSETXATTR = 190, "fsetxattr", DESC, [Fd, Path, InBuf(3), ULong, Hex], Int;
+    SETXATTR = 188, "setxattr", FILE, [Path, Path, InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
+    LSETXATTR = 189, "lsetxattr", FILE, [Path, Path, InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
+    FSETXATTR = 190, "fsetxattr", DESC, [Fd, Path, InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
     GETXATTR = 191, "getxattr", FILE, [Path, Path, OutBuf(Len::Ret), ULong], Int;
     LGETXATTR = 192, "lgetxattr", FILE, [Path, Path, OutBuf(Len::Ret), ULong], Int;
     FGETXATTR = 193, "fgetxattr", DESC, [Fd, Path, OutBuf(Len::Ret), ULong], Int;
@@ -639,7 +658,7 @@ table! {
     SYMLINKAT = 266, "symlinkat", DESC|FILE, [Path, Fd, Path], Int;
     READLINKAT = 267, "readlinkat", DESC|FILE, [Fd, Path, OutBuf(Len::Ret), ULong], Int;
     FCHMODAT = 268, "fchmodat", DESC|FILE, [Fd, Path, Mode], Int;
-    FACCESSAT = 269, "faccessat", DESC|FILE, [Fd, Path, Hex], Int;
+    FACCESSAT = 269, "faccessat", DESC|FILE, [Fd, Path, Special(PrintFlags { table: &ACCESS_MODES, unknown: "?_OK" })], Int;
     PSELECT6 = 270, "pselect6", DESC, [Int, Special(FdSets), Folded, Folded, In(Timespec), Special(SigmaskSize)], Select;
     PPOLL = 271, "ppoll", DESC, [Special(PollFds), UInt, In(Timespec), SigSet(4), ULong], PollLeft;
     UNSHARE = 272, "unshare", NONE, [Hex], Int;
@@ -665,7 +684,7 @@ table! {
     DUP3 = 292, "dup3", DESC, [Fd, Fd, Flags(&DUP3_FLAGS)], Fd;
     PIPE2 = 293, "pipe2", DESC, [Out(FdPair), Flags(&OPEN_MODE_FLAGS)], Int;
     INOTIFY_INIT1 = 294, "inotify_init1", DESC, [Hex], Int;
-    PREADV = 295, "preadv", DESC, [Fd, Ptr, ULong, Int, Int], Int;
+    PREADV = 295, "preadv", DESC, [Fd, Special(PreadIovecs), ULong, Special(LowHigh), Folded], Int;
     PWRITEV = 296, "pwritev", DESC, [Fd, Ptr, ULong, Int, Int], Int;
     RT_TGSIGQUEUEINFO = 297, "rt_tgsigqueueinfo", PROCESS|SIGNAL, [Int, Int, Signal, Ptr], Int;
     PERF_EVENT_OPEN = 298, "perf_event_open", DESC, [Ptr, Int, Int, Fd, Hex], Int;
@@ -697,7 +716,7 @@ table! {
     MEMBARRIER = 324, "membarrier", NONE, [Int, Hex, Int], Int;
     MLOCK2 = 325, "mlock2", MEMORY, [Ptr, ULong, Hex], Int;
     COPY_FILE_RANGE = 326, "copy_file_range", DESC, [Fd, Ptr, Fd, Ptr, ULong, Hex], Int;
-    PREADV2 = 327, "preadv2", DESC, [Fd, Ptr, ULong, Int, Int, Hex], Int;
+    PREADV2 = 327, "preadv2", DESC, [Fd, Special(PreadIovecs), ULong, Special(LowHigh), Folded, Special(PrintFlags { table: &RWF_FLAGS, unknown: "RWF_???" })], Int;
     PWRITEV2 = 328, "pwritev2", DESC, [Fd, Ptr, ULong, Int, Int, Hex], Int;
     PKEY_MPROTECT = 329, "pkey_mprotect", MEMORY, [Ptr, ULong, Flags(&MMAP_PROT), Int], Int;
     PKEY_ALLOC = 330, "pkey_alloc", NONE, [Hex, Hex], Int;
@@ -720,7 +739,7 @@ table! {
     CLOSE_RANGE = 436, "close_range", NONE, [Fd, ULong, Hex], Int;
     OPENAT2 = 437, "openat2", DESC|FILE, [Fd, Path, Ptr, ULong], Int;
     PIDFD_GETFD = 438, "pidfd_getfd", DESC, [Fd, Fd, Hex], Int;
-    FACCESSAT2 = 439, "faccessat2", DESC|FILE, [Fd, Path, Hex, Hex], Int;
+    FACCESSAT2 = 439, "faccessat2", DESC|FILE, [Fd, Path, Special(PrintFlags { table: &ACCESS_MODES, unknown: "?_OK" }), Special(PrintFlags { table: &FACCESSAT_FLAGS, unknown: "AT_???" })], Int;
     PROCESS_MADVISE = 440, "process_madvise", DESC, [Fd, Ptr, ULong, Int, Hex], Int;
     EPOLL_PWAIT2 = 441, "epoll_pwait2", DESC, [Fd, Ptr, Int, Ptr, Ptr, ULong], Int;
     MOUNT_SETATTR = 442, "mount_setattr", DESC|FILE, [Fd, Path, Hex, Ptr, ULong], Int;

@@ -36,7 +36,8 @@ const _: () = assert!(STATFS_SIZE == 120);
 const ACCESS_MODES: u64 = (libc::R_OK | libc::W_OK | libc::X_OK) as u64;
 
 /// faccessat2's flags.
-const ACCESS_FLAGS: u64 = (libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64;
+const ACCESS_FLAGS: u64 =
+    (libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64;
 
 /// The flags preadv2 knows (Linux's RWF_SUPPORTED); for a read they
 /// change nothing here.
@@ -78,9 +79,7 @@ impl Files {
             nr::STATFS => self.statfs(ctx, a[0], a[1]),
             nr::FSTATFS => self.fstatfs(ctx, a[0], a[1]),
             nr::GETXATTR => self.path_getxattr(ctx, a[0], a[1], a[2], a[3], 0),
-            nr::LGETXATTR => {
-                self.path_getxattr(ctx, a[0], a[1], a[2], a[3], at::SYMLINK_NOFOLLOW)
-            }
+            nr::LGETXATTR => self.path_getxattr(ctx, a[0], a[1], a[2], a[3], at::SYMLINK_NOFOLLOW),
             nr::FGETXATTR => self.fgetxattr(ctx, a[0], a[1], a[2], a[3]),
             nr::LISTXATTR => self.path_listxattr(ctx, a[0], a[1], a[2], 0),
             nr::LLISTXATTR => self.path_listxattr(ctx, a[0], a[1], a[2], at::SYMLINK_NOFOLLOW),
@@ -98,9 +97,7 @@ impl Files {
             ),
             nr::FSETXATTR => self.setxattr(ctx, None, Some(a[0]), a[1], a[2], a[3], a[4], 0),
             nr::REMOVEXATTR => self.removexattr(ctx, Some(a[0]), None, a[1], 0),
-            nr::LREMOVEXATTR => {
-                self.removexattr(ctx, Some(a[0]), None, a[1], at::SYMLINK_NOFOLLOW)
-            }
+            nr::LREMOVEXATTR => self.removexattr(ctx, Some(a[0]), None, a[1], at::SYMLINK_NOFOLLOW),
             nr::FREMOVEXATTR => self.removexattr(ctx, None, Some(a[0]), a[1], 0),
             nr::PREAD64 => self.pread(ctx, a[0], a[1], a[2], a[3] as i64),
             nr::PREADV => self.preadv(ctx, a[0], a[1], a[2], a[3] as i64, 0, false),
@@ -280,7 +277,12 @@ impl Files {
             return Err(Errno::E2BIG);
         }
         ctx.mem
-            .for_each_piece(value, size, crate::arch::paging::Access::UserRead, |_, _| {})
+            .for_each_piece(
+                value,
+                size,
+                crate::arch::paging::Access::UserRead,
+                |_, _| {},
+            )
             .map_err(|_| Errno::EFAULT)?;
         self.refuse_change(ctx, path, lookup)
     }
@@ -581,4 +583,3 @@ impl Files {
         Ok(input.done)
     }
 }
-

@@ -183,7 +183,12 @@ impl Misc {
             libc::PR_GET_NAME => {
                 let mut name = [0u8; TASK_COMM_LEN];
                 name[..self.comm.len()].copy_from_slice(&self.comm);
-                Some(ctx.mem.write(arg, &name).map(|()| 0).map_err(|_| Errno::EFAULT))
+                Some(
+                    ctx.mem
+                        .write(arg, &name)
+                        .map(|()| 0)
+                        .map_err(|_| Errno::EFAULT),
+                )
             }
             _ => None,
         }

@@ -222,9 +222,7 @@ impl View {
         )
         .ok()?;
         let path = self.path_of(here.as_fd()).ok()?;
-        let there = self
-            .open(&path, OFlag::O_PATH | OFlag::O_DIRECTORY)
-            .ok()?;
+        let there = self.open(&path, OFlag::O_PATH | OFlag::O_DIRECTORY).ok()?;
         (identity(here.as_fd()).ok()? == identity(there.as_fd()).ok()?).then_some(path)
     }
 

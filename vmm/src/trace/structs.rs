@@ -22,6 +22,10 @@ use std::io::{self, Write};
 /// How many iovecs of a readv/writev are shown.
 const IOV_SHOWN: u64 = 8;
 
+/// The limit that asks [`iovecs`] for the buffers' addresses, not their
+/// bytes (no return value is this large).
+const IOV_ADDRESSES: u64 = u64::MAX;
+
 /// The most elements of an array shown with `-v` (without it, `-s`
 /// elements are): a guest's count cannot make a line unbounded.
 pub const MAX_ELEMENTS: u64 = 1024;
@@ -63,6 +67,72 @@ pub fn input(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) ->
         Struct::Rusage => shown(out, mem, addr, |o, b: &[u8; wait::RUSAGE_SIZE]| {
             wait::rusage_fields(o, b, c.style.verbose)
         }),
+        Struct::Statfs => shown(out, mem, addr, statfs_fields),
+    }
+}
+
+/// strace's `printflags`: as [`flags_or_unknown`], with the table's own
+/// name for 0 (`F_OK`).
+pub fn print_flags(
+    out: &mut impl Write,
+    table: &microvm_abi::linux::xlat::Xlat,
+    v: u64,
+    unknown: &str,
+) -> io::Result<()> {
+    match table.kind {
+        microvm_abi::linux::xlat::XlatKind::Bits { zero } if v == 0 => {
+            out.write_all(zero.as_bytes())
+        }
+        _ => flags_or_unknown(out, table, v, unknown),
+    }
+}
+
+/// `struct statfs` (x86-64: eleven 8-byte words, then spare ones), as
+/// strace 6 shows it: `{f_type=TMPFS_MAGIC, f_bsize=4096, ...,
+/// f_fsid={val=[0x1, 0x2]}, f_namelen=255, f_frsize=4096,
+/// f_flags=ST_VALID|ST_RDONLY}`.
+fn statfs_fields(out: &mut impl Write, b: &[u8; STATFS_SIZE]) -> io::Result<()> {
+    use microvm_abi::linux::consts::{FSMAGIC, STATFS_FLAGS};
+    let word = |k: usize| linux::u64_at(b, k * 8);
+    let f_type = word(0);
+    out.write_all(b"{f_type=")?;
+    match FSMAGIC.name(f_type) {
+        Some(name) => out.write_all(name.as_bytes())?,
+        None => write!(out, "{f_type:#x}")?,
+    }
+    write!(
+        out,
+        ", f_bsize={}, f_blocks={}, f_bfree={}, f_bavail={}, f_files={}, f_ffree={}, f_fsid={{val=[",
+        word(1) as i64,
+        word(2),
+        word(3),
+        word(4),
+        word(5),
+        word(6)
+    )?;
+    let fsid = word(7);
+    hex_or_zero(out, fsid & 0xffff_ffff)?;
+    out.write_all(b", ")?;
+    hex_or_zero(out, fsid >> 32)?;
+    write!(
+        out,
+        "]}}, f_namelen={}, f_frsize={}, f_flags=",
+        word(8) as i64,
+        word(9) as i64
+    )?;
+    bits(out, &STATFS_FLAGS, word(10), "0")?;
+    out.write_all(b"}")
+}
+
+/// `struct statfs`'s size on x86-64.
+const STATFS_SIZE: usize = std::mem::size_of::<libc::statfs>();
+
+/// A number in hex, `0` for zero (strace's `%#x`).
+fn hex_or_zero(out: &mut impl Write, v: u64) -> io::Result<()> {
+    if v == 0 {
+        out.write_all(b"0")
+    } else {
+        write!(out, "{v:#x}")
     }
 }
 
@@ -128,6 +198,11 @@ pub fn special(
                 pointer(out, v)
             }
         }
+        // preadv/preadv2: after a failure, the iovecs with their addresses.
+        SpecialArg::PreadIovecs => match c.ret_len() {
+            Some(n) => iovecs(out, c, v, next, Some(n)),
+            None => iovecs(out, c, v, next, Some(IOV_ADDRESSES)),
+        },
         SpecialArg::Fcntl => fcntl_args(out, v, next),
         SpecialArg::Ioctl => ioctl_args(out, c, v, next),
         SpecialArg::OutString => {
@@ -164,6 +239,10 @@ pub fn special(
         SpecialArg::FdSets => select::sets(out, c),
         SpecialArg::Clone => clone_args(out, c, i),
         SpecialArg::SigmaskSize => select::sigmask_size(out, c, v),
+        SpecialArg::PrintFlags { table, unknown } => {
+            print_flags(out, table, v as u32 as u64, unknown)
+        }
+        SpecialArg::LowHigh => write!(out, "{}", v as i64),
     }
 }
 
@@ -617,9 +696,13 @@ fn iovecs(
         }
         let (base, len) = (linux::u64_at(&raw, 0), linux::u64_at(&raw, 8));
         out.write_all(b"{iov_base=")?;
-        let shown = len.min(left);
-        buffer(out, c.mem, base, shown, c.style)?;
-        left -= shown;
+        if limit == Some(IOV_ADDRESSES) {
+            pointer(out, base)?;
+        } else {
+            let shown = len.min(left);
+            buffer(out, c.mem, base, shown, c.style)?;
+            left -= shown;
+        }
         write!(out, ", iov_len={len}}}")?;
     }
     if count > IOV_SHOWN {

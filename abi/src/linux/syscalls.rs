@@ -128,6 +128,8 @@ pub enum Struct {
     Rusage,
     /// `struct statfs`.
     Statfs,
+    /// `struct sysinfo`.
+    Sysinfo,
 }
 
 /// Decoders that need more than their own argument (the other arguments or
@@ -488,7 +490,7 @@ table! {
     GETTIMEOFDAY = 96, "gettimeofday", CLOCK, [Out(Timeval), Out(Timezone)], Int;
     GETRLIMIT = 97, "getrlimit", NONE, [Enum(&RESOURCES), Out(Rlimit)], Int;
     GETRUSAGE = 98, "getrusage", NONE, [Int, Ptr], Int;
-    SYSINFO = 99, "sysinfo", NONE, [Ptr], Int;
+    SYSINFO = 99, "sysinfo", NONE, [Out(Sysinfo)], Int;
     TIMES = 100, "times", NONE, [Ptr], Int;
     PTRACE = 101, "ptrace", NONE, [Int, Int, Ptr, Ptr], Int;
     GETUID = 102, "getuid", CREDS|PURE, [], Int;

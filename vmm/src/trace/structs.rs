@@ -68,6 +68,7 @@ pub fn input(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) ->
             wait::rusage_fields(o, b, c.style.verbose)
         }),
         Struct::Statfs => shown(out, mem, addr, statfs_fields),
+        Struct::Sysinfo => shown(out, mem, addr, sysinfo_fields),
     }
 }
 
@@ -123,6 +124,36 @@ fn statfs_fields(out: &mut impl Write, b: &[u8; STATFS_SIZE]) -> io::Result<()> 
     bits(out, &STATFS_FLAGS, word(10), "0")?;
     out.write_all(b"}")
 }
+
+/// `struct sysinfo` (x86-64), as strace 6 shows it: `{uptime=1,
+/// loads=[0, 0, 0], totalram=..., ..., procs=1, totalhigh=0, freehigh=0,
+/// mem_unit=1}`.
+fn sysinfo_fields(out: &mut impl Write, b: &[u8; SYSINFO_SIZE]) -> io::Result<()> {
+    let word = |at: usize| linux::u64_at(b, at);
+    write!(
+        out,
+        "{{uptime={}, loads=[{}, {}, {}], totalram={}, freeram={}, sharedram={}, \
+         bufferram={}, totalswap={}, freeswap={}, procs={}, totalhigh={}, freehigh={}, \
+         mem_unit={}}}",
+        word(std::mem::offset_of!(libc::sysinfo, uptime)) as i64,
+        word(std::mem::offset_of!(libc::sysinfo, loads)),
+        word(std::mem::offset_of!(libc::sysinfo, loads) + 8),
+        word(std::mem::offset_of!(libc::sysinfo, loads) + 16),
+        word(std::mem::offset_of!(libc::sysinfo, totalram)),
+        word(std::mem::offset_of!(libc::sysinfo, freeram)),
+        word(std::mem::offset_of!(libc::sysinfo, sharedram)),
+        word(std::mem::offset_of!(libc::sysinfo, bufferram)),
+        word(std::mem::offset_of!(libc::sysinfo, totalswap)),
+        word(std::mem::offset_of!(libc::sysinfo, freeswap)),
+        linux::u16_at(b, std::mem::offset_of!(libc::sysinfo, procs)),
+        word(std::mem::offset_of!(libc::sysinfo, totalhigh)),
+        word(std::mem::offset_of!(libc::sysinfo, freehigh)),
+        linux::u32_at(b, std::mem::offset_of!(libc::sysinfo, mem_unit)),
+    )
+}
+
+/// `struct sysinfo`'s size on x86-64.
+const SYSINFO_SIZE: usize = std::mem::size_of::<libc::sysinfo>();
 
 /// `struct statfs`'s size on x86-64.
 const STATFS_SIZE: usize = std::mem::size_of::<libc::statfs>();

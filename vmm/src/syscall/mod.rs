@@ -1,9 +1,9 @@
 //! The host syscall service: what the host does for each syscall a program
 //! makes. A single-process guest: pid 1, no parent (ppid 0), thread id 1,
 //! uid/gid 0. File descriptors 0, 1 and 2 are microvm's own stdin, stdout
-//! and stderr; files come from a read-only view of a host directory
-//! (`--fs-root`). Everything not served answers -ENOSYS (and is logged by
-//! the trace).
+//! and stderr; files come from a read-only view of a host directory (the
+//! host's `/` by default, `--fs-root DIR`, none with `--no-fs`). Everything
+//! not served answers -ENOSYS (and is logged by the trace).
 //!
 //! Submodules serve families of syscalls: [`mm`] memory, [`fs`] file
 //! descriptors and files (through [`view`]), [`misc`] the system, time,

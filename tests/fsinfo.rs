@@ -80,3 +80,54 @@ fn sysinfo_names_and_the_view_s_read_only_answers() {
         "{trace}"
     );
 }
+
+/// Every call that would change a file (tests/c/rofs_changes.c), natively
+/// on a read-only tmpfs and under microvm on a writable directory laid out
+/// the same: the same answers, line for line (EROFS where Linux gets that
+/// far, the lookup's and the arguments' own errors before), and the
+/// writable directory unchanged.
+#[test]
+fn changes_fail_as_on_a_read_only_file_system() {
+    require_kvm!();
+    let Some(prog) = build("gcc", "rofs_changes", &["-static", "-O1"]) else {
+        return;
+    };
+    let scratch = Scratch::new("fsinfo-changes");
+    let Some(ro) = common::ReadOnlyTmpfs::new(&scratch) else {
+        return;
+    };
+    let native = std::process::Command::new(&prog)
+        .arg(&ro.0)
+        .output()
+        .expect("the program runs");
+    assert_eq!(native.status.code(), Some(0), "{}", stderr(&native));
+    let rw = scratch.0.join("rw");
+    std::fs::create_dir_all(rw.join("sub")).unwrap();
+    std::fs::write(rw.join("data"), "0123456789abcdef\n").unwrap();
+    std::os::unix::fs::symlink("data", rw.join("link")).unwrap();
+    let o = microvm()
+        .args(["run", "--trace", "off"])
+        .arg(&prog)
+        .arg(&rw)
+        .output()
+        .expect("microvm runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (native, vm) = (stdout(&native), stdout(&o));
+    assert!(native.lines().count() > 60, "{native}");
+    for (n, v) in native.lines().zip(vm.lines()) {
+        assert_eq!(v, n, "microvm's line, then the native one");
+    }
+    assert_eq!(vm.lines().count(), native.lines().count());
+    // Nothing changed.
+    assert_eq!(
+        std::fs::read_to_string(rw.join("data")).unwrap(),
+        "0123456789abcdef\n"
+    );
+    assert_eq!(std::fs::read_dir(rw.join("sub")).unwrap().count(), 0);
+    let mut names: Vec<_> = std::fs::read_dir(&rw)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["data", "link", "sub"]);
+}

@@ -279,3 +279,71 @@ pub fn only_standard_fds() -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     }
 }
+
+/// A read-only tmpfs mounted at `DIR/ro` for strace_fsinfo.c, unmounted
+/// when dropped: "data" (with the attribute user.test="hello" where tmpfs
+/// takes user attributes, Linux 6.6 and later), "link" (to "data"), "sub/".
+/// A file system mounted read-only, so that the native run gets a
+/// read-only file system's answers, which the view must give too.
+pub struct ReadOnlyTmpfs(pub PathBuf);
+
+impl ReadOnlyTmpfs {
+    /// `None` where this process may not mount (not root), with a line.
+    pub fn new(scratch: &Scratch) -> Option<ReadOnlyTmpfs> {
+        use std::ffi::CString;
+        let dir = scratch.0.join("ro");
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = CString::new(dir.to_str().unwrap()).unwrap();
+        let mount = |flags: libc::c_ulong| {
+            // SAFETY: NUL-terminated strings that live through the call.
+            unsafe {
+                libc::mount(
+                    c"microvm-test".as_ptr(),
+                    target.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    flags,
+                    c"size=64k".as_ptr().cast(),
+                )
+            }
+        };
+        if mount(0) != 0 {
+            eprintln!(
+                "skipped: cannot mount a tmpfs here ({})",
+                std::io::Error::last_os_error()
+            );
+            return None;
+        }
+        let ro = ReadOnlyTmpfs(dir.clone());
+        std::fs::write(dir.join("data"), "0123456789abcdef\n").unwrap();
+        std::os::unix::fs::symlink("data", dir.join("link")).unwrap();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        let data = CString::new(dir.join("data").to_str().unwrap()).unwrap();
+        // SAFETY: NUL-terminated strings and a 5-byte value that live
+        // through the call. Its failure (an older tmpfs) leaves no
+        // attribute, which both runs then see.
+        unsafe {
+            libc::setxattr(
+                data.as_ptr(),
+                c"user.test".as_ptr(),
+                c"hello".as_ptr().cast(),
+                5,
+                0,
+            )
+        };
+        assert_eq!(
+            mount(libc::MS_REMOUNT | libc::MS_RDONLY),
+            0,
+            "remount read-only: {}",
+            std::io::Error::last_os_error()
+        );
+        Some(ro)
+    }
+}
+
+impl Drop for ReadOnlyTmpfs {
+    fn drop(&mut self) {
+        let target = std::ffi::CString::new(self.0.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path that lives through the call.
+        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    }
+}

@@ -669,6 +669,9 @@ impl Files {
         if let Some(r) = self.handle_info(nr, a, ctx) {
             return Some(r);
         }
+        if let Some(r) = self.handle_changes(nr, a, ctx) {
+            return Some(r);
+        }
         Some(match nr {
             nr::WRITE => self.write(ctx, a[0], a[1], a[2]),
             nr::WRITEV => self.writev(ctx, a[0], a[1], a[2]),
@@ -1867,6 +1870,9 @@ impl crate::trace::style::FdTable for Files {
 
 #[path = "fsinfo.rs"]
 mod info;
+
+#[path = "rofs.rs"]
+mod changes;
 
 #[cfg(test)]
 #[path = "fs_model_tests.rs"]

@@ -346,6 +346,22 @@ fn arguments_reach_the_program() {
     ]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o), "a b c -d\n");
+    // Everything after the program is the program's, microvm's own
+    // options too (`python3 -c CODE`), as strace reads its command line.
+    let o = run(&[
+        "run",
+        "--trace",
+        "off",
+        program("echo").to_str().unwrap(),
+        "-c",
+        "--trace",
+        "json",
+        "--",
+        "-o",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "-c --trace json -- -o\n");
+    assert_eq!(stderr(&o), "");
 }
 
 #[test]

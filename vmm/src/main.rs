@@ -173,11 +173,17 @@ struct RunArgs {
     /// no filter (unsafe with an untrusted program).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = SeccompMode::Kill)]
     seccomp: SeccompMode,
-    /// The program to run.
-    program: PathBuf,
-    /// Arguments passed to the program.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    /// The program to run, then its arguments: everything after PROGRAM
+    /// is the program's, options too (`microvm run python3 -c CODE`), as
+    /// strace reads its command line.
+    #[arg(
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_names = ["PROGRAM", "ARGS"]
+    )]
+    command: Vec<String>,
 }
 
 /// The heading strace's options are listed under in `microvm run --help`.
@@ -192,6 +198,16 @@ struct TraceOptions {
 }
 
 impl RunArgs {
+    /// The program to run.
+    fn program(&self) -> PathBuf {
+        PathBuf::from(self.command.first().map_or("", String::as_str))
+    }
+
+    /// The arguments after the program.
+    fn program_args(&self) -> Vec<String> {
+        self.command.iter().skip(1).cloned().collect()
+    }
+
     /// The strace options, read as strace does; a bad `-e` is an error.
     fn trace_options(&self) -> Result<TraceOptions, FilterError> {
         let mut filter = Filter::default();
@@ -314,10 +330,10 @@ fn run(args: RunArgs, options: TraceOptions) -> Result<Ended, microvm::Error> {
     };
     let summary = args.summary || args.summary_only;
     let config = VmConfig {
+        program: args.program(),
+        args: args.program_args(),
         memory: args.memory,
         kernel: args.kernel,
-        program: args.program,
-        args: args.args,
         env: args.env,
     };
     let tracer = match (&args.output, format) {

@@ -82,6 +82,19 @@ int main(int argc, char **argv)
     syscall(SYS_llistxattr, argv[1], buf, sizeof buf);
     syscall(SYS_flistxattr, fd, buf, sizeof buf);
     syscall(SYS_flistxattr, dirfd, buf, sizeof buf);
+    syscall(SYS_listxattr, path, buf, 3);
+    syscall(SYS_getxattr, path, "user.test", buf, 5);
+    {
+        /* Names of XATTR_NAME_MAX (255) bytes and one more. */
+        char name[300] = "user.";
+        for (int i = 5; i < 256; i++)
+            name[i] = 'n';
+        name[255] = 0;
+        syscall(SYS_getxattr, path, name, buf, sizeof buf);
+        name[255] = 'n';
+        syscall(SYS_getxattr, path, name, buf, sizeof buf);
+        syscall(SYS_getxattr, path, (char *)8, buf, sizeof buf);
+    }
     syscall(SYS_setxattr, path, "user.test", "x", 1, 0);
     syscall(SYS_lsetxattr, path, "user.other", "x", 1, 0);
     syscall(SYS_fsetxattr, fd, "user.test", "x", 1, 0);

@@ -219,6 +219,9 @@ pub enum SpecialArg {
         /// The comment after a value with no named bit.
         unknown: &'static str,
     },
+    /// A NUL-terminated string shown as strace's `printstr`, cut at `-s`
+    /// (an extended attribute's name).
+    Str,
     /// A file offset split in two registers (preadv's `pos_l`, `pos_h`):
     /// on x86-64 the first holds all of it, shown as a signed number; the
     /// second is [`Arg::Folded`].
@@ -579,18 +582,18 @@ table! {
     SECURITY = 185, "security", NONE, [Hex, Hex, Hex], Int;
     GETTID = 186, "gettid", PURE, [], Int;
     READAHEAD = 187, "readahead", DESC, [Fd, Int, ULong], Int;
-    SETXATTR = 188, "setxattr", FILE, [Path, Path, InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
-    LSETXATTR = 189, "lsetxattr", FILE, [Path, Path, InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
-    FSETXATTR = 190, "fsetxattr", DESC, [Fd, Path, InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
-    GETXATTR = 191, "getxattr", FILE, [Path, Path, OutBuf(Len::Ret), ULong], Int;
-    LGETXATTR = 192, "lgetxattr", FILE, [Path, Path, OutBuf(Len::Ret), ULong], Int;
-    FGETXATTR = 193, "fgetxattr", DESC, [Fd, Path, OutBuf(Len::Ret), ULong], Int;
+    SETXATTR = 188, "setxattr", FILE, [Path, Special(Str), InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
+    LSETXATTR = 189, "lsetxattr", FILE, [Path, Special(Str), InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
+    FSETXATTR = 190, "fsetxattr", DESC, [Fd, Special(Str), InBuf(3), ULong, Flags(&XATTR_FLAGS)], Int;
+    GETXATTR = 191, "getxattr", FILE, [Path, Special(Str), OutBuf(Len::Ret), ULong], Int;
+    LGETXATTR = 192, "lgetxattr", FILE, [Path, Special(Str), OutBuf(Len::Ret), ULong], Int;
+    FGETXATTR = 193, "fgetxattr", DESC, [Fd, Special(Str), OutBuf(Len::Ret), ULong], Int;
     LISTXATTR = 194, "listxattr", FILE, [Path, OutBuf(Len::Ret), ULong], Int;
     LLISTXATTR = 195, "llistxattr", FILE, [Path, OutBuf(Len::Ret), ULong], Int;
     FLISTXATTR = 196, "flistxattr", DESC, [Fd, OutBuf(Len::Ret), ULong], Int;
-    REMOVEXATTR = 197, "removexattr", FILE, [Path, Path], Int;
-    LREMOVEXATTR = 198, "lremovexattr", FILE, [Path, Path], Int;
-    FREMOVEXATTR = 199, "fremovexattr", DESC, [Fd, Path], Int;
+    REMOVEXATTR = 197, "removexattr", FILE, [Path, Special(Str)], Int;
+    LREMOVEXATTR = 198, "lremovexattr", FILE, [Path, Special(Str)], Int;
+    FREMOVEXATTR = 199, "fremovexattr", DESC, [Fd, Special(Str)], Int;
     TKILL = 200, "tkill", SIGNAL|PROCESS, [Int, Signal], Int;
     TIME = 201, "time", CLOCK, [Special(TimeT)], Time;
     FUTEX = 202, "futex", NONE, [Ptr, Special(Futex), Folded, Folded, Folded, Folded], Int;

@@ -274,6 +274,7 @@ pub fn special(
             print_flags(out, table, v as u32 as u64, unknown)
         }
         SpecialArg::LowHigh => write!(out, "{}", v as i64),
+        SpecialArg::Str => string(out, c.mem, v, c.style),
     }
 }
 

@@ -119,6 +119,9 @@ int main(int argc, char **argv)
     syscall(SYS_preadv, fd, iov, 2, -1L, 0);
     syscall(SYS_preadv2, fd, iov, 2, -1L, 0, 0);
     syscall(SYS_preadv2, fd, iov, 1, 4, 0, 0x10000);
+    syscall(SYS_preadv2, fd, (void *)8, 1, 4, 0, 0x10000);
+    syscall(SYS_preadv2, 1, iov, 1, -1L, 0, 0x10000);
+    syscall(SYS_preadv, dirfd, iov, 1, 0L, 0);
     syscall(SYS_read, fd, buf, 4);
 
     /* the program's name */

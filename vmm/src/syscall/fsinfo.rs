@@ -360,19 +360,27 @@ impl Files {
         flags: u64,
         v2: bool,
     ) -> SysResult {
-        if v2 && offset == -1 {
-            self.file(fd)?;
-            check_rwf(flags)?;
-            return self.readv_at(ctx, fd, iov, iovcnt, None);
-        }
-        if offset < 0 {
+        let offset = if v2 && offset == -1 {
+            None
+        } else if offset < 0 {
             return Err(Errno::EINVAL);
-        }
-        self.positioned(fd)?;
+        } else {
+            self.positioned(fd)?;
+            Some(offset)
+        };
+        // As Linux: the file open for reading, the iovecs, then the flags.
+        self.readable(fd)?;
+        super::for_each_iovec(
+            ctx.mem,
+            iov,
+            iovcnt,
+            crate::arch::paging::Access::UserWrite,
+            |_, _| Ok(true),
+        )?;
         if v2 {
             check_rwf(flags)?;
         }
-        self.readv_at(ctx, fd, iov, iovcnt, Some(offset))
+        self.readv_at(ctx, fd, iov, iovcnt, offset)
     }
 }
 

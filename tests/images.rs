@@ -77,9 +77,13 @@ fn foreign_machine() {
 #[test]
 fn dynamically_linked() {
     require_kvm!();
-    // This test binary is itself a dynamically linked executable.
+    // This test binary is itself a dynamically linked executable: its
+    // interpreter comes from the file view, which --no-fs takes away.
     let me = std::env::current_exe().unwrap();
-    refused(&["run", me.to_str().unwrap()], "dynamically linked");
+    refused(
+        &["run", "--no-fs", me.to_str().unwrap()],
+        "it is dynamically linked and its interpreter /lib64/ld-linux-x86-64.so.2 is read from the file view, which --no-fs took away",
+    );
 }
 
 #[test]

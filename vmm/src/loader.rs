@@ -839,7 +839,7 @@ fn load_elf(
                 return Err(bad_program(
                     path,
                     format!(
-                        "it is dynamically linked and its interpreter {shown} is read from the file view, which this run has none of (give one with --fs-root /)"
+                        "it is dynamically linked and its interpreter {shown} is read from the file view, which --no-fs took away (run without it, or with --fs-root DIR holding the interpreter)"
                     ),
                 ));
             };

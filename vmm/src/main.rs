@@ -180,7 +180,6 @@ struct RunArgs {
         required = true,
         num_args = 1..,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
         value_names = ["PROGRAM", "ARGS"]
     )]
     command: Vec<String>,

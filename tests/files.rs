@@ -691,6 +691,54 @@ fn without_flags_the_host_s_root_is_seen_read_only_from_microvm_s_cwd() {
     assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }
 
+/// The walkthrough as the issue gives it, with no flag at all: the seed
+/// program built with plain `gcc -g main.c -o dup_trace`, run as `microvm
+/// run ./dup_trace` from its own directory.
+#[test]
+fn the_walkthrough_needs_no_flags() {
+    require_kvm!();
+    let Some(built) = common::build("gcc", "dup_trace", &["-g"]) else {
+        return;
+    };
+    let dir = Scratch::new("files-walkthrough-no-flags");
+    std::fs::copy(&built, dir.0.join("dup_trace")).unwrap();
+    for regs in [false, true] {
+        let mut cmd = microvm();
+        cmd.arg("run");
+        if regs {
+            cmd.arg("--regs");
+        }
+        let o = cmd
+            .arg("./dup_trace")
+            .current_dir(&dir.0)
+            .output()
+            .expect("microvm runs");
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        let at = |prefix: &str| {
+            err.lines()
+                .position(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no line starting {prefix:?} in\n{err}"))
+        };
+        let open = at("openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY) = 3");
+        let dup = at("dup(3) = 4");
+        let close4 = at("close(4) = 0");
+        assert!(open < dup && dup < close4, "{err}");
+        let close3 = err
+            .lines()
+            .skip(dup)
+            .position(|l| l.starts_with("close(3) = 0"))
+            .map(|k| k + dup);
+        assert!(close3.is_some_and(|c| c < close4), "{err}");
+        assert!(err.ends_with("+++ exited with 0 +++\n"), "{err}");
+        if regs {
+            let line = err.lines().nth(dup).unwrap_or_default();
+            assert!(line.contains("[rax=0x20 "), "{line}");
+            assert!(line.contains(" rdi=0x3 "), "{line}");
+        }
+    }
+}
+
 #[test]
 fn with_no_fs_every_open_fails_with_enoent() {
     require_kvm!();

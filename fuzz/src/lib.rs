@@ -114,7 +114,7 @@ impl Tracers {
     fn syscall(&mut self, mem: &UserMemory<'_>, frame: &TrapFrame, outcome: Disposition) {
         let ret = match outcome {
             Disposition::Return(v) | Disposition::Killed(v, _) => Some(v),
-            Disposition::Exit(_) => None,
+            Disposition::Exit(_) | Disposition::WaitsForever(_) => None,
         };
         self.text
             .count(frame.rax, ret, std::time::Duration::from_nanos(1));

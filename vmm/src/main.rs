@@ -450,6 +450,9 @@ fn main() -> ExitCode {
                         Outcome::Killed { signal, reason } => {
                             say!("microvm: guest killed by {}: {reason}", signal.name())
                         }
+                        Outcome::WaitsForever { call, why } => {
+                            say!("microvm: the program waits forever: {call} {why}")
+                        }
                         Outcome::Stopped(StopReason::Timeout) => {
                             say!("microvm: timed out: the guest was stopped")
                         }

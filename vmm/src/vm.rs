@@ -107,7 +107,22 @@ pub enum Outcome {
         /// One line saying why.
         reason: String,
     },
+    /// The program made a call that waits for something that can never
+    /// happen in this process (see `Disposition::WaitsForever`): the run
+    /// ended rather than hang, as a `timeout` would have ended it natively.
+    WaitsForever {
+        /// The call, as the trace shows it (`futex(0x4a62d0,
+        /// FUTEX_WAIT_PRIVATE, 0, NULL)`).
+        call: String,
+        /// Why nothing can end the wait ("with no other thread to wake it").
+        why: &'static str,
+    },
 }
+
+/// microvm's exit status for [`Outcome::WaitsForever`]: 124, as
+/// `timeout(1)` (or `--timeout`) would end the same program natively —
+/// only sooner.
+pub const WAITS_FOREVER_STATUS: i32 = 124;
 
 impl Outcome {
     /// The exit status microvm ends with.
@@ -116,6 +131,7 @@ impl Outcome {
             Outcome::Exited(s) => *s,
             Outcome::Killed { signal, .. } => signal.exit_status(),
             Outcome::Stopped(reason) => reason.exit_status(),
+            Outcome::WaitsForever { .. } => WAITS_FOREVER_STATUS,
         }
     }
 }
@@ -544,6 +560,13 @@ impl Vm {
                 tracer.end(Some(status), None);
                 Ok(Some(Outcome::Exited(status)))
             }
+            Disposition::WaitsForever(why) => {
+                tracer.waits_forever();
+                Ok(Some(Outcome::WaitsForever {
+                    call: call_text(&UserMemory::new(&self.ram, self.cr3), &frame),
+                    why,
+                }))
+            }
         }
     }
 
@@ -785,6 +808,17 @@ fn general_registers(r: &kvm_bindings::kvm_regs) -> TrapFrame {
         };
     }
     microvm_abi::trap_frame_registers!(copy)
+}
+
+/// The call in `frame` as the trace shows it, unfinished (for microvm's
+/// last line; its strings are escaped as the trace escapes them).
+fn call_text(mem: &UserMemory<'_>, frame: &TrapFrame) -> String {
+    let style = crate::trace::style::Style::default();
+    let call = crate::trace::decode::Call::new(mem, frame, None, &style);
+    let mut text = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = crate::trace::decode::call(&mut text, &call);
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// The trace output failed: a closed pipe ends the run as SIGPIPE would end

@@ -238,6 +238,7 @@ impl Harness {
             ram: &self.ram,
             space: &mut self.space,
             requests: &mut requests,
+            forever: None,
         };
         let r = self.files.handle(nr, &a, &mut ctx).expect("a file syscall");
         match Disposition::from(r) {

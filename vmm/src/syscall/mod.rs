@@ -51,6 +51,13 @@ pub enum Disposition {
     /// The syscall failed with this value in rax and raised a signal that
     /// ends the program (a write to a closed pipe: EPIPE and SIGPIPE).
     Killed(i64, crate::exception::Signal),
+    /// The syscall waits for something that can never happen in this one
+    /// single-threaded process (an untimed futex wait no other thread can
+    /// wake, a read of an empty pipe whose write end only this process
+    /// holds, a poll with no timeout on descriptors none of which can
+    /// become ready): the run ends rather than hang. The text says why; it
+    /// follows the call in microvm's last line (see [`Context::waits_forever`]).
+    WaitsForever(&'static str),
 }
 
 impl From<SysResult> for Disposition {
@@ -94,6 +101,22 @@ pub struct Context<'a, 'm> {
     pub space: &'a mut AddressSpace,
     /// What the kernel must do before returning to ring 3.
     pub requests: &'a mut KernelRequests,
+    /// Set by [`Context::waits_forever`]: the call never returns.
+    pub forever: Option<&'static str>,
+}
+
+impl Context<'_, '_> {
+    /// The answer of a call that would wait for ever: nothing in this
+    /// process can end the wait (no other thread, no signal that can
+    /// arrive). The service turns the call into
+    /// [`Disposition::WaitsForever`], which ends the run with one line,
+    /// `microvm: the program waits forever: CALL WHY`; `why` reads after
+    /// the call, e.g. "with no other thread to wake it". The errno
+    /// returned is never seen by the program.
+    pub fn waits_forever(&mut self, why: &'static str) -> SysResult {
+        self.forever = Some(why);
+        Err(Errno::EINTR)
+    }
 }
 
 /// What the host asks the kernel to do on the way back to ring 3 (see
@@ -230,12 +253,17 @@ impl SyscallService {
             space: guest.space,
             requests: guest.requests,
             stop: self.stop.as_ref(),
+            forever: None,
         };
         let args = frame.syscall_args();
-        if let Some(r) = self.signals.handle(frame.rax, &args, frame.rsp, &mut ctx) {
-            return r.into();
+        let r = match self.signals.handle(frame.rax, &args, frame.rsp, &mut ctx) {
+            Some(r) => r,
+            None => self.modules.serve(frame.rax, &args, &mut ctx),
+        };
+        match ctx.forever {
+            Some(why) => Disposition::WaitsForever(why),
+            None => r.into(),
         }
-        self.modules.serve(frame.rax, &args, &mut ctx).into()
     }
 }
 

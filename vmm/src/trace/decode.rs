@@ -113,6 +113,55 @@ pub fn call(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
     out.write_all(b")")
 }
 
+/// `name(args... <unfinished ...>)`: the call part of the line of a call
+/// that never returned, as strace 6 shows one whose process died inside
+/// it. The arguments strace shows on entry are shown; those it shows on
+/// exit (output buffers and structs) are not, and where there were any,
+/// or the result shows more (poll's revents, select's sets), `
+/// <unfinished ...>` marks the cut: `read(3,  <unfinished ...>)`,
+/// `poll([{fd=3, events=POLLIN}], 1, -1 <unfinished ...>)`; a call shown
+/// whole on entry is shown as [`call`] shows it: `futex(0x4a62d0,
+/// FUTEX_WAIT_PRIVATE, 0, NULL)`.
+pub fn unfinished_call(out: &mut impl Write, c: &Call<'_, '_>) -> io::Result<()> {
+    let Some(row) = by_nr(c.nr) else {
+        return call(out, c);
+    };
+    write!(out, "{}(", row.name)?;
+    let exit_arg = row.args.iter().position(shown_on_exit);
+    let shown = exit_arg.unwrap_or(row.args.len());
+    let mut first = true;
+    for i in 0..shown {
+        if row.args[i] == Arg::Folded {
+            continue;
+        }
+        if !first {
+            out.write_all(b", ")?;
+        }
+        first = false;
+        arg(out, c, row, i)?;
+    }
+    if exit_arg.is_some() && shown > 0 {
+        out.write_all(b", ")?;
+    }
+    let cut = exit_arg.is_some() || matches!(row.ret, Ret::Poll | Ret::PollLeft | Ret::Select);
+    if cut {
+        out.write_all(b" <unfinished ...>")?;
+    }
+    out.write_all(b")")
+}
+
+/// True for an argument strace shows when the call returns.
+fn shown_on_exit(a: &Arg) -> bool {
+    matches!(
+        a,
+        Arg::OutBuf(_)
+            | Arg::OutBytes(_)
+            | Arg::Out(_)
+            | Arg::OutSigSet(_)
+            | Arg::Special(microvm_abi::linux::syscalls::SpecialArg::Remaining)
+    )
+}
+
 /// Each argument as the text line shows it (those a special decoder folds
 /// into the one before are left out), for the JSON trace.
 pub fn shown_args(c: &Call<'_, '_>) -> Vec<String> {

@@ -346,7 +346,10 @@ impl Tracer {
                 let written = self.text_line_led(frame, &leader, |out| {
                     let mut line = Column::new(out);
                     line.written = lead;
-                    decode::call(&mut line, &call)?;
+                    match outcome {
+                        Disposition::WaitsForever(_) => decode::unfinished_call(&mut line, &call)?,
+                        _ => decode::call(&mut line, &call)?,
+                    }
                     line.tab_to(RESULT_COLUMN)?;
                     decode::result(line.inner, &call)?;
                     match took {
@@ -628,6 +631,33 @@ impl Tracer {
         self.record(result);
     }
 
+    /// Log that the run ended because the program waits for ever (see
+    /// [`Disposition::WaitsForever`]): `+++ stopped: waits forever +++`,
+    /// as `--timeout`'s `+++ stopped: timed out +++`.
+    pub fn waits_forever(&mut self) {
+        if !self.enabled() {
+            return;
+        }
+        let result = match self.format {
+            TraceFormat::Text => {
+                let leader = self.leader(None);
+                let r = self.out.write_all(leader.bytes());
+                r.and_then(|()| writeln!(self.out, "+++ stopped: waits forever +++"))
+            }
+            TraceFormat::Json => json_line(
+                &mut self.out,
+                &JsonEnd {
+                    kind: "end",
+                    status: None,
+                    signal: None,
+                    stopped: Some("waits forever"),
+                },
+            ),
+            TraceFormat::Off => Ok(()),
+        };
+        self.record(result);
+    }
+
     /// True when lines about `signal` are shown (`-e signal=`).
     fn shows(&self, signal: Option<exception::Signal>) -> bool {
         signal.is_none_or(|s| self.filter.shows_signal(s.number()))
@@ -710,7 +740,7 @@ impl<W: Write> Write for Column<'_, W> {
 fn outcome_ret(outcome: Disposition) -> Option<i64> {
     match outcome {
         Disposition::Return(v) | Disposition::Killed(v, _) => Some(v),
-        Disposition::Exit(_) => None,
+        Disposition::Exit(_) | Disposition::WaitsForever(_) => None,
     }
 }
 

@@ -203,3 +203,41 @@ fn fd_paths_reach_the_json_trace_only_with_y() {
     call(&mut t, nr::CLOSE, 3, Disposition::Return(0));
     assert!(!written(t, &out).contains("fd_paths"));
 }
+
+#[test]
+fn a_call_that_waits_forever_is_shown_unfinished_as_strace_shows_a_killed_one() {
+    let (mut t, out) = tracer(TraceFormat::Text, &[], Timing::default());
+    // Shown whole on entry (rt_sigsuspend's mask is an input): no mark.
+    call(&mut t, nr::PAUSE, 0, Disposition::WaitsForever("never"));
+    // An output buffer: cut before it, as strace's `read(3,  <unfinished ...>)`.
+    call(&mut t, nr::READ, 3, Disposition::WaitsForever("never"));
+    // Arguments all inputs, but the result shows more (revents).
+    call(&mut t, nr::POLL, 0, Disposition::WaitsForever("never"));
+    t.waits_forever();
+    let text = written(t, &out);
+    let l: Vec<&str> = text.lines().collect();
+    assert_eq!(l[0], format!("pause(){}= ?", " ".repeat(33)));
+    assert_eq!(
+        l[1],
+        format!("read(3,  <unfinished ...>){}= ?", " ".repeat(14))
+    );
+    assert_eq!(
+        l[2],
+        format!("poll(NULL, 0, 0 <unfinished ...>){}= ?", " ".repeat(7))
+    );
+    assert_eq!(l[3], "+++ stopped: waits forever +++");
+    assert_eq!(l.len(), 4);
+    // JSON: no return value, `?`, and the end record says why.
+    let (mut t, out) = tracer(TraceFormat::Json, &[], Timing::default());
+    call(&mut t, nr::READ, 3, Disposition::WaitsForever("never"));
+    t.waits_forever();
+    let text = written(t, &out);
+    let l: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(l[0]["ret"], serde_json::Value::Null);
+    assert_eq!(l[0]["result"], "?");
+    assert_eq!(l[1]["kind"], "end");
+    assert_eq!(l[1]["stopped"], "waits forever");
+}

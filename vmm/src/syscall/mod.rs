@@ -14,6 +14,7 @@
 //! struct layouts and flags they and the trace share.
 
 pub mod fs;
+pub mod futex;
 pub mod linux;
 pub mod misc;
 pub mod mm;
@@ -274,6 +275,7 @@ impl Modules {
         match nr {
             nr::GETPID | nr::GETTID => return Ok(GUEST_PID as u64),
             nr::GETPPID => return Ok(0),
+            nr::FUTEX => return futex::futex(ctx, a),
             nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => return Ok(0),
             _ => {}
         }

@@ -190,7 +190,10 @@ fn the_vvar_page_cannot_be_made_writable() {
         trace.contains(", 4096, PROT_READ|PROT_WRITE) = -1 EACCES (Permission denied)"),
         "{trace}"
     );
-    assert!(trace.contains("+++ killed by SIGSEGV (core dumped) +++"), "{trace}");
+    assert!(
+        trace.contains("+++ killed by SIGSEGV (core dumped) +++"),
+        "{trace}"
+    );
     assert_eq!(o.status.code(), Some(139));
     // And natively the same.
     let native = Command::new(&prog)

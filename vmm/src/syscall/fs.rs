@@ -18,6 +18,7 @@
 //! with EINTR, and the run ends.
 
 use super::linux::{self, at, f, o, stat, statx, PATH_MAX};
+use super::pipe::{self, Pipe, Writable};
 use super::procself::{self, GuestProcess};
 use super::view::View;
 use super::{io_errno, nr, Context, SysResult, MAX_RW_COUNT};
@@ -63,6 +64,8 @@ enum Object {
         /// The offset read(2) and lseek(2) move.
         pos: AtomicU64,
     },
+    /// One end of a pipe inside the process (see [`pipe`]).
+    Pipe(pipe::End),
     /// A host file from the view, opened read-only (or `O_PATH`).
     Host {
         /// microvm's descriptor.
@@ -99,7 +102,15 @@ impl OpenFile {
             Object::Stdout => Some(stdio_fd(1)),
             Object::Stderr => Some(stdio_fd(2)),
             Object::Host { fd, .. } => Some(fd.as_fd()),
-            Object::Synthetic { .. } => None,
+            Object::Synthetic { .. } | Object::Pipe(_) => None,
+        }
+    }
+
+    /// The pipe behind it, if it is one end of one.
+    fn pipe(&self) -> Option<&pipe::End> {
+        match &self.object {
+            Object::Pipe(end) => Some(end),
+            _ => None,
         }
     }
 
@@ -697,6 +708,8 @@ impl Files {
             nr::CHDIR => self.chdir(ctx, a[0]),
             nr::FCHDIR => self.fchdir(a[0]),
             nr::GETDENTS64 => self.getdents64(ctx, a[0], a[1], a[2]),
+            nr::PIPE => self.pipe2(ctx, a[0], 0),
+            nr::PIPE2 => self.pipe2(ctx, a[0], a[1]),
             _ => return None,
         })
     }
@@ -765,6 +778,9 @@ impl Files {
 
     fn write(&mut self, ctx: &mut Context<'_, '_>, fd: u64, buf: u64, count: u64) -> SysResult {
         let count = count.min(MAX_RW_COUNT);
+        if let Some(file) = self.pipe_end(fd, true)? {
+            return self.write_pipe(ctx, &file, &[(buf, count)]);
+        }
         let sink = self.sink(fd)?;
         let mem = ctx.mem;
         // Check the whole buffer before writing a byte of it.
@@ -777,6 +793,10 @@ impl Files {
     }
 
     fn writev(&mut self, ctx: &mut Context<'_, '_>, fd: u64, iov: u64, iovcnt: u64) -> SysResult {
+        if let Some(file) = self.pipe_end(fd, true)? {
+            let pieces = iovecs(ctx.mem, iov, iovcnt, Access::UserRead)?;
+            return self.write_pipe(ctx, &file, &pieces);
+        }
         let sink = self.sink(fd)?;
         let mem = ctx.mem;
         // Check every iovec and every buffer before writing a byte.
@@ -794,7 +814,7 @@ impl Files {
     /// read(2), or pread64(2) with `offset`.
     fn read(
         &mut self,
-        ctx: &Context<'_, '_>,
+        ctx: &mut Context<'_, '_>,
         fd: u64,
         buf: u64,
         count: u64,
@@ -805,6 +825,12 @@ impl Files {
             return Err(Errno::EINVAL);
         }
         let count = count.min(MAX_RW_COUNT);
+        if file.pipe().is_some() {
+            if offset.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            return self.read_pipe(ctx, &file, &[(buf, count)]);
+        }
         check_writable(ctx.mem, buf, count)?;
         let mut input = Input::new(&file, offset);
         self.fill(ctx, &mut input, buf, count)?;
@@ -816,6 +842,7 @@ impl Files {
         let file = self.file(fd)?;
         match file.object {
             Object::Stdout | Object::Stderr => Err(Errno::EBADF),
+            Object::Pipe(pipe::End { write: true, .. }) => Err(Errno::EBADF),
             // An O_PATH descriptor reads nothing.
             _ if file.status.load(Ordering::Relaxed) & o::PATH != 0 => Err(Errno::EBADF),
             _ => Ok(file),
@@ -1173,6 +1200,13 @@ impl Files {
                 Ok(0)
             }
             f::GETFL => Ok(slot.file.status.load(Ordering::Relaxed)),
+            f::GETPIPE_SZ | f::SETPIPE_SZ => {
+                let end = slot.file.pipe().ok_or(Errno::EBADF)?;
+                match cmd as u32 as u64 {
+                    f::GETPIPE_SZ => Ok(end.pipe.capacity()),
+                    _ => end.pipe.set_capacity(arg),
+                }
+            }
             f::SETFL => {
                 // What Linux lets F_SETFL change; O_APPEND cannot matter
                 // on a read-only file. Nothing changes on the host: reads
@@ -1198,6 +1232,9 @@ impl Files {
             4 => Whence::SeekHole,
             _ => return Err(Errno::EINVAL),
         };
+        if file.pipe().is_some() {
+            return Err(Errno::ESPIPE);
+        }
         let Some(fd) = file.host_fd() else {
             return synthetic_lseek(&file, offset as i64, whence);
         };
@@ -1256,9 +1293,10 @@ impl Files {
 
     fn fstat(&mut self, ctx: &Context<'_, '_>, fd: u64, buf: u64) -> SysResult {
         let file = self.file(fd)?;
-        let st = match file.host_fd() {
-            Some(fd) => host_stat(fd)?,
-            None => synthetic_stat(file.kind() == Kind::Directory),
+        let st = match (file.host_fd(), file.pipe()) {
+            (_, Some(end)) => pipe_stat(&end.pipe),
+            (Some(fd), None) => host_stat(fd)?,
+            (None, None) => synthetic_stat(file.kind() == Kind::Directory),
         };
         copy_out(ctx.mem, buf, &st)?;
         Ok(0)
@@ -1391,6 +1429,7 @@ impl Files {
             Object::Synthetic { entry, .. } => {
                 Ok(format!("/proc/{}/{}", super::GUEST_PID, entry.name()).into_bytes())
             }
+            Object::Pipe(end) => Ok(format!("pipe:[{}]", end.pipe.ino).into_bytes()),
             Object::Host { fd, .. } => match self.view.as_ref() {
                 Some(view) => view.path_of(fd.as_fd()),
                 None => Err(Errno::ENOENT),
@@ -1854,6 +1893,158 @@ impl Emitter<'_> {
             None => Ok(self.written),
         }
     }
+}
+
+impl Files {
+    // ---- pipes (see [`pipe`]) ----
+
+    /// pipe2(2) (pipe(2) with no flags): both ends at the two lowest free
+    /// fds, written to `fds` (EFAULT, and no fd, if it cannot be).
+    fn pipe2(&mut self, ctx: &Context<'_, '_>, fds: u64, flags: u64) -> SysResult {
+        let flags = flags as u32 as u64;
+        if flags & !(o::CLOEXEC | o::NONBLOCK | o::DIRECT) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let r = self.lowest_free(0).ok_or(Errno::EMFILE)?;
+        let w = self.lowest_free(r + 1).ok_or(Errno::EMFILE)?;
+        let mut pair = [0u8; 8];
+        pair[..4].copy_from_slice(&(r as i32).to_le_bytes());
+        pair[4..].copy_from_slice(&(w as i32).to_le_bytes());
+        copy_out(ctx.mem, fds, &pair)?;
+        let status = flags & (o::NONBLOCK | o::DIRECT);
+        let cloexec = flags & o::CLOEXEC != 0;
+        let (read_end, write_end) = Pipe::new();
+        for (fd, end, mode) in [(r, read_end, o::RDONLY), (w, write_end, o::WRONLY)] {
+            let file = Arc::new(OpenFile {
+                object: Object::Pipe(end),
+                status: AtomicU64::new(mode | status),
+            });
+            self.place(fd, Slot { file, cloexec });
+        }
+        Ok(0)
+    }
+
+    /// The open file behind `fd` if it is a pipe's write end (`write`) or
+    /// read end; EBADF for the other end; `None` for anything else.
+    fn pipe_end(&self, fd: u64, write: bool) -> Result<Option<Arc<OpenFile>>, Errno> {
+        let Ok(file) = self.file(fd) else {
+            return Ok(None);
+        };
+        match file.pipe() {
+            Some(end) if end.write == write => Ok(Some(file)),
+            Some(_) => Err(Errno::EBADF),
+            None => Ok(None),
+        }
+    }
+
+    /// Read from the pipe `file` into the guest buffers `pieces`.
+    fn read_pipe(
+        &mut self,
+        ctx: &mut Context<'_, '_>,
+        file: &OpenFile,
+        pieces: &[(u64, u64)],
+    ) -> SysResult {
+        let Some(end) = file.pipe() else {
+            return Err(Errno::EBADF);
+        };
+        let want = pieces.iter().map(|p| p.1).sum::<u64>();
+        let n = pipe::readable(ctx, &end.pipe, want, file.nonblocking())?;
+        for &(base, len) in pieces {
+            check_writable(ctx.mem, base, len)?;
+        }
+        if self.bounce.is_empty() {
+            self.bounce = vec![0; BOUNCE_SIZE];
+        }
+        let mut done = 0;
+        for &(base, len) in pieces {
+            let mut pos = 0;
+            while pos < len && done < n {
+                let chunk = (len - pos).min(n - done).min(BOUNCE_SIZE as u64) as usize;
+                let got = end.pipe.take(&mut self.bounce[..chunk]);
+                copy_out(ctx.mem, base + pos, &self.bounce[..got])?;
+                pos += got as u64;
+                done += got as u64;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Write the guest buffers `pieces` to the pipe `file`.
+    fn write_pipe(
+        &mut self,
+        ctx: &mut Context<'_, '_>,
+        file: &OpenFile,
+        pieces: &[(u64, u64)],
+    ) -> SysResult {
+        let Some(end) = file.pipe() else {
+            return Err(Errno::EBADF);
+        };
+        let total = pieces.iter().map(|p| p.1).sum::<u64>();
+        for &(base, len) in pieces {
+            ctx.mem
+                .for_each_piece(base, len, Access::UserRead, |_, _| {})
+                .map_err(|_| Errno::EFAULT)?;
+        }
+        let (n, forever) = match pipe::writable(&end.pipe, total, file.nonblocking()) {
+            Writable::Now(n) => (n, false),
+            Writable::Forever(n) => (n, true),
+            Writable::Fail(e) => return Err(e),
+        };
+        if self.bounce.is_empty() {
+            self.bounce = vec![0; BOUNCE_SIZE];
+        }
+        let mut done = 0;
+        for &(base, len) in pieces {
+            let mut pos = 0;
+            while pos < len && done < n {
+                let chunk = (len - pos).min(n - done).min(BOUNCE_SIZE as u64) as usize;
+                ctx.mem
+                    .read(base + pos, &mut self.bounce[..chunk])
+                    .map_err(|_| Errno::EFAULT)?;
+                end.pipe.put(&self.bounce[..chunk]);
+                pos += chunk as u64;
+                done += chunk as u64;
+            }
+        }
+        if forever {
+            return ctx.waits_forever(pipe::FULL);
+        }
+        Ok(done)
+    }
+}
+
+/// The iovecs at `iov` (`iovcnt` of them, each checked for `access`), cut
+/// at MAX_RW_COUNT in all.
+fn iovecs(
+    mem: &UserMemory<'_>,
+    iov: u64,
+    iovcnt: u64,
+    access: Access,
+) -> Result<Vec<(u64, u64)>, Errno> {
+    let mut pieces = Vec::new();
+    for_each_iovec(mem, iov, iovcnt, access, |base, len| {
+        pieces.push((base, len));
+        Ok(true)
+    })?;
+    Ok(pieces)
+}
+
+/// The `struct stat` of a pipe, as pipefs fills it: a FIFO, mode 0600,
+/// owned by the process's uid, size 0.
+fn pipe_stat(pipe: &Pipe) -> [u8; stat::SIZE] {
+    // SAFETY: struct stat is plain integers; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    st.st_mode = libc::S_IFIFO | 0o600;
+    st.st_nlink = 1;
+    st.st_ino = pipe.ino;
+    st.st_blksize = 4096;
+    let mut out = [0u8; stat::SIZE];
+    // SAFETY: `st` is `stat::SIZE` bytes (checked at compile time in
+    // `linux`), read as bytes once.
+    out.copy_from_slice(unsafe {
+        std::slice::from_raw_parts((&st as *const libc::stat).cast::<u8>(), stat::SIZE)
+    });
+    out
 }
 
 impl crate::trace::style::FdTable for Files {

@@ -334,7 +334,7 @@ impl Files {
     /// pread64(2): EINVAL for a negative offset before anything else.
     fn pread(
         &mut self,
-        ctx: &Context<'_, '_>,
+        ctx: &mut Context<'_, '_>,
         fd: u64,
         buf: u64,
         count: u64,
@@ -352,7 +352,7 @@ impl Files {
     #[allow(clippy::too_many_arguments)]
     fn preadv(
         &mut self,
-        ctx: &Context<'_, '_>,
+        ctx: &mut Context<'_, '_>,
         fd: u64,
         iov: u64,
         iovcnt: u64,
@@ -562,13 +562,21 @@ impl Files {
     /// readv(2) at `offset` (or the file position).
     pub(super) fn readv_at(
         &mut self,
-        ctx: &Context<'_, '_>,
+        ctx: &mut Context<'_, '_>,
         fd: u64,
         iov: u64,
         iovcnt: u64,
         offset: Option<i64>,
     ) -> SysResult {
         let file = self.readable(fd)?;
+        if file.pipe().is_some() {
+            if offset.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            let pieces =
+                super::iovecs(ctx.mem, iov, iovcnt, crate::arch::paging::Access::UserWrite)?;
+            return self.read_pipe(ctx, &file, &pieces);
+        }
         let mem = ctx.mem;
         super::for_each_iovec(
             mem,

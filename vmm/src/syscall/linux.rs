@@ -168,6 +168,10 @@ pub mod f {
         FD_CLOEXEC, F_DUPFD as DUPFD, F_DUPFD_CLOEXEC as DUPFD_CLOEXEC, F_GETFD as GETFD,
         F_GETFL as GETFL, F_SETFD as SETFD, F_SETFL as SETFL,
     };
+    /// F_GETPIPE_SZ: a pipe's capacity.
+    pub const GETPIPE_SZ: u64 = libc::F_GETPIPE_SZ as u64;
+    /// F_SETPIPE_SZ: set a pipe's capacity.
+    pub const SETPIPE_SZ: u64 = libc::F_SETPIPE_SZ as u64;
 }
 
 /// `lseek(2)` whence values, by number (`WHENCE_CODES` as an array).

@@ -18,6 +18,7 @@ pub mod futex;
 pub mod linux;
 pub mod misc;
 pub mod mm;
+pub mod pipe;
 pub mod procself;
 pub mod sigframe;
 pub mod signal;

@@ -241,6 +241,70 @@ impl StopSlot {
     }
 }
 
+/// Wait until one of `fds` (poll(2) entries; negative descriptors are
+/// skipped) has events, `timeout` (if any) has passed, or the run behind
+/// `stop` (if any) is stopped. Each entry's `revents` is left as the host
+/// set it.
+pub fn wait_any(
+    stop: Option<&StopHandle>,
+    fds: &mut [libc::pollfd],
+    timeout: Option<Duration>,
+) -> io::Result<Wake> {
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut all = fds.to_vec();
+    all.push(libc::pollfd {
+        fd: stop.map_or(-1, |s| s.inner.stopped.as_raw_fd()),
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        if stop.is_some_and(|s| s.reason().is_some()) {
+            return Ok(Wake::Stopped);
+        }
+        let left = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            libc::timespec {
+                tv_sec: left.as_secs().min(i64::MAX as u64) as libc::time_t,
+                tv_nsec: libc::c_long::from(left.subsec_nanos()),
+            }
+        });
+        let left_ptr = left
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `all` is an array of `all.len()` initialised pollfd that
+        // outlives the call; `left_ptr` is null or points at a timespec
+        // that does; a null signal mask leaves the mask alone.
+        let n = unsafe {
+            libc::ppoll(
+                all.as_mut_ptr(),
+                all.len() as libc::nfds_t,
+                left_ptr,
+                std::ptr::null(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        let Some((stopped, rest)) = all.split_last() else {
+            return Ok(Wake::TimedOut);
+        };
+        for (f, a) in fds.iter_mut().zip(rest) {
+            f.revents = a.revents;
+        }
+        if n == 0 {
+            return Ok(Wake::TimedOut);
+        }
+        if stopped.revents != 0 {
+            return Ok(Wake::Stopped);
+        }
+        return Ok(Wake::Ready);
+    }
+}
+
 /// [`wait`] for the poll(2) `events` of `fd`.
 fn wait_for(
     stop: Option<&StopHandle>,

@@ -494,6 +494,7 @@ impl Vm {
             requests: &mut requests,
         };
         tracer.enter(&frame, service);
+        tracer.enter_args(&mem, &frame);
         let outcome = service.handle(guest, &frame, &mut || tracer.before_output());
         tracer.served(&frame, outcome, service);
         tracer.syscall(&mem, &frame, outcome);

@@ -710,6 +710,10 @@ impl Files {
             nr::GETDENTS64 => self.getdents64(ctx, a[0], a[1], a[2]),
             nr::PIPE => self.pipe2(ctx, a[0], 0),
             nr::PIPE2 => self.pipe2(ctx, a[0], a[1]),
+            nr::POLL => super::poll::poll(self, ctx, a[0], a[1], a[2]),
+            nr::PPOLL => super::poll::ppoll(self, ctx, a),
+            nr::SELECT => super::poll::select(self, ctx, a),
+            nr::PSELECT6 => super::poll::pselect6(self, ctx, a),
             _ => return None,
         })
     }
@@ -1895,7 +1899,65 @@ impl Emitter<'_> {
     }
 }
 
+/// What poll(2) can tell of a descriptor (see [`Files::poll_fd`]).
+#[derive(Debug)]
+pub enum PollFd<'a> {
+    /// Not open: POLLNVAL, select's EBADF.
+    Bad,
+    /// Known now, and cannot change while the program waits.
+    Mask(i16),
+    /// Polled on the host.
+    Host(BorrowedFd<'a>),
+}
+
 impl Files {
+    /// RLIMIT_NOFILE's soft limit (poll's nfds may not exceed it).
+    pub fn fd_limit(&self) -> u64 {
+        self.fd_limit
+    }
+
+    /// What poll(2) sees of `fd`: a pipe end as Linux's pipe_poll answers
+    /// (POLLIN with bytes, POLLHUP with no writer; POLLOUT with room,
+    /// POLLERR with no reader), a file always readable and writable (as
+    /// Linux's DEFAULT_POLLMASK), microvm's own descriptors and host
+    /// pipes or devices polled on the host.
+    pub fn poll_fd(&self, fd: i32) -> PollFd<'_> {
+        let Ok(n) = u32::try_from(fd) else {
+            return PollFd::Bad;
+        };
+        let Some(Some(slot)) = self.table.get(n as usize) else {
+            return PollFd::Bad;
+        };
+        let file = &slot.file;
+        if file.status.load(Ordering::Relaxed) & o::PATH != 0 {
+            return PollFd::Bad;
+        }
+        if let Some(end) = file.pipe() {
+            let p = &end.pipe;
+            let mut m = 0;
+            if end.write {
+                if p.room() > 0 {
+                    m |= libc::POLLOUT | libc::POLLWRNORM;
+                }
+                if !p.has_readers() {
+                    m |= libc::POLLERR;
+                }
+            } else {
+                if !p.is_empty() {
+                    m |= libc::POLLIN | libc::POLLRDNORM;
+                }
+                if !p.has_writers() {
+                    m |= libc::POLLHUP;
+                }
+            }
+            return PollFd::Mask(m);
+        }
+        match (file.kind(), file.host_fd()) {
+            (Kind::Other, Some(fd)) => PollFd::Host(fd),
+            _ => PollFd::Mask(libc::POLLIN | libc::POLLOUT | libc::POLLRDNORM | libc::POLLWRNORM),
+        }
+    }
+
     // ---- pipes (see [`pipe`]) ----
 
     /// pipe2(2) (pipe(2) with no flags): both ends at the two lowest free

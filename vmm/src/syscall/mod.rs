@@ -19,6 +19,7 @@ pub mod linux;
 pub mod misc;
 pub mod mm;
 pub mod pipe;
+pub mod poll;
 pub mod procself;
 pub mod sigframe;
 pub mod signal;

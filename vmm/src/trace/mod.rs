@@ -68,6 +68,9 @@ pub struct Tracer {
     call: Entered,
     /// `-y`: the current call's descriptor paths.
     fds: fdpaths::FdSnapshot,
+    /// The current call's `name(args...)` as it entered, for calls that
+    /// overwrite their inputs (see [`Tracer::enter_args`]); empty if none.
+    entry_text: Vec<u8>,
 }
 
 /// What [`Tracer::enter`] noted of the call being served.
@@ -210,6 +213,7 @@ impl Tracer {
             clock: timing::Clock::new(timing::Timing::default()),
             call: Entered::default(),
             fds: fdpaths::FdSnapshot::default(),
+            entry_text: Vec::new(),
         }
     }
 
@@ -248,6 +252,29 @@ impl Tracer {
         if self.style.fd_paths && self.enabled() {
             self.fds.take_args(frame.rax, &frame.syscall_args(), fds);
         }
+    }
+
+    /// Show the arguments of a call that overwrites them (select's sets,
+    /// the timeouts of select, pselect6 and ppoll) as they were when it
+    /// entered, as strace does: call after [`Tracer::enter`], before the
+    /// call is served. Nothing happens for any other call.
+    #[inline]
+    pub fn enter_args(&mut self, mem: &UserMemory<'_>, frame: &TrapFrame) {
+        use microvm_abi::linux::nr;
+        self.entry_text.clear();
+        if self.call.nr != Some(frame.rax)
+            || self.format != TraceFormat::Text
+            || !matches!(frame.rax, nr::SELECT | nr::PSELECT6 | nr::PPOLL)
+        {
+            return;
+        }
+        let style = self.style;
+        let mut call = decode::Call::new(mem, frame, None, &style);
+        if style.fd_paths {
+            call = call.with_fd_paths(&self.fds);
+        }
+        // Writing to a Vec cannot fail.
+        let _ = decode::call(&mut self.entry_text, &call);
     }
 
     /// Note what came of the call [`Tracer::enter`] noted: how long it
@@ -337,6 +364,7 @@ impl Tracer {
                 // Lent to the formatter while the line is written (moving
                 // it allocates nothing).
                 let fds = std::mem::take(&mut self.fds);
+                let entry_text = std::mem::take(&mut self.entry_text);
                 let mut call = decode::Call::new(mem, frame, ret, &style);
                 if style.fd_paths && entered.is_some() {
                     call = call.with_fd_paths(&fds);
@@ -348,6 +376,9 @@ impl Tracer {
                     line.written = lead;
                     match outcome {
                         Disposition::WaitsForever(_) => decode::unfinished_call(&mut line, &call)?,
+                        _ if !entry_text.is_empty() && entered.is_some() => {
+                            line.write_all(&entry_text)?
+                        }
                         _ => decode::call(&mut line, &call)?,
                     }
                     line.tab_to(RESULT_COLUMN)?;
@@ -359,6 +390,7 @@ impl Tracer {
                     }
                 });
                 self.fds = fds;
+                self.entry_text = entry_text;
                 written
             }
             TraceFormat::Json => {

@@ -770,6 +770,12 @@ fn sockets_poll_prctl_futex_writev_match_strace() {
     compare_program("misc", &[], &Scratch::new("strace-misc"));
 }
 
+#[test]
+fn futex_pipes_poll_match_strace() {
+    require_kvm!();
+    compare_program("ipc", &[], &Scratch::new("strace-ipc"));
+}
+
 /// The rules set aside all that differs between two native runs of the
 /// same program (pid, addresses, times, random bytes): strace against
 /// itself, every program, both C libraries. No KVM needed.
@@ -779,7 +785,9 @@ fn two_native_runs_agree_after_normalisation() {
     let scratch = Scratch::new("strace-native");
     let dir = files_fixture(&scratch);
     let mut differences = Vec::new();
-    for name in ["files", "memory", "time", "limits", "signals", "misc"] {
+    for name in [
+        "files", "memory", "time", "limits", "signals", "misc", "ipc",
+    ] {
         let args: &[&str] = if name == "files" { &[&dir] } else { &[] };
         for &(libc_name, compiler) in LIBCS {
             let Some(prog) = build(compiler, &format!("strace_{name}"), &["-static", "-O1"]) else {

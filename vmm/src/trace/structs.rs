@@ -669,6 +669,9 @@ fn fcntl_args(out: &mut impl Write, cmd: u64, arg: u64) -> io::Result<()> {
             open_flags(out, arg)
         }
         F_GETFD | F_GETFL => Ok(()),
+        // As strace: the pipe size in decimal, none to get it.
+        c if c == libc::F_SETPIPE_SZ as u64 => write!(out, ", {}", arg as i32),
+        c if c == libc::F_GETPIPE_SZ as u64 => Ok(()),
         _ => {
             out.write_all(b", ")?;
             super::format::hex(out, arg)
@@ -1082,6 +1085,8 @@ mod tests {
         let m = Memory::new();
         let f = |cmd: u64, arg: u64, ret: i64| m.line(nr::FCNTL, [3, cmd, arg, 0, 0, 0], Some(ret));
         assert_eq!(f(1, 0, 0), "fcntl(3, F_GETFD) = 0");
+        assert_eq!(f(1032, 7, 65536), "fcntl(3, F_GETPIPE_SZ) = 65536");
+        assert_eq!(f(1031, 4096, 4096), "fcntl(3, F_SETPIPE_SZ, 4096) = 4096");
         assert_eq!(f(1, 0, 1), "fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)");
         assert_eq!(f(2, 1, 0), "fcntl(3, F_SETFD, FD_CLOEXEC) = 0");
         assert_eq!(f(1030, 10, 10), "fcntl(3, F_DUPFD_CLOEXEC, 10) = 10");

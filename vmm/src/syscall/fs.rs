@@ -494,6 +494,8 @@ pub struct Files {
     /// What microvm's own fd 0, 1 and 2 are (`/dev/pts/0`, `pipe:[N]`),
     /// read before the run when the trace shows descriptor paths (`-y`).
     stdio_paths: [Option<Vec<u8>>; 3],
+    /// The capacity of the program's pipes, together.
+    pipes: pipe::Account,
 }
 
 /// microvm's own descriptor 0, 1 or 2.
@@ -604,6 +606,7 @@ impl Files {
             bounce: Vec::new(),
             staged: Vec::new(),
             stdio_paths: [None, None, None],
+            pipes: pipe::Account::default(),
         }
     }
 
@@ -1975,7 +1978,7 @@ impl Files {
         copy_out(ctx.mem, fds, &pair)?;
         let status = flags & (o::NONBLOCK | o::DIRECT);
         let cloexec = flags & o::CLOEXEC != 0;
-        let (read_end, write_end) = Pipe::new();
+        let (read_end, write_end) = Pipe::new(&self.pipes);
         for (fd, end, mode) in [(r, read_end, o::RDONLY), (w, write_end, o::WRONLY)] {
             let file = Arc::new(OpenFile {
                 object: Object::Pipe(end),

@@ -15,6 +15,16 @@ use std::sync::Mutex;
 pub const DEFAULT_CAPACITY: usize = 16 * 4096;
 /// /proc/sys/fs/pipe-max-size's default: F_SETPIPE_SZ above it is EPERM.
 pub const MAX_CAPACITY: usize = 1 << 20;
+/// The capacity all pipes may have together (Linux's pipe-user-pages-soft
+/// default, 16384 pages): past it, a new pipe gets [`MIN_CAPACITY`] and
+/// F_SETPIPE_SZ may not grow one (EPERM), as for an unprivileged user. This
+/// bounds the host memory a program's pipes can hold.
+pub const TOTAL_CAPACITY: usize = 16384 * 4096;
+/// A pipe's capacity once [`TOTAL_CAPACITY`] is reached (2 pages).
+const MIN_CAPACITY: usize = 2 * 4096;
+/// The capacity of all live pipes of one process (its fd table's).
+pub type Account = std::sync::Arc<AtomicU64>;
+
 /// Writes of at most this many bytes are atomic.
 const PIPE_BUF: usize = libc::PIPE_BUF;
 /// A page.
@@ -31,6 +41,7 @@ pub struct Pipe {
     /// Its inode number, as `pipe:[N]` shows it.
     pub ino: u64,
     state: Mutex<State>,
+    account: Account,
 }
 
 #[derive(Debug)]
@@ -63,17 +74,24 @@ impl Drop for End {
 }
 
 impl Pipe {
-    /// A new pipe's two ends (read, write).
-    pub fn new() -> (End, End) {
+    /// A new pipe's two ends (read, write), its capacity counted in
+    /// `account`.
+    pub fn new(account: &Account) -> (End, End) {
         static NEXT_INO: AtomicU64 = AtomicU64::new(0x1000);
+        let capacity = match over_soft_limit(account, 0, DEFAULT_CAPACITY) {
+            true => MIN_CAPACITY,
+            false => DEFAULT_CAPACITY,
+        };
+        account.fetch_add(capacity as u64, Ordering::Relaxed);
         let pipe = std::sync::Arc::new(Pipe {
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             state: Mutex::new(State {
                 bytes: VecDeque::new(),
-                capacity: DEFAULT_CAPACITY,
+                capacity,
                 readers: 1,
                 writers: 1,
             }),
+            account: std::sync::Arc::clone(account),
         });
         let read = End {
             pipe: std::sync::Arc::clone(&pipe),
@@ -131,9 +149,14 @@ impl Pipe {
             return Err(Errno::EPERM);
         }
         let mut s = self.lock();
+        if size > s.capacity && over_soft_limit(&self.account, s.capacity, size) {
+            return Err(Errno::EPERM);
+        }
         if s.bytes.len().div_ceil(PAGE) > size / PAGE {
             return Err(Errno::EBUSY);
         }
+        self.account.fetch_add(size as u64, Ordering::Relaxed);
+        self.account.fetch_sub(s.capacity as u64, Ordering::Relaxed);
         s.capacity = size;
         Ok(size as u64)
     }
@@ -155,6 +178,20 @@ impl Pipe {
         s.bytes.extend(&bytes[..n]);
         n
     }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let capacity = self.lock().capacity as u64;
+        self.account.fetch_sub(capacity, Ordering::Relaxed);
+    }
+}
+
+/// True when replacing a capacity of `old` with `new` bytes would pass
+/// [`TOTAL_CAPACITY`] (Linux's too_many_pipe_buffers_soft).
+fn over_soft_limit(account: &Account, old: usize, new: usize) -> bool {
+    let total = account.load(Ordering::Relaxed) as usize;
+    total.saturating_sub(old).saturating_add(new) > TOTAL_CAPACITY
 }
 
 /// What a read of `want` bytes from `pipe` may do now: `Ok(n)` to take up
@@ -217,8 +254,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn all_pipes_together_hold_at_most_the_soft_limit() {
+        let account = Account::default();
+        let mut pipes = Vec::new();
+        for _ in 0..TOTAL_CAPACITY / DEFAULT_CAPACITY + 4 {
+            pipes.push(Pipe::new(&account));
+        }
+        // Past the limit: the small capacity, and no growing.
+        let (r, _w) = pipes.last().unwrap();
+        assert_eq!(r.pipe.capacity(), MIN_CAPACITY as u64);
+        assert_eq!(r.pipe.set_capacity(1 << 20), Err(Errno::EPERM));
+        assert_eq!(
+            account.load(Ordering::Relaxed) as usize,
+            TOTAL_CAPACITY + 4 * MIN_CAPACITY
+        );
+        pipes.clear();
+        assert_eq!(account.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn a_pipe_holds_its_capacity_and_counts_its_ends() {
-        let (r, w) = Pipe::new();
+        let (r, w) = Pipe::new(&Account::default());
         let p = std::sync::Arc::clone(&r.pipe);
         assert_eq!(p.capacity(), 65536);
         let big = vec![7u8; 70000];

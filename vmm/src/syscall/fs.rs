@@ -1978,7 +1978,7 @@ impl Files {
         copy_out(ctx.mem, fds, &pair)?;
         let status = flags & (o::NONBLOCK | o::DIRECT);
         let cloexec = flags & o::CLOEXEC != 0;
-        let (read_end, write_end) = Pipe::new(&self.pipes);
+        let (read_end, write_end) = Pipe::open(&self.pipes);
         for (fd, end, mode) in [(r, read_end, o::RDONLY), (w, write_end, o::WRONLY)] {
             let file = Arc::new(OpenFile {
                 object: Object::Pipe(end),

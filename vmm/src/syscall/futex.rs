@@ -101,7 +101,7 @@ fn timeout(mem: &UserMemory<'_>, cmd: i32, realtime: bool, addr: u64) -> Result<
 /// The futex word's "key": EINVAL unless 4-byte aligned; for a shared
 /// futex, EFAULT unless mapped.
 fn key(mem: &UserMemory<'_>, uaddr: u64, shared: bool) -> Result<(), Errno> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     if shared {
@@ -129,7 +129,7 @@ fn wait(
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     if read_word(ctx.mem, uaddr)? != val {

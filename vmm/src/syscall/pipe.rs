@@ -76,7 +76,7 @@ impl Drop for End {
 impl Pipe {
     /// A new pipe's two ends (read, write), its capacity counted in
     /// `account`.
-    pub fn new(account: &Account) -> (End, End) {
+    pub fn open(account: &Account) -> (End, End) {
         static NEXT_INO: AtomicU64 = AtomicU64::new(0x1000);
         let capacity = match over_soft_limit(account, 0, DEFAULT_CAPACITY) {
             true => MIN_CAPACITY,
@@ -258,7 +258,7 @@ mod tests {
         let account = Account::default();
         let mut pipes = Vec::new();
         for _ in 0..TOTAL_CAPACITY / DEFAULT_CAPACITY + 4 {
-            pipes.push(Pipe::new(&account));
+            pipes.push(Pipe::open(&account));
         }
         // Past the limit: the small capacity, and no growing.
         let (r, _w) = pipes.last().unwrap();
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_pipe_holds_its_capacity_and_counts_its_ends() {
-        let (r, w) = Pipe::new(&Account::default());
+        let (r, w) = Pipe::open(&Account::default());
         let p = std::sync::Arc::clone(&r.pipe);
         assert_eq!(p.capacity(), 65536);
         let big = vec![7u8; 70000];

@@ -139,3 +139,34 @@ fn a_write_to_a_pipe_with_no_reader_is_epipe_and_sigpipe() {
     );
     assert!(err.contains("+++ killed by SIGPIPE +++"), "{err}");
 }
+
+#[test]
+fn dash_y_names_both_ends_of_a_pipe_as_strace_does() {
+    require_kvm!();
+    let Some(prog) = build("gcc", "ipc", &["-static", "-O1"]) else {
+        return;
+    };
+    let o = run(&["run", "-y", prog.to_str().unwrap(), "round-trip"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let pipe2 = err
+        .lines()
+        .find(|l| l.starts_with("pipe2(["))
+        .unwrap_or_else(|| panic!("no pipe2 in\n{err}"));
+    // pipe2([3<pipe:[N]>, 4<pipe:[N]>], 0) = 0, the same N twice.
+    let ino = pipe2
+        .strip_prefix("pipe2([3<pipe:[")
+        .and_then(|r| r.split_once(']'))
+        .map(|(n, _)| n)
+        .unwrap_or_else(|| panic!("{pipe2}"));
+    assert!(ino.parse::<u64>().is_ok(), "{pipe2}");
+    let p = format!("pipe:[{ino}]");
+    assert_eq!(pipe2, format!("pipe2([3<{p}>, 4<{p}>], 0) = 0"));
+    for line in [
+        format!("poll([{{fd=3<{p}>, events=POLLIN}}], 1, 0) = 0 (Timeout)"),
+        format!("write(4<{p}>, \"ping\", 4) = 4"),
+        format!("close(4<{p}>) = 0"),
+    ] {
+        assert!(err.lines().any(|l| l == line), "no {line:?} in\n{err}");
+    }
+}

@@ -494,9 +494,9 @@ impl Vm {
             requests: &mut requests,
         };
         tracer.enter(&frame, service);
-        tracer.enter_args(&mem, &frame);
+        tracer.enter_args(&mem, &frame, service);
         let outcome = service.handle(guest, &frame, &mut || tracer.before_output());
-        tracer.served(&frame, outcome, service);
+        tracer.served(&mem, &frame, outcome, service);
         tracer.syscall(&mem, &frame, outcome);
         if tracer.failed() {
             // A trace write cut short by a stop (stderr full, its reader

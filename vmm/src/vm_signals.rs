@@ -319,7 +319,7 @@ impl Vm {
             _ => 0,
         };
         tracer.enter(frame, service);
-        tracer.served(frame, Disposition::Return(result), service);
+        tracer.served(&mem, frame, Disposition::Return(result), service);
         tracer.syscall(&mem, frame, Disposition::Return(result));
         if tracer.failed() {
             if let Some(reason) = self.stop.reason() {

@@ -26,14 +26,21 @@ pub struct FdSnapshot {
     n: usize,
     /// The returned descriptor's path.
     ret: Option<Entry>,
+    /// Descriptors the call holds in memory (poll's entries, the pair
+    /// pipe2 fills), at most [`MAX_HELD`].
+    held: Vec<Entry>,
     bytes: Vec<u8>,
 }
+
+/// The most descriptors in memory whose paths one call shows.
+pub const MAX_HELD: usize = 64;
 
 impl FdSnapshot {
     /// Forget the previous call.
     pub fn clear(&mut self) {
         self.n = 0;
         self.ret = None;
+        self.held.clear();
         self.bytes.clear();
     }
 
@@ -59,11 +66,27 @@ impl FdSnapshot {
         }
     }
 
+    /// Take the path of `fd`, a descriptor the call holds in memory (a
+    /// poll entry, pipe2's pair), unless known or [`MAX_HELD`] are.
+    pub fn take_held(&mut self, fd: i32, table: &dyn FdTable) {
+        if fd < 0 || self.find(fd).is_some() || self.held.len() >= MAX_HELD {
+            return;
+        }
+        if let Some(entry) = self.resolve(fd, table) {
+            self.held.push(entry);
+        }
+    }
+
     /// Take the path of the descriptor syscall `nr` returned (`ret`), if
     /// its row returns one and it succeeded.
     pub fn take_returned(&mut self, nr: u64, ret: Option<i64>, table: &dyn FdTable) {
         self.ret = None;
-        let kept = self.args[..self.n].last().map_or(0, |e| e.end);
+        let kept = self.args[..self.n]
+            .iter()
+            .chain(&self.held)
+            .map(|e| e.end)
+            .max()
+            .unwrap_or(0);
         self.bytes.truncate(kept);
         let returns_fd = by_nr(nr).is_some_and(|row| row.ret == Ret::Fd);
         match ret.and_then(|r| i32::try_from(r).ok()) {
@@ -95,7 +118,11 @@ impl FdSnapshot {
     }
 
     fn find(&self, fd: i32) -> Option<Entry> {
-        self.args[..self.n].iter().find(|e| e.fd == fd).copied()
+        self.args[..self.n]
+            .iter()
+            .chain(&self.held)
+            .find(|e| e.fd == fd)
+            .copied()
     }
 
     fn slice(&self, e: Entry) -> Option<&[u8]> {

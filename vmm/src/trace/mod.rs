@@ -258,10 +258,22 @@ impl Tracer {
     /// the timeouts of select, pselect6 and ppoll) as they were when it
     /// entered, as strace does: call after [`Tracer::enter`], before the
     /// call is served. Nothing happens for any other call.
+    /// With `-y`, it also takes the paths of poll's descriptors.
     #[inline]
-    pub fn enter_args(&mut self, mem: &UserMemory<'_>, frame: &TrapFrame) {
+    pub fn enter_args(
+        &mut self,
+        mem: &UserMemory<'_>,
+        frame: &TrapFrame,
+        fds: &dyn style::FdTable,
+    ) {
         use microvm_abi::linux::nr;
         self.entry_text.clear();
+        if self.call.nr == Some(frame.rax)
+            && self.style.fd_paths
+            && matches!(frame.rax, nr::POLL | nr::PPOLL)
+        {
+            self.take_held(mem, frame.rdi, frame.rsi, 8, fds);
+        }
         if self.call.nr != Some(frame.rax)
             || self.format != TraceFormat::Text
             || !matches!(frame.rax, nr::SELECT | nr::PSELECT6 | nr::PPOLL)
@@ -277,11 +289,36 @@ impl Tracer {
         let _ = decode::call(&mut self.entry_text, &call);
     }
 
+    /// `-y`: the paths of the first `count` descriptors (each the first
+    /// 4 bytes of a `size`-byte record) at `addr`.
+    fn take_held(
+        &mut self,
+        mem: &UserMemory<'_>,
+        addr: u64,
+        count: u64,
+        size: u64,
+        fds: &dyn style::FdTable,
+    ) {
+        for i in 0..(count as u32 as u64).min(fdpaths::MAX_HELD as u64) {
+            let mut b = [0u8; 4];
+            if mem.read(addr.wrapping_add(i * size), &mut b).is_err() {
+                return;
+            }
+            self.fds.take_held(i32::from_le_bytes(b), fds);
+        }
+    }
+
     /// Note what came of the call [`Tracer::enter`] noted: how long it
     /// took (counted for the summary), and with `-y` the path of the
     /// descriptor it returned.
     #[inline]
-    pub fn served(&mut self, frame: &TrapFrame, outcome: Disposition, fds: &dyn style::FdTable) {
+    pub fn served(
+        &mut self,
+        mem: &UserMemory<'_>,
+        frame: &TrapFrame,
+        outcome: Disposition,
+        fds: &dyn style::FdTable,
+    ) {
         if self.call.nr != Some(frame.rax) {
             return;
         }
@@ -297,6 +334,10 @@ impl Tracer {
         }
         if self.style.fd_paths && self.enabled() {
             self.fds.take_returned(frame.rax, ret, fds);
+            use microvm_abi::linux::nr;
+            if matches!(frame.rax, nr::PIPE | nr::PIPE2) && ret == Some(0) {
+                self.take_held(mem, frame.rdi, 2, 4, fds);
+            }
         }
     }
 

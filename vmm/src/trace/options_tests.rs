@@ -69,7 +69,7 @@ fn call(t: &mut Tracer, nr: u64, arg0: u64, outcome: Disposition) {
         ..TrapFrame::default()
     };
     t.enter(&frame, &Paths);
-    t.served(&frame, outcome, &Paths);
+    t.served(&mem, &frame, outcome, &Paths);
     t.syscall(&mem, &frame, outcome);
 }
 

@@ -57,7 +57,7 @@ pub fn input(out: &mut impl Write, c: &Call<'_, '_>, kind: Struct, addr: u64) ->
         Struct::SigAction => shown(out, mem, addr, sigargs::sigaction_fields),
         Struct::StackT => shown(out, mem, addr, sigargs::stack_fields),
         Struct::FdPair => array(out, c, addr, 2, |o, b: &[u8; 4]| {
-            write!(o, "{}", i32::from_le_bytes(*b))
+            c.fd(o, i32::from_le_bytes(*b) as u32 as u64)
         }),
         Struct::WaitStatus => shown(out, mem, addr, |o, b: &[u8; 4]| {
             o.write_all(b"[")?;

@@ -2014,9 +2014,8 @@ impl Files {
         };
         let want = pieces.iter().map(|p| p.1).sum::<u64>();
         let n = pipe::readable(ctx, &end.pipe, want, file.nonblocking())?;
-        for &(base, len) in pieces {
-            check_writable(ctx.mem, base, len)?;
-        }
+        // Only what will be copied must be writable, as on Linux.
+        check_first(ctx.mem, pieces, n, Access::UserWrite)?;
         if self.bounce.is_empty() {
             self.bounce = vec![0; BOUNCE_SIZE];
         }
@@ -2045,16 +2044,13 @@ impl Files {
             return Err(Errno::EBADF);
         };
         let total = pieces.iter().map(|p| p.1).sum::<u64>();
-        for &(base, len) in pieces {
-            ctx.mem
-                .for_each_piece(base, len, Access::UserRead, |_, _| {})
-                .map_err(|_| Errno::EFAULT)?;
-        }
         let (n, forever) = match pipe::writable(&end.pipe, total, file.nonblocking()) {
             Writable::Now(n) => (n, false),
             Writable::Forever(n) => (n, true),
             Writable::Fail(e) => return Err(e),
         };
+        // Only what will be copied must be readable, as on Linux.
+        check_first(ctx.mem, pieces, n, Access::UserRead)?;
         if self.bounce.is_empty() {
             self.bounce = vec![0; BOUNCE_SIZE];
         }
@@ -2076,6 +2072,26 @@ impl Files {
         }
         Ok(done)
     }
+}
+
+/// EFAULT unless the first `n` bytes of the buffers `pieces` allow `access`.
+fn check_first(
+    mem: &UserMemory<'_>,
+    pieces: &[(u64, u64)],
+    n: u64,
+    access: Access,
+) -> Result<(), Errno> {
+    let mut left = n;
+    for &(base, len) in pieces {
+        if left == 0 {
+            break;
+        }
+        let len = len.min(left);
+        mem.for_each_piece(base, len, access, |_, _| {})
+            .map_err(|_| Errno::EFAULT)?;
+        left -= len;
+    }
+    Ok(())
 }
 
 /// The iovecs at `iov` (`iovcnt` of them, each checked for `access`), cut

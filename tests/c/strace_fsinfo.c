@@ -98,8 +98,10 @@ int main(int argc, char **argv)
     syscall(SYS_setxattr, path, "user.test", "x", 1, 0);
     syscall(SYS_lsetxattr, path, "user.other", "x", 1, 0);
     syscall(SYS_fsetxattr, fd, "user.test", "x", 1, 0);
-    syscall(SYS_setxattr, path, "user.test", "x", 1, 77);
-    syscall(SYS_setxattr, path, "", "x", 1, 0);
+    /* Bad flags and an empty name are not compared: which comes first,
+       their EINVAL/ERANGE or the read-only mount's EROFS, changed between
+       kernels (6.1 checks the mount first, 6.18 the arguments); microvm
+       answers as the newer one does. */
     syscall(SYS_removexattr, path, "user.test");
     syscall(SYS_lremovexattr, path, "user.test");
     syscall(SYS_fremovexattr, fd, "user.test");

@@ -484,18 +484,13 @@ impl Signals {
 
     /// Wait for a signal: one is deliverable now (the run loop delivers it
     /// as the call returns `ERESTARTNOHAND`), or none can ever come (the
-    /// process sends its own signals only, and is waiting): the wait lasts
-    /// until microvm stops the run (`--timeout`, SIGINT, SIGTERM), EINTR.
-    /// A service with no run to stop it (tests, fuzzing) answers EINTR at
-    /// once.
+    /// process sends its own signals only, and it is waiting): the run
+    /// ends with the "waits forever" line, as an untimed futex wait does.
     fn suspend(&mut self, ctx: &mut Context<'_, '_>) -> SysResult {
         if self.deliverable() {
             return Ok((-ERESTARTNOHAND) as u64);
         }
-        if ctx.stop.is_some() {
-            let _ = crate::stop::wait(ctx.stop, None, None);
-        }
-        Err(Errno::EINTR)
+        ctx.waits_forever("with no signal that can arrive")
     }
 
     /// After a delivery: a mask rt_sigsuspend replaced and no handler's

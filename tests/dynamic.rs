@@ -6,8 +6,8 @@
 mod common;
 
 use common::{build, run, stderr, stdout, Scratch};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `tests/c/NAME.c` built with plain `gcc -g`: dynamic, PIE.

@@ -1304,6 +1304,28 @@ mod tests {
     }
 
     #[test]
+    fn an_interpreter_path_reaches_the_terminal_escaped() {
+        let (ram, mut space) = setup();
+        let open = |_: &Path| Err::<Interpreter, String>("No such file or directory".into());
+        let image = dynamic_program(b"/ld\x1b]0;owned\x07\x1b[2J\xff\0", 0x1000);
+        let e = load_program_with(
+            &ram,
+            &mut space,
+            image.as_slice().into(),
+            Path::new("x"),
+            &start(&[], &[]),
+            Some(&open),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.bytes().any(|b| b.is_ascii_control()), "{e:?}");
+        assert_eq!(
+            e,
+            "cannot run x: cannot open its interpreter \"/ld\\33]0;owned\\a\\33[2J\\377\": No such file or directory"
+        );
+    }
+
+    #[test]
     fn interpreter_refusals_say_what_is_wrong() {
         let load = |image: &[u8], interp: std::result::Result<Vec<u8>, String>| {
             let (ram, mut space) = setup();

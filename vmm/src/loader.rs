@@ -721,6 +721,19 @@ fn interp_path(
     Ok(std::ffi::OsString::from_vec(buf))
 }
 
+/// A path the image names, for microvm's messages: as is when it is
+/// printable ASCII, else quoted with every other byte escaped (it reaches
+/// a terminal).
+fn shown_path(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let b = name.as_bytes();
+    if b.iter().all(|c| (b' '..=b'~').contains(c)) {
+        name.to_string_lossy().into_owned()
+    } else {
+        crate::exception::escaped(b)
+    }
+}
+
 /// An ELF image mapped into the address space.
 #[derive(Debug, Clone, Copy)]
 struct Mapped {
@@ -834,7 +847,7 @@ fn load_elf(
         None => None,
         Some(ph) => {
             let name = interp_path(image, ph, path)?;
-            let shown = Path::new(&name).display().to_string();
+            let shown = shown_path(&name);
             let Some(opener) = interp else {
                 return Err(bad_program(
                     path,
@@ -1321,7 +1334,7 @@ mod tests {
         assert!(!e.bytes().any(|b| b.is_ascii_control()), "{e:?}");
         assert_eq!(
             e,
-            "cannot run x: cannot open its interpreter \"/ld\\33]0;owned\\a\\33[2J\\377\": No such file or directory"
+            "cannot run x: cannot open its interpreter \"/ld\\33]0;owned\\7\\33[2J\\377\": No such file or directory"
         );
     }
 

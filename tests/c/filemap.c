@@ -149,6 +149,9 @@ int main(int argc, char **argv) {
   char *fg = mremap(fm, ps, 2 * ps, MREMAP_MAYMOVE);
   printf("file grow %d\n", fg != MAP_FAILED && fg[0] == buf[0] && (size <= ps || fg[ps] == buf[ps]));
   SHOW("mremap no move grow blocked", syscall(SYS_mremap, r, ps, 2 * ps, 0));
+  /* A zero old length duplicates shared mappings only. */
+  SHOW("mremap zero old private", syscall(SYS_mremap, fx, 0, ps, MREMAP_MAYMOVE));
+  SHOW("mremap zero old private no move", syscall(SYS_mremap, fx, 0, ps, 0));
   SHOW("mremap shrink unmapped", syscall(SYS_mremap, r + ps, 2 * ps, ps, 0) == (long)(r + ps) ? 0 : -1);
   return 0;
 }

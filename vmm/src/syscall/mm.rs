@@ -522,6 +522,9 @@ fn mremap(ctx: &mut Context<'_, '_>, a: &[u64; 6]) -> SysResult {
 }
 
 /// The mapping holding all of `[addr, addr + len)`: EFAULT if none does.
+/// A zero `len` asks to duplicate the mapping, which Linux refuses for a
+/// private one (EINVAL); microvm's mappings are all copies, so it refuses
+/// it for every one.
 fn resizable(
     space: &AddressSpace,
     addr: u64,
@@ -530,6 +533,9 @@ fn resizable(
     let (s, e, prot) = space.mapping_at(addr).ok_or(Errno::EFAULT)?;
     if len > e - addr {
         return Err(Errno::EFAULT);
+    }
+    if len == 0 {
+        return Err(Errno::EINVAL);
     }
     Ok((s, e, prot))
 }

@@ -810,3 +810,28 @@ fn the_guest_s_proc_self_without_a_view_stays_inside_the_filter() {
          passwd=No such file or directory\nfd_dir.entries=6\n"
     );
 }
+
+// ---- file mappings grown a page at a time ----
+
+#[test]
+fn a_file_mapping_grown_page_by_page_stays_one_record() {
+    require_kvm!();
+    let Some(p) = glibc("mremap_grow") else {
+        return;
+    };
+    let native = Command::new(&p).arg("/etc/passwd").output().unwrap();
+    assert!(native.status.success());
+    let native = String::from_utf8_lossy(&native.stdout).into_owned();
+    assert!(native.contains("file mmap after ok"), "{native}");
+    let o = run(&[
+        "run",
+        "--trace",
+        "off",
+        "--fs-root",
+        "/",
+        p.to_str().unwrap(),
+        "/etc/passwd",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), native);
+}

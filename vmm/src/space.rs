@@ -667,6 +667,24 @@ impl AddressSpace {
         );
     }
 
+    /// Grow the file span that ends at `from` to end at `to` (`[from, to)`
+    /// newly mapped after it), as Linux extends the VMA of a mapping grown
+    /// in place: one record however often it grows. Its pages are as
+    /// clean as the span's. False (nothing done) when no span ends there.
+    pub fn grow_file(&mut self, from: u64, to: u64) -> bool {
+        let (from, to) = (page_floor(from), page_ceil(to));
+        if to <= from || self.files.contains_key(&from) {
+            return false;
+        }
+        match self.files.range_mut(..from).next_back() {
+            Some((_, f)) if f.end == from => {
+                f.end = to;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Note that the pages of `[start, end)` may have been written (they
     /// are, or are being made, writable): their file spans are no longer
     /// clean.

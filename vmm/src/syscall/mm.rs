@@ -612,6 +612,12 @@ fn move_to(
         return Err(Errno::ENOMEM);
     }
     let file = ctx.space.file_at(addr);
+    // A moved file range is a record of its own (two with
+    // MREMAP_DONTUNMAP): capped as mmap caps them (Linux's move_vma
+    // checks the map count too).
+    if file.is_some() && ctx.space.file_count() >= MAX_MAP_COUNT {
+        return Err(Errno::ENOMEM);
+    }
     ctx.space
         .move_range(ctx.ram, addr, old_len, to)
         .map_err(map_error)?;
@@ -658,7 +664,9 @@ fn extend(
     .map_err(map_error)?;
     if let Some((source, last)) = file {
         let offset = last.saturating_add(PAGE_SIZE);
-        ctx.space.set_file(from, to, source.clone(), offset);
+        if !ctx.space.grow_file(from, to) {
+            ctx.space.set_file(from, to, source.clone(), offset);
+        }
         if prot.is_some_and(|f| f.write) {
             ctx.space.mark_dirty(from, to);
         }

@@ -36,6 +36,7 @@ const CASES: &[&str] = &[
     "sigreturn-noncanonical",
     "sigreturn-bad-fpstate",
     "sigreturn-bad-cs",
+    "sigreturn-eflags",
     "handler-unmapped",
     "handler-noncanonical",
     "no-room",

@@ -462,13 +462,17 @@ pub fn syscalls(data: &[u8]) {
         if u.ratio(1, 16).unwrap_or(false) {
             // rt_sigreturn's reading of a signal frame anywhere.
             let rsp = arbitrary_arg(&mut u, &results);
-            let layout = microvm::syscall::sigframe::FpuLayout {
-                xsave: true,
-                xcr0: 0b111,
-                user_size: 832,
-                mxcsr_mask: 0xffff,
+            // FXSAVE only, x87/SSE/AVX, or an AVX-512-sized area.
+            let layout = match u.int_in_range(0..=2u8).unwrap_or(1) {
+                0 => microvm::syscall::sigframe::FpuLayout::FXSAVE,
+                n => microvm::syscall::sigframe::FpuLayout {
+                    xsave: true,
+                    xcr0: if n == 1 { 0b111 } else { 0xe7 },
+                    user_size: if n == 1 { 832 } else { 2696 },
+                    mxcsr_mask: 0xffff,
+                },
             };
-            let fpu = vec![0u8; 4096];
+            let fpu = layout.blank_area(4096);
             let _ = microvm::syscall::sigframe::read(&guest.mem(), rsp, 0x202, &fpu, &layout);
             continue;
         }

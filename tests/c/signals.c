@@ -6,7 +6,8 @@
  * abort raise segv-longjmp altstack pending resethand clobber
  * fault-in-handler kill-term ignore sigpipe-handled mask-in-handler
  * sigreturn-garbage sigreturn-noncanonical sigreturn-bad-fpstate
- * sigreturn-bad-cs handler-unmapped handler-noncanonical no-room sigsuspend
+ * sigreturn-bad-cs sigreturn-eflags handler-unmapped handler-noncanonical
+ * no-room sigsuspend
  * errors sigqueue pause */
 #include <errno.h>
 #define _GNU_SOURCE
@@ -225,6 +226,22 @@ static void capture(int s, siginfo_t *si, void *uc)
         memcpy(saved_fp, u->uc_mcontext.fpregs, 1024);
 }
 
+/* Where "sigreturn-eflags" returns to: the flags rt_sigreturn let through,
+ * read before any instruction changes them. */
+static uint8_t eflags_stack[16384] __attribute__((aligned(16)));
+void eflags_seen(uint64_t flags);
+void eflags_entry(void);
+__asm__(".text\n.globl eflags_entry\neflags_entry:\n pushfq\n pop %rdi\n and $-16, %rsp\n"
+        " cld\n call eflags_seen\n ud2\n");
+void eflags_seen(uint64_t flags)
+{
+    /* IOPL NT VM VIF VIP must never come from the frame; OF SF ZF AF PF
+     * CF and DF do. */
+    printf("eflags: privileged %#lx arithmetic %#lx\n", (unsigned long)(flags & 0x1b7000),
+           (unsigned long)(flags & 0xcd5));
+    _exit(0);
+}
+
 /* Offsets in the frame (pretcode first): the sigcontext at 48, rip at
  * 48 + 128, cs at 48 + 144, fpstate at 48 + 184. */
 static void corrupt_and_return(const char *k)
@@ -242,6 +259,12 @@ static void corrupt_and_return(const char *k)
         *(uint64_t *)(f + 48 + 128) = 0x8000000000000000ul;
     if (is(k, "sigreturn-bad-cs"))
         *(uint16_t *)(f + 48 + 144) = 0x10;
+    if (is(k, "sigreturn-eflags")) {
+        /* Every flag a frame could ask for but TF, RF, AC and IF. */
+        *(uint64_t *)(f + 48 + 136) = ~(uint64_t)(0x100 | 0x10000 | 0x40000 | 0x200);
+        *(uint64_t *)(f + 48 + 128) = (uint64_t)eflags_entry;
+        *(uint64_t *)(f + 48 + 120) = (uint64_t)(eflags_stack + sizeof eflags_stack - 8);
+    }
     if (is(k, "sigreturn-bad-fpstate")) {
         /* MXCSR with reserved bits set: FXRSTOR/XRSTOR refuse it. */
         *(uint32_t *)(saved_fp + 24) = 0xffffffff;

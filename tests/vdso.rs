@@ -207,6 +207,29 @@ fn the_vvar_page_cannot_be_made_writable() {
 }
 
 #[test]
+fn madv_dontneed_leaves_the_vdso_working_as_natively() {
+    require_kvm!();
+    let Some(prog) = vdso_program("gcc") else {
+        return;
+    };
+    let want = "data page: -1 EINVAL\nimage: 0 \nclock_gettime after: 0 1\n";
+    let native = Command::new(&prog)
+        .arg("dontneed")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(common::stdout(&native), want);
+    let o = common::run(&["run", prog.to_str().unwrap(), "dontneed"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert_eq!(common::stdout(&o), want);
+    let trace = common::stderr(&o);
+    assert!(
+        trace.contains(", 4096, MADV_DONTNEED) = -1 EINVAL (Invalid argument)"),
+        "{trace}"
+    );
+}
+
+#[test]
 fn proc_self_maps_names_the_vdso_as_natively() {
     require_kvm!();
     let Some(prog) = vdso_program("gcc") else {

@@ -14,6 +14,8 @@
  *   vdso vvar      mprotect of the page below the vDSO (of its data) to
  *                  read-write: EACCES, as on Linux; then a write to it,
  *                  which faults.
+ *   vdso dontneed  MADV_DONTNEED on the data page (EINVAL) and on the
+ *                  image, then a clock_gettime through the vDSO.
  *   vdso maps      /proc/self/maps names the vDSO's mappings: prints
  *                  whether [vdso] starts at AT_SYSINFO_EHDR, is r-x, and
  *                  [vvar] (read-only) lies below it.
@@ -149,6 +151,27 @@ static int vvar(void)
     return 0;
 }
 
+/* MADV_DONTNEED on the vDSO's pages: its data page refuses it (a PFN
+ * mapping, EINVAL), its image takes it and still works after (the pages
+ * come back from the kernel, not as zeros). */
+static int dontneed(void)
+{
+    unsigned long vdso = getauxval(AT_SYSINFO_EHDR);
+    if (!vdso) {
+        printf("no vDSO\n");
+        return 1;
+    }
+    int r = madvise((void *)(vdso - 4096), 4096, MADV_DONTNEED);
+    printf("data page: %d %s\n", r, r ? strerrorname_np(errno) : "");
+    r = madvise((void *)vdso, 4096, MADV_DONTNEED);
+    printf("image: %d %s\n", r, r ? strerrorname_np(errno) : "");
+    fflush(stdout);
+    struct timespec ts = {0, 0};
+    r = clock_gettime(CLOCK_MONOTONIC, &ts);
+    printf("clock_gettime after: %d %d\n", r, ts.tv_sec != 0 || ts.tv_nsec != 0);
+    return 0;
+}
+
 static int maps(void)
 {
     unsigned long ehdr = getauxval(AT_SYSINFO_EHDR), vdso_start = 0, vvar_end = 0;
@@ -188,6 +211,8 @@ int main(int argc, char **argv)
         return agree();
     if (argc >= 2 && !strcmp(argv[1], "vvar"))
         return vvar();
-    fprintf(stderr, "usage: vdso loop N | agree | vvar\n");
+    if (argc >= 2 && !strcmp(argv[1], "dontneed"))
+        return dontneed();
+    fprintf(stderr, "usage: vdso loop N | agree | vvar | dontneed\n");
     return 2;
 }

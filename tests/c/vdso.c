@@ -162,9 +162,9 @@ static int dontneed(void)
         return 1;
     }
     int r = madvise((void *)(vdso - 4096), 4096, MADV_DONTNEED);
-    printf("data page: %d %s\n", r, r ? strerrorname_np(errno) : "");
+    printf("data page: %d %s\n", r, r ? (errno == EINVAL ? "EINVAL" : "another error") : "");
     r = madvise((void *)vdso, 4096, MADV_DONTNEED);
-    printf("image: %d %s\n", r, r ? strerrorname_np(errno) : "");
+    printf("image: %d %s\n", r, r ? (errno == EINVAL ? "EINVAL" : "another error") : "");
     fflush(stdout);
     struct timespec ts = {0, 0};
     r = clock_gettime(CLOCK_MONOTONIC, &ts);

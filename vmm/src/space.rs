@@ -791,7 +791,7 @@ impl AddressSpace {
 
     /// MADV_DONTNEED on `[start, end)`: private anonymous pages become
     /// zero, private file pages are read from their file again (as
-    /// Linux's next fault would read them). PROT_NONE pages are dropped
+    /// Linux's next fault would read them), the vDSO's image is put back. PROT_NONE pages are dropped
     /// the same way.
     pub fn dont_need(&mut self, ram: &GuestRam, start: u64, end: u64) -> std::io::Result<()> {
         let pages: Vec<(u64, u64)> = self
@@ -801,9 +801,18 @@ impl AddressSpace {
             .collect();
         let mut frames: Vec<u64> = pages.iter().map(|&(_, f)| f).collect();
         discard_runs(ram, &mut frames);
+        let image = self.vdso.map(|v| (v.base, v.end));
         for (virt, _) in pages {
             if let Some((source, offset)) = self.file_at(virt) {
                 self.fill_from(ram, virt, virt + PAGE_SIZE, source.as_ref(), offset)?;
+            } else if let Some((base, _)) = image.filter(|&(b, e)| (b..e).contains(&virt)) {
+                // The vDSO's pages come back as the kernel's image.
+                let bytes = crate::vdso::IMAGE
+                    .get((virt - base) as usize..)
+                    .unwrap_or_default();
+                let bytes = &bytes[..bytes.len().min(PAGE_SIZE as usize)];
+                self.copy_in(ram, virt, bytes)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
             }
         }
         Ok(())

@@ -416,7 +416,8 @@ impl FileSource for SharedReadOnly {
 /// madvise(2): EINVAL for an unaligned start, unknown advice or a range
 /// that wraps; ENOMEM when part of the range is not mapped (the rest is
 /// still advised, as Linux does). MADV_DONTNEED drops the pages (see
-/// [`AddressSpace::dont_need`]); MADV_FREE is EINVAL on file pages, as
+/// [`AddressSpace::dont_need`]), EINVAL on the vDSO's data page; MADV_FREE
+/// is EINVAL on file pages, as
 /// MADV_REMOVE is on private ones; the poisoning advice needs
 /// CAP_SYS_ADMIN, which the guest has not; the rest changes nothing.
 fn madvise(ctx: &mut Context<'_, '_>, addr: u64, len: u64, advice: u64) -> SysResult {
@@ -449,9 +450,19 @@ fn madvise(ctx: &mut Context<'_, '_>, addr: u64, len: u64, advice: u64) -> SysRe
         match advice {
             MADV_DONTNEED | MADV_DONTNEED_LOCKED => {
                 ctx.requests.bits |= request::FLUSH_TLB;
+                // The vDSO's data page is a PFN mapping on Linux, which
+                // refuses it: what lies before it is dropped first.
+                let vvar = ctx
+                    .space
+                    .vdso()
+                    .filter(|_| ctx.space.is_vvar(at, piece_end))
+                    .map(|v| v.vvar);
                 ctx.space
-                    .dont_need(ctx.ram, at, piece_end)
+                    .dont_need(ctx.ram, at, vvar.map_or(piece_end, |v| v.max(at)))
                     .map_err(|e| super::io_errno(&e))?;
+                if vvar.is_some() {
+                    return Err(Errno::EINVAL);
+                }
             }
             MADV_FREE if ctx.space.file_at(at).is_some() => return Err(Errno::EINVAL),
             MADV_REMOVE => return Err(Errno::EINVAL),

@@ -37,6 +37,7 @@ const CASES: &[&str] = &[
     "sigreturn-bad-fpstate",
     "sigreturn-bad-cs",
     "sigreturn-eflags",
+    "sigreturn-noncanonical-rsp",
     "handler-unmapped",
     "handler-noncanonical",
     "no-room",

@@ -6,8 +6,8 @@
  * abort raise segv-longjmp altstack pending resethand clobber
  * fault-in-handler kill-term ignore sigpipe-handled mask-in-handler
  * sigreturn-garbage sigreturn-noncanonical sigreturn-bad-fpstate
- * sigreturn-bad-cs sigreturn-eflags handler-unmapped handler-noncanonical
- * no-room sigsuspend
+ * sigreturn-bad-cs sigreturn-eflags sigreturn-noncanonical-rsp
+ * handler-unmapped handler-noncanonical no-room sigsuspend
  * errors sigqueue pause */
 #include <errno.h>
 #define _GNU_SOURCE
@@ -233,6 +233,9 @@ void eflags_seen(uint64_t flags);
 void eflags_entry(void);
 __asm__(".text\n.globl eflags_entry\neflags_entry:\n pushfq\n pop %rdi\n and $-16, %rsp\n"
         " cld\n call eflags_seen\n ud2\n");
+/* Exit 0 without touching the stack (its pointer may be anything). */
+void exit_stackless(void);
+__asm__(".text\n.globl exit_stackless\nexit_stackless:\n mov $231, %eax\n xor %edi, %edi\n syscall\n ud2\n");
 void eflags_seen(uint64_t flags)
 {
     /* IOPL NT VM VIF VIP must never come from the frame; OF SF ZF AF PF
@@ -259,6 +262,12 @@ static void corrupt_and_return(const char *k)
         *(uint64_t *)(f + 48 + 128) = 0x8000000000000000ul;
     if (is(k, "sigreturn-bad-cs"))
         *(uint16_t *)(f + 48 + 144) = 0x10;
+    if (is(k, "sigreturn-noncanonical-rsp")) {
+        /* IRETQ takes any stack pointer: the program runs on, here to an
+         * exit that needs no stack. */
+        *(uint64_t *)(f + 48 + 128) = (uint64_t)exit_stackless;
+        *(uint64_t *)(f + 48 + 120) = 0x8000000000000000ul;
+    }
     if (is(k, "sigreturn-eflags")) {
         /* Every flag a frame could ask for but TF, RF, AC and IF. */
         *(uint64_t *)(f + 48 + 136) = ~(uint64_t)(0x100 | 0x10000 | 0x40000 | 0x200);

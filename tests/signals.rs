@@ -230,6 +230,7 @@ fn the_cases_end_as_linux_ends_them() {
         ("clobber", 0, "+++ exited with 0 +++"),
         ("resethand", 138, "+++ killed by SIGUSR1 +++"),
         ("kill-term", 143, "+++ killed by SIGTERM +++"),
+        ("sigreturn-noncanonical-rsp", 0, "+++ exited with 0 +++"),
         (
             "fault-in-handler",
             139,

@@ -184,6 +184,9 @@ fn clock_at(clock: libc::clockid_t, mono_ns: i128) -> Option<i128> {
 /// page that serves no clock (every call goes to the system call).
 pub fn clock_data(vcpu: &VcpuFd) -> VdsoData {
     let none = VdsoData::default();
+    if !host_clock_is_the_tsc() {
+        return none;
+    }
     let Ok(khz) = vcpu.get_tsc_khz() else {
         return none;
     };
@@ -209,6 +212,21 @@ pub fn clock_data(vcpu: &VcpuFd) -> VdsoData {
         times[clock as usize] = at;
     }
     data(khz, reading.tsc, &times)
+}
+
+/// The file naming the clock source the host's kernel keeps time with.
+const CLOCKSOURCE: &str = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
+
+/// Whether the host's kernel keeps its clocks with the TSC. Only then does
+/// the rate KVM states for the guest's TSC (`KVM_GET_TSC_KHZ`) hold
+/// against the host's clocks; a kernel that found its TSC unstable (as
+/// under emulation, where it reads `hpet` or `acpi_pm`) may run the TSC at
+/// another rate than it says. Then the vDSO serves no clock and every call
+/// is the system call, as Linux's own vDSO does when its clock source has
+/// no vDSO mode. Read once per process (before any seccomp filter).
+pub fn host_clock_is_the_tsc() -> bool {
+    static TSC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TSC.get_or_init(|| std::fs::read_to_string(CLOCKSOURCE).is_ok_and(|s| s.trim_end() == "tsc"))
 }
 
 /// The page for a TSC of `khz` kHz that read `tsc` when each served clock

@@ -312,54 +312,11 @@ fn wait_for(
     events: libc::c_short,
     timeout: Option<Duration>,
 ) -> io::Result<Wake> {
-    // A deadline too far away to represent is as good as none.
-    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     // poll(2) skips entries with a negative descriptor.
-    let mut fds = [
-        libc::pollfd {
-            fd: fd.map_or(-1, |f| f.as_raw_fd()),
-            events,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: stop.map_or(-1, |s| s.inner.stopped.as_raw_fd()),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    loop {
-        if stop.is_some_and(|s| s.reason().is_some()) {
-            return Ok(Wake::Stopped);
-        }
-        let left = deadline.map(|d| {
-            let left = d.saturating_duration_since(Instant::now());
-            libc::timespec {
-                tv_sec: left.as_secs().min(i64::MAX as u64) as libc::time_t,
-                tv_nsec: libc::c_long::from(left.subsec_nanos()),
-            }
-        });
-        let left_ptr = left
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: `fds` is an array of two initialised pollfd that outlives
-        // the call; `left_ptr` is null or points at a timespec that does;
-        // a null signal mask leaves the mask alone.
-        let n = unsafe { libc::ppoll(fds.as_mut_ptr(), 2, left_ptr, std::ptr::null()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if n == 0 {
-            return Ok(Wake::TimedOut);
-        }
-        if fds[1].revents != 0 {
-            return Ok(Wake::Stopped);
-        }
-        if fds[0].revents != 0 {
-            return Ok(Wake::Ready);
-        }
-    }
+    let mut fds = [libc::pollfd {
+        fd: fd.map_or(-1, |f| f.as_raw_fd()),
+        events,
+        revents: 0,
+    }];
+    wait_any(stop, &mut fds, timeout)
 }

@@ -63,6 +63,8 @@ static void futexes(void)
     syscall(SYS_futex, &word[2], FUTEX_WAIT | p, 10, &zero, NULL, 0);
 }
 
+static char huge_read_buf[8];
+
 static void pipes(void)
 {
     int p[2], q[2] = {-1, -1}, d;
@@ -91,8 +93,11 @@ static void pipes(void)
     syscall(SYS_close, p[1]);
     syscall(SYS_write, d, "ab", 2);
     syscall(SYS_close, d);
-    /* Only what is copied must be writable: 2 bytes of this huge count. */
-    syscall(SYS_read, p[0], buf, 1 << 30);
+    /* Only what is copied must be writable: 2 bytes of this huge count.
+       Into a static buffer: the whole range must still lie in user space
+       (Linux's access_ok), which a stack buffer near a randomised stack
+       top may not. */
+    syscall(SYS_read, p[0], huge_read_buf, 1 << 30);
     syscall(SYS_read, p[0], buf, sizeof buf);
     syscall(SYS_close, p[0]);
     syscall(SYS_close, q[0]);

@@ -24,24 +24,6 @@ enum Addr {
     Mmap(u64),
 }
 
-/// `strace` on this host's PATH; `None` with a skip line if it is missing
-/// (a failure under CI, where `make setup` installs it).
-fn strace() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("strace"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but strace is missing (make setup installs it)"
-        );
-        eprintln!("skipped: strace is not installed");
-    }
-    found
-}
-
 /// How a run ended: the signal that killed it, or its exit status.
 #[derive(Debug, PartialEq, Eq)]
 enum End {
@@ -265,7 +247,9 @@ fn faults_c() -> Option<PathBuf> {
 /// with musl-gcc; each must end in a signal line with microvm's detail
 /// beside it.
 fn compare_faults(kinds: &[(&str, Addr)]) {
-    let Some(strace) = strace() else { return };
+    let Some(strace) = common::strace() else {
+        return;
+    };
     let Some(glibc) = faults_c() else { return };
     let Some(musl) = build("musl-gcc", "faults", &["-static", "-O1"]) else {
         return;
@@ -338,7 +322,7 @@ fn instruction_faults_and_traps_as_strace_shows_them() {
 #[test]
 fn a_program_that_survives_ends_as_natively() {
     require_kvm!();
-    let (Some(strace), Some(p)) = (strace(), faults_c()) else {
+    let (Some(strace), Some(p)) = (common::strace(), faults_c()) else {
         return;
     };
     let trace = compare(&strace, &p, &["nothing"], Addr::Same, "nothing");
@@ -349,7 +333,7 @@ fn a_program_that_survives_ends_as_natively() {
 #[test]
 fn a_write_to_a_pipe_with_no_reader_is_sigpipe_as_strace_shows_it() {
     require_kvm!();
-    let (Some(strace), Some(p)) = (strace(), faults_c()) else {
+    let (Some(strace), Some(p)) = (common::strace(), faults_c()) else {
         return;
     };
     let t = compare_with(
@@ -376,7 +360,9 @@ fn a_write_to_a_pipe_with_no_reader_is_sigpipe_as_strace_shows_it() {
 #[test]
 fn segv_c_as_strace_shows_it() {
     require_kvm!();
-    let Some(strace) = strace() else { return };
+    let Some(strace) = common::strace() else {
+        return;
+    };
     let Some(p) = build("gcc", "segv", &["-static", "-O1"]) else {
         return;
     };
@@ -391,7 +377,7 @@ fn segv_c_as_strace_shows_it() {
 #[test]
 fn the_execve_line_is_straces() {
     require_kvm!();
-    let (Some(strace), Some(p)) = (strace(), faults_c()) else {
+    let (Some(strace), Some(p)) = (common::strace(), faults_c()) else {
         return;
     };
     // Escapes, a string past strace's 32 bytes, an empty one.
@@ -461,7 +447,7 @@ fn normalising_leaves_what_must_match() {
 #[test]
 fn the_options_apply_to_the_first_and_last_lines_as_in_strace() {
     require_kvm!();
-    let (Some(strace), Some(p)) = (strace(), faults_c()) else {
+    let (Some(strace), Some(p)) = (common::strace(), faults_c()) else {
         return;
     };
     let args = ["nothing", "abcdefgh", "abc", "abcde", "abcdef", "a", "b"];

@@ -16,7 +16,7 @@ mod common;
 use common::{build, microvm};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 /// Every case of signals.c.
@@ -57,22 +57,6 @@ const SIGNAL_CALLS: &[&str] = &[
     "tgkill(",
     "rt_sigsuspend(",
 ];
-
-fn strace() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("strace"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but strace is missing (make setup installs it)"
-        );
-        eprintln!("skipped: strace is not installed");
-    }
-    found
-}
 
 /// How a run ended.
 fn end(o: &Output) -> (Option<i32>, Option<i32>) {
@@ -207,7 +191,9 @@ fn compare(strace: &Path, program: &Path, tag: &str, link: Link) -> Vec<String> 
 #[test]
 fn signal_cases_end_print_and_trace_as_natively() {
     require_kvm!();
-    let Some(strace) = strace() else { return };
+    let Some(strace) = common::strace() else {
+        return;
+    };
     let mut diffs = Vec::new();
     for (compiler, tag) in [("gcc", "glibc-static"), ("musl-gcc", "musl-static")] {
         if let Some(p) = build(compiler, "signals", &["-static", "-O1"]) {
@@ -323,7 +309,9 @@ fn json_records_each_delivery_and_sigreturn() {
 #[test]
 fn the_dynamic_build_ends_prints_and_traces_as_natively() {
     require_kvm!();
-    let Some(strace) = strace() else { return };
+    let Some(strace) = common::strace() else {
+        return;
+    };
     let Some(p) = build("gcc", "signals", &["-O1"]) else {
         return;
     };

@@ -54,25 +54,6 @@ use std::process::{Command, Stdio};
 
 use common::{build, ReadOnlyTmpfs, Scratch};
 
-/// The installed strace, or `None` with a skip line (a failure under CI).
-fn strace() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("strace"))
-            .find(|p| p.is_file())
-    });
-    match found {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but strace is missing (make setup installs it)")
-        }
-        None => {
-            eprintln!("skipped: strace is not installed");
-            None
-        }
-    }
-}
-
 /// The two C libraries each program is built with.
 const LIBCS: &[(&str, &str)] = &[("glibc", "gcc"), ("musl", "musl-gcc")];
 
@@ -689,7 +670,9 @@ fn report(title: &str, differences: Vec<(String, String)>) -> Option<String> {
 /// natively under strace with what microvm refused refused there too, and
 /// fail with every differing line, grouped by syscall.
 fn compare_program(name: &str, args: &[&str], scratch: &Scratch) {
-    let Some(strace) = strace() else { return };
+    let Some(strace) = common::strace() else {
+        return;
+    };
     let mut differences = Vec::new();
     for &(libc_name, compiler) in LIBCS {
         let Some(prog) = build(compiler, &format!("strace_{name}"), &["-static", "-O1"]) else {
@@ -781,7 +764,9 @@ fn futex_pipes_poll_match_strace() {
 /// itself, every program, both C libraries. No KVM needed.
 #[test]
 fn two_native_runs_agree_after_normalisation() {
-    let Some(strace) = strace() else { return };
+    let Some(strace) = common::strace() else {
+        return;
+    };
     let scratch = Scratch::new("strace-native");
     let dir = files_fixture(&scratch);
     let mut differences = Vec::new();

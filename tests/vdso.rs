@@ -46,22 +46,6 @@ fn vdso_program(compiler: &str) -> Option<PathBuf> {
     common::build(compiler, "vdso", &["-static", "-O2"])
 }
 
-/// The installed strace, or `None` with a skip line (a failure under CI).
-fn strace() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("strace"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but strace is missing (make setup installs it)")
-        }
-        eprintln!("skipped: strace is not installed");
-    }
-    found
-}
-
 /// `prog args` natively under `strace -f`: (stdout, the trace).
 fn native_strace(strace: &Path, prog: &Path, args: &[&str]) -> (String, String) {
     // One directory per program: the tests run at the same time.
@@ -128,7 +112,7 @@ fn no_vdso_lines(prog: &Path) -> bool {
         return true;
     }
     assert!(ours.len() < 100, "{} vDSO calls traced", ours.len());
-    let Some(strace) = strace() else {
+    let Some(strace) = common::strace() else {
         return true;
     };
     let (out, native) = native_strace(&strace, prog, &args);

@@ -347,3 +347,21 @@ impl Drop for ReadOnlyTmpfs {
         unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
     }
 }
+
+/// The installed strace on PATH, or `None` with a skip line: a failure
+/// under CI, where `make setup` installs it.
+pub fn strace() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("strace"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but strace is missing (make setup installs it)"
+        );
+        eprintln!("skipped: strace is not installed");
+    }
+    found
+}

@@ -462,15 +462,11 @@ pub fn syscalls(data: &[u8]) {
         if u.ratio(1, 16).unwrap_or(false) {
             // rt_sigreturn's reading of a signal frame anywhere.
             let rsp = arbitrary_arg(&mut u, &results);
-            // FXSAVE only, x87/SSE/AVX, or an AVX-512-sized area.
+            // FXSAVE only, x87/SSE/AVX, or AVX-512 (either with XSAVEC).
             let layout = match u.int_in_range(0..=2u8).unwrap_or(1) {
                 0 => microvm::syscall::sigframe::FpuLayout::FXSAVE,
-                n => microvm::syscall::sigframe::FpuLayout {
-                    xsave: true,
-                    xcr0: if n == 1 { 0b111 } else { 0xe7 },
-                    user_size: if n == 1 { 832 } else { 2696 },
-                    mxcsr_mask: 0xffff,
-                },
+                1 => microvm::syscall::sigframe::FpuLayout::avx(),
+                _ => microvm::syscall::sigframe::FpuLayout::avx512(),
             };
             let fpu = layout.blank_area(4096);
             let _ = microvm::syscall::sigframe::read(&guest.mem(), rsp, 0x202, &fpu, &layout);

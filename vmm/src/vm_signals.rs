@@ -12,7 +12,7 @@
 use super::{Outcome, Vm};
 use crate::error::{Error, Result};
 use crate::exception::{DefaultAction, SigInfo, Signal};
-use crate::syscall::sigframe::{self, Delivery, FpuLayout};
+use crate::syscall::sigframe::{self, Delivery, FpuLayout, XComponent};
 use crate::syscall::signal::{Disposal, Sent, ERESTARTNOHAND};
 use crate::syscall::{Disposition, SyscallService};
 use crate::trace::{signal::SentSignal, Tracer};
@@ -403,6 +403,16 @@ fn kill_reason(p: &Pending) -> String {
     }
 }
 
+/// CPUID.(EAX=0xD, ECX=1):EAX.XSAVEC.
+const XSAVEC: u32 = 1 << 1;
+
+/// The host CPU itself has XSAVEC.
+fn host_has_xsavec() -> bool {
+    // CPUID exists on every x86-64 CPU and only reads.
+    std::arch::x86_64::__cpuid(0).eax >= 0xd
+        && std::arch::x86_64::__cpuid_count(0xd, 1).eax & XSAVEC != 0
+}
+
 /// The extended-state layout for XCR0 `xcr0` (0 without XSAVE), from the
 /// CPUID leaf 0xD subleaves KVM reports (offset and size of each
 /// component in the standard format). KVM-PVM offers no XSAVE in CPUID
@@ -413,11 +423,13 @@ fn kill_reason(p: &Pending) -> String {
 pub(super) fn fpu_layout(cpuid: &kvm_bindings::CpuId, xcr0: u64) -> FpuLayout {
     // Read from the vCPU when first needed (no ioctl at start-up).
     let mxcsr_mask = 0;
-    let kept = cpuid
-        .as_slice()
-        .iter()
-        .find(|e| e.function == 0xd && e.index == 0)
-        .map_or(0, |e| u64::from(e.eax));
+    let leaf = |i: u32| {
+        cpuid
+            .as_slice()
+            .iter()
+            .find(|e| e.function == 0xd && e.index == i)
+    };
+    let kept = leaf(0).map_or(0, |e| u64::from(e.eax));
     let xcr0 = if xcr0 != 0 { xcr0 } else { kept };
     if xcr0 & 0b11 != 0b11 {
         return FpuLayout {
@@ -425,17 +437,24 @@ pub(super) fn fpu_layout(cpuid: &kvm_bindings::CpuId, xcr0: u64) -> FpuLayout {
             ..FpuLayout::FXSAVE
         };
     }
-    let mut end = 576usize;
-    for e in cpuid.as_slice() {
-        if e.function == 0xd && (2..63).contains(&e.index) && xcr0 & (1 << e.index) != 0 {
-            end = end.max(e.ebx as usize + e.eax as usize);
-        }
-    }
+    // Sub-leaf 1 EAX bit 1: XSAVEC (and XRSTOR's compacted form). Where
+    // KVM's table leaves it out, ring 3 may still have it: on KVM-PVM the
+    // program's own CPUID is the host CPU's, and hardware KVM does not
+    // stop XSAVEC. The area a frame holds is the CPU's to judge.
+    let compacted = leaf(1).is_some_and(|e| e.eax & XSAVEC != 0) || host_has_xsavec();
+    let components = (2..63).filter_map(|i| {
+        leaf(i).map(|e| {
+            let place = XComponent {
+                offset: e.ebx,
+                size: e.eax,
+                aligned: e.ecx & 0b10 != 0,
+            };
+            (i, place)
+        })
+    });
     FpuLayout {
-        xsave: true,
-        xcr0,
-        // KVM_GET_XSAVE's area is 4096 bytes.
-        user_size: end.min(XSAVE_AREA - 4),
         mxcsr_mask,
+        // KVM_GET_XSAVE's area is 4096 bytes.
+        ..FpuLayout::with_xsave(xcr0, compacted, components, XSAVE_AREA - 4)
     }
 }

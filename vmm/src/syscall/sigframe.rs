@@ -67,6 +67,12 @@ const XSAVE_MIN: usize = 576;
 /// Offset of MXCSR and of its mask in the FXSAVE area.
 const MXCSR: usize = 24;
 const MXCSR_MASK: usize = 28;
+/// Where the x87 registers (ST0-7), then the XMM registers, lie in it.
+const X87_REGS: usize = 32;
+const XMM_REGS: usize = 160;
+const XMM_END: usize = 416;
+/// XCOMP_BV bit 63: the area is in the compacted format.
+const XCOMP_BV_COMPACTED: u64 = 1 << 63;
 /// The MXCSR mask of a CPU whose FXSAVE reports none (Linux's default).
 pub const DEFAULT_MXCSR_MASK: u32 = 0xffbf;
 /// x87 and SSE in XCR0 / XSTATE_BV.
@@ -82,6 +88,18 @@ const FIX_EFLAGS: u64 =
 /// The lowest address that is not user space (Linux's `TASK_SIZE_MAX`).
 const TASK_SIZE_MAX: u64 = crate::space::USER_TOP;
 
+/// Where one extended state component (2 to 63) lies: its CPUID leaf 0xD
+/// sub-leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct XComponent {
+    /// Offset in the standard format (EBX).
+    pub offset: u32,
+    /// Size in bytes (EAX).
+    pub size: u32,
+    /// Starts 64-byte aligned in the compacted format (ECX bit 1).
+    pub aligned: bool,
+}
+
 /// The extended-state layout the program's frames carry, from CPUID leaf
 /// 0xD and the XCR0 microvm sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +114,11 @@ pub struct FpuLayout {
     /// The MXCSR bits the CPU accepts (FXSAVE's MXCSR_MASK, read once; 0
     /// until then).
     pub mxcsr_mask: u32,
+    /// XRSTOR takes the compacted format too (the CPU has XSAVEC), as a
+    /// frame's area may hold: glibc's lazy binder saves with XSAVEC.
+    pub compacted: bool,
+    /// Components 2 to 63 of `xcr0` (the others zero).
+    pub components: [XComponent; 64],
 }
 
 impl FpuLayout {
@@ -105,7 +128,71 @@ impl FpuLayout {
         xcr0: FPSSE,
         user_size: FXSAVE_SIZE,
         mxcsr_mask: DEFAULT_MXCSR_MASK,
+        compacted: false,
+        components: [XComponent {
+            offset: 0,
+            size: 0,
+            aligned: false,
+        }; 64],
     };
+
+    /// The XSAVE layout for `xcr0` (x87 and SSE always), its components
+    /// given as (index, place); the standard area's size follows from
+    /// them, at most `max_size` bytes.
+    pub fn with_xsave(
+        xcr0: u64,
+        compacted: bool,
+        components: impl IntoIterator<Item = (u32, XComponent)>,
+        max_size: usize,
+    ) -> FpuLayout {
+        let xcr0 = xcr0 | FPSSE;
+        let mut all = [XComponent::default(); 64];
+        let mut end = XSAVE_MIN;
+        for (i, c) in components {
+            if (2..64).contains(&i) && xcr0 & (1 << i) != 0 {
+                all[i as usize] = c;
+                end = end.max(c.offset as usize + c.size as usize);
+            }
+        }
+        FpuLayout {
+            xsave: true,
+            xcr0,
+            user_size: end.min(max_size),
+            mxcsr_mask: 0,
+            compacted,
+            components: all,
+        }
+    }
+
+    /// x87, SSE and AVX where CPUID puts them (an 832-byte area), with
+    /// XSAVEC and MXCSR mask 0xffff: a layout for tests and fuzzing.
+    pub fn avx() -> FpuLayout {
+        Self::known(0b111)
+    }
+
+    /// [`FpuLayout::avx`] with AVX-512's opmask and ZMM components too
+    /// (XCR0 0xe7, a 2688-byte area).
+    pub fn avx512() -> FpuLayout {
+        Self::known(0xe7)
+    }
+
+    fn known(xcr0: u64) -> FpuLayout {
+        let at = |offset, size| XComponent {
+            offset,
+            size,
+            aligned: false,
+        };
+        let parts = [
+            (2, at(576, 256)),
+            (5, at(1088, 64)),
+            (6, at(1152, 512)),
+            (7, at(1664, 1024)),
+        ];
+        FpuLayout {
+            mxcsr_mask: 0xffff,
+            ..Self::with_xsave(xcr0, true, parts, usize::MAX)
+        }
+    }
 
     /// A vCPU XSAVE area (`size` bytes) with nothing but the MXCSR mask:
     /// what [`read`] needs of the current state.
@@ -120,6 +207,24 @@ impl FpuLayout {
     /// Bytes the frame reserves for the state (`xstate_sigframe_size`).
     fn frame_size(&self) -> u64 {
         self.user_size as u64 + if self.xsave { 4 } else { 0 }
+    }
+
+    /// Where each component of `xcomp_bv` starts in a compacted area
+    /// (SDM vol. 1, 13.4.3): one after another from 576, in index order,
+    /// 64-byte aligned where CPUID says so. Indexed by component.
+    fn compacted_offsets(&self, xcomp_bv: u64) -> [usize; 64] {
+        let mut at = [0usize; 64];
+        let mut next = XSAVE_MIN;
+        for (i, c) in self.components.iter().enumerate().skip(2) {
+            if xcomp_bv & (1 << i) != 0 {
+                if c.aligned {
+                    next = next.next_multiple_of(64);
+                }
+                at[i] = next;
+                next += c.size as usize;
+            }
+        }
+        at
     }
 }
 
@@ -460,20 +565,80 @@ fn restore_fpu(
     if !buf.is_multiple_of(64) {
         return None;
     }
-    let mut x = vec![0u8; xstate_size];
+    let mut header = [0u8; XSAVE_MIN - XSAVE_HEADER];
+    mem.read(buf.wrapping_add(XSAVE_HEADER as u64), &mut header)
+        .ok()?;
+    let bv = get(&header, 0);
+    let xcomp_bv = get(&header, 8);
+    let compacted = xcomp_bv & XCOMP_BV_COMPACTED != 0;
+    let accepted = if compacted {
+        // SDM vol. 1, 13.8.1: the CPU must have XSAVEC, XCOMP_BV name
+        // only XCR0's components, XSTATE_BV only XCOMP_BV's, bytes 16-63
+        // be zero.
+        layout.compacted
+            && xcomp_bv & !XCOMP_BV_COMPACTED & !layout.xcr0 == 0
+            && bv & !xcomp_bv == 0
+            && header[16..].iter().all(|&b| b == 0)
+    } else {
+        bv & !layout.xcr0 == 0 && header[8..].iter().all(|&b| b == 0)
+    };
+    if !accepted {
+        return None;
+    }
+    // The requested-feature bitmap: what XRSTOR touches. Linux then puts
+    // every other component in its initial state, as `out` starts.
+    let rfbm = xfeatures & layout.xcr0;
+    let loaded = rfbm & bv;
+    // Each loaded component's place in the frame's area.
+    let offsets = if compacted {
+        layout.compacted_offsets(xcomp_bv)
+    } else {
+        std::array::from_fn(|i| layout.components[i].offset as usize)
+    };
+    let size = |i: usize| layout.components[i].size as usize;
+    let needed = (2..64)
+        .filter(|&i| loaded & (1 << i) != 0)
+        .map(|i| offsets[i] + size(i))
+        .fold(XSAVE_MIN, usize::max);
+    if needed > out.len() {
+        return None;
+    }
+    let mut x = vec![0u8; needed];
     mem.read(buf, &mut x).ok()?;
-    let bv = get(&x, XSAVE_HEADER);
-    if bv & !layout.xcr0 != 0 || x[XSAVE_HEADER + 8..XSAVE_MIN].iter().any(|&b| b != 0) {
+    // MXCSR: the standard form loads it for SSE or AVX; the compacted
+    // form with SSE's state only (else 0x1f80, SSE's initial value).
+    let mxcsr = if compacted {
+        loaded & 0b10 != 0
+    } else {
+        rfbm & 0b110 != 0
+    };
+    if mxcsr && get32(&x, MXCSR) & !mask != 0 {
         return None;
     }
-    let restore = xfeatures & layout.xcr0;
-    if restore & 0b110 != 0 && get32(&x, MXCSR) & !mask != 0 {
-        return None;
+    if mxcsr {
+        out[MXCSR..MXCSR + 4].copy_from_slice(&x[MXCSR..MXCSR + 4]);
     }
-    out[..xstate_size].copy_from_slice(&x);
-    out[SW_BYTES..XSAVE_HEADER].fill(0);
-    out[XSAVE_HEADER..XSAVE_MIN].fill(0);
-    put(&mut out, XSAVE_HEADER, bv & restore);
+    if loaded & 0b01 != 0 {
+        out[..MXCSR].copy_from_slice(&x[..MXCSR]);
+        out[X87_REGS..XMM_REGS].copy_from_slice(&x[X87_REGS..XMM_REGS]);
+    }
+    if loaded & 0b10 != 0 {
+        out[XMM_REGS..XMM_END].copy_from_slice(&x[XMM_REGS..XMM_END]);
+    }
+    for i in (2..64).filter(|&i| loaded & (1 << i) != 0) {
+        let to = layout.components[i].offset as usize;
+        // Within `out` and `x` for every layout CPUID could give.
+        let (Some(dst), Some(src)) = (
+            out.get_mut(to..to + size(i)),
+            x.get(offsets[i]..offsets[i] + size(i)),
+        ) else {
+            return None;
+        };
+        dst.copy_from_slice(src);
+    }
+    // x87 and SSE explicit (loaded or initial, as `out` holds them), so
+    // that KVM takes MXCSR from here; the rest as loaded.
+    put(&mut out, XSAVE_HEADER, FPSSE | (loaded & !FPSSE));
     Some(out)
 }
 
@@ -488,13 +653,6 @@ mod tests {
 
     /// The test's stack: four pages below this.
     const TOP: u64 = 0x1000_4000;
-
-    const AVX: FpuLayout = FpuLayout {
-        xsave: true,
-        xcr0: 0b111,
-        user_size: 832,
-        mxcsr_mask: 0xffff,
-    };
 
     fn with_stack(f: impl FnOnce(&UserMemory<'_>)) {
         let ram = GuestRam::new(MIN_MEMORY).unwrap();
@@ -558,7 +716,16 @@ mod tests {
             let regs = interrupted();
             let fpu = xsave_area();
             let d = delivery(SA_SIGINFO);
-            let e = build(mem, &regs, &fpu, &AVX, &d, 0x4000, AltStack::default()).unwrap();
+            let e = build(
+                mem,
+                &regs,
+                &fpu,
+                &FpuLayout::avx(),
+                &d,
+                0x4000,
+                AltStack::default(),
+            )
+            .unwrap();
             // The handler's entry: rsp ≡ 8 (mod 16), below the red zone and
             // the 64-byte aligned FP state; arguments as Linux sets them.
             assert_eq!(e.regs.rsp % 16, 8);
@@ -596,13 +763,15 @@ mod tests {
             assert_eq!(u64::from(u32::from_le_bytes(m2)), FP_XSTATE_MAGIC2);
 
             // rt_sigreturn at the handler's `ret`: rsp = frame + 8.
-            let back = read(mem, e.frame + 8, 0x202, &init_fpu(&fpu), &AVX).unwrap();
+            let back = read(mem, e.frame + 8, 0x202, &init_fpu(&fpu), &FpuLayout::avx()).unwrap();
             assert!(back.returnable);
             assert_eq!(back.mask, 0x4000);
             let want = TrapFrame { kind: 0, ..regs };
             assert_eq!(back.regs, want);
             let restored = back.fpu.unwrap();
-            assert_eq!(&restored[..SW_BYTES], &fpu[..SW_BYTES]);
+            // x87, MXCSR (and the mask), XMM: what XRSTOR loads of the
+            // legacy area (not its reserved bytes).
+            assert_eq!(&restored[..XMM_END], &fpu[..XMM_END]);
             assert_eq!(&restored[XSAVE_MIN..832], &fpu[XSAVE_MIN..832]);
             assert_eq!(get(&restored, XSAVE_HEADER), 0b111);
         });
@@ -615,7 +784,7 @@ mod tests {
                 mem,
                 &interrupted(),
                 &xsave_area(),
-                &AVX,
+                &FpuLayout::avx(),
                 &delivery(0),
                 0,
                 AltStack::default(),
@@ -630,7 +799,7 @@ mod tests {
                 mem,
                 &interrupted(),
                 &xsave_area(),
-                &AVX,
+                &FpuLayout::avx(),
                 &d,
                 0,
                 AltStack::default(),
@@ -649,7 +818,7 @@ mod tests {
             };
             let regs = interrupted();
             let d = delivery(SA_ONSTACK);
-            let e = build(mem, &regs, &xsave_area(), &AVX, &d, 0, alt).unwrap();
+            let e = build(mem, &regs, &xsave_area(), &FpuLayout::avx(), &d, 0, alt).unwrap();
             assert!(e.frame > alt.sp && e.frame < alt.sp + alt.size);
             // uc_stack reports SS_ONSTACK? No: the program was not on it.
             let mut f = [0u8; FRAME_SIZE];
@@ -662,7 +831,7 @@ mod tests {
                 ..regs
             };
             assert_eq!(
-                build(mem, &low, &xsave_area(), &AVX, &d, 0, alt),
+                build(mem, &low, &xsave_area(), &FpuLayout::avx(), &d, 0, alt),
                 Err(BadFrame)
             );
             // An unmapped stack: the write fails.
@@ -675,7 +844,7 @@ mod tests {
                     mem,
                     &nowhere,
                     &xsave_area(),
-                    &AVX,
+                    &FpuLayout::avx(),
                     &delivery(0),
                     0,
                     AltStack::default()
@@ -690,13 +859,24 @@ mod tests {
         with_stack(|mem| {
             let regs = interrupted();
             let fpu = xsave_area();
-            let e = build(mem, &regs, &fpu, &AVX, &delivery(0), 0, AltStack::default()).unwrap();
+            let e = build(
+                mem,
+                &regs,
+                &fpu,
+                &FpuLayout::avx(),
+                &delivery(0),
+                0,
+                AltStack::default(),
+            )
+            .unwrap();
             let sc = e.frame + SC as u64;
             let patch = |at: u64, bytes: &[u8]| mem.write(at, bytes).unwrap();
-            let ok = |mem: &UserMemory<'_>| read(mem, e.frame + 8, 0x202, &fpu, &AVX).unwrap();
+            let ok = |mem: &UserMemory<'_>| {
+                read(mem, e.frame + 8, 0x202, &fpu, &FpuLayout::avx()).unwrap()
+            };
             // The frame nowhere: bad.
-            assert!(read(mem, 0x10, 0x202, &fpu, &AVX).is_err());
-            assert!(read(mem, u64::MAX, 0x202, &fpu, &AVX).is_err());
+            assert!(read(mem, 0x10, 0x202, &fpu, &FpuLayout::avx()).is_err());
+            assert!(read(mem, u64::MAX, 0x202, &fpu, &FpuLayout::avx()).is_err());
             // A non-canonical rip, another code segment: not returnable.
             patch(sc + 16 * 8, &0x8000_0000_0000_0000u64.to_le_bytes());
             assert!(!ok(mem).returnable);
@@ -743,6 +923,114 @@ mod tests {
         });
     }
 
+    /// A frame built for `layout`; where its FP state lies, and a reader
+    /// of what rt_sigreturn restores from it.
+    fn frame_for(mem: &UserMemory<'_>, layout: &FpuLayout) -> (u64, u64) {
+        let regs = interrupted();
+        let e = build(
+            mem,
+            &regs,
+            &xsave_area(),
+            layout,
+            &delivery(0),
+            0,
+            AltStack::default(),
+        )
+        .unwrap();
+        let mut b = [0u8; 8];
+        mem.read(e.frame + (SC + SC_FPSTATE) as u64, &mut b)
+            .unwrap();
+        (e.frame + 8, u64::from_le_bytes(b))
+    }
+
+    #[test]
+    fn a_compacted_area_is_read_as_xrstor_reads_it() {
+        with_stack(|mem| {
+            let layout = FpuLayout::avx512();
+            let current = layout.blank_area(4096);
+            let (rsp, fp) = frame_for(mem, &layout);
+            let restore = |layout: &FpuLayout| read(mem, rsp, 0x202, &current, layout).unwrap().fpu;
+            let header = |bv: u64, comp: u64| {
+                let mut h = [0u8; 64];
+                h[..8].copy_from_slice(&bv.to_le_bytes());
+                h[8..16].copy_from_slice(&comp.to_le_bytes());
+                mem.write(fp + XSAVE_HEADER as u64, &h).unwrap();
+            };
+            // x87, SSE and the opmask registers, compacted: the opmask
+            // right after the header, not at its standard 1088.
+            let opmask: Vec<u8> = (0..64).map(|i| i as u8 ^ 0x5a).collect();
+            mem.write(fp + XSAVE_MIN as u64, &opmask).unwrap();
+            header(0b10_0011, XCOMP_BV_COMPACTED | 0b10_0011);
+            let out = restore(&layout).expect("XRSTOR takes the compacted form");
+            assert_eq!(&out[1088..1152], &opmask[..]);
+            assert!(out[XSAVE_MIN..1088].iter().all(|&b| b == 0), "AVX initial");
+            assert_eq!(get(&out, XSAVE_HEADER), 0b10_0011);
+            assert_eq!(
+                get(&out, XSAVE_HEADER + 8),
+                0,
+                "KVM takes the standard form"
+            );
+            let mut xmm = [0u8; 256];
+            mem.read(fp + XMM_REGS as u64, &mut xmm).unwrap();
+            assert_eq!(&out[XMM_REGS..XMM_END], &xmm[..]);
+            // AVX's 256 bytes first (XCOMP_BV names it), then the opmask.
+            header(0b10_0111, XCOMP_BV_COMPACTED | 0b10_0111);
+            mem.write(fp + XSAVE_MIN as u64 + 256, &opmask).unwrap();
+            let out = restore(&layout).unwrap();
+            assert_eq!(&out[1088..1152], &opmask[..]);
+            // What XRSTOR refuses: a CPU without XSAVEC, XSTATE_BV beyond
+            // XCOMP_BV, XCOMP_BV beyond XCR0, bytes 16-63 of the header.
+            let no_xsavec = FpuLayout {
+                compacted: false,
+                ..layout
+            };
+            assert!(restore(&no_xsavec).is_none());
+            header(0b10_0111, XCOMP_BV_COMPACTED | 0b10_0011);
+            assert!(restore(&layout).is_none());
+            header(0b11, XCOMP_BV_COMPACTED | 0b1_0000_0011);
+            assert!(restore(&layout).is_none());
+            header(0b11, XCOMP_BV_COMPACTED | 0b11);
+            mem.write(fp + XSAVE_HEADER as u64 + 16, &[1]).unwrap();
+            assert!(restore(&layout).is_none());
+            // MXCSR: the compacted form loads it with SSE's state only,
+            // else SSE's initial 0x1f80 (never the frame's bad bits).
+            header(0b01, XCOMP_BV_COMPACTED | 0b11);
+            mem.write(fp + MXCSR as u64, &0xffff_ffffu32.to_le_bytes())
+                .unwrap();
+            let out = restore(&layout).expect("MXCSR not loaded");
+            assert_eq!(get32(&out, MXCSR), 0x1f80);
+            header(0b11, XCOMP_BV_COMPACTED | 0b11);
+            assert!(restore(&layout).is_none(), "MXCSR loaded: #GP");
+        });
+    }
+
+    #[test]
+    fn the_standard_form_loads_mxcsr_only_for_sse_or_avx() {
+        with_stack(|mem| {
+            let layout = FpuLayout::avx();
+            let current = layout.blank_area(4096);
+            let (rsp, fp) = frame_for(mem, &layout);
+            mem.write(fp + MXCSR as u64, &0xffff_ffffu32.to_le_bytes())
+                .unwrap();
+            let restore = || read(mem, rsp, 0x202, &current, &layout).unwrap().fpu;
+            assert!(restore().is_none(), "SSE asked for: #GP");
+            // The frame asks for x87 only (fpx_sw_bytes.xfeatures): XRSTOR
+            // leaves MXCSR alone and Linux puts SSE in its initial state.
+            mem.write(fp + SW_BYTES as u64 + 8, &1u64.to_le_bytes())
+                .unwrap();
+            let out = restore().expect("MXCSR not loaded");
+            assert_eq!(get32(&out, MXCSR), 0x1f80);
+            assert_eq!(get(&out, XSAVE_HEADER), FPSSE);
+            let mut x87 = [0u8; 24];
+            mem.read(fp, &mut x87).unwrap();
+            assert_eq!(&out[..24], &x87[..], "x87 loaded");
+            assert!(
+                out[XMM_REGS..XMM_END].iter().all(|&b| b == 0),
+                "SSE initial"
+            );
+        });
+    }
+
     #[test]
     fn any_frame_bytes_read_back_without_panic() {
         with_stack(|mem| {
@@ -762,7 +1050,7 @@ mod tests {
                     junk[SC + SC_FPSTATE..SC + SC_FPSTATE + 8].copy_from_slice(&p.to_le_bytes());
                 }
                 mem.write(TOP - 3 * PAGE_SIZE, &junk).unwrap();
-                let _ = read(mem, TOP - 3 * PAGE_SIZE + 8, 0x202, &fpu, &AVX);
+                let _ = read(mem, TOP - 3 * PAGE_SIZE + 8, 0x202, &fpu, &FpuLayout::avx());
                 let _ = read(
                     mem,
                     TOP - 3 * PAGE_SIZE + 8,

@@ -7,8 +7,10 @@
  * fault-in-handler kill-term ignore sigpipe-handled mask-in-handler
  * sigreturn-garbage sigreturn-noncanonical sigreturn-bad-fpstate
  * sigreturn-bad-cs sigreturn-eflags sigreturn-noncanonical-rsp
+ * sigreturn-compacted
  * handler-unmapped handler-noncanonical no-room sigsuspend
  * errors sigqueue pause */
+#include <cpuid.h>
 #include <errno.h>
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -245,8 +247,69 @@ void eflags_seen(uint64_t flags)
     _exit(0);
 }
 
+/* "sigreturn-compacted": the FP state given in XSAVEC's compacted form,
+ * as glibc's lazy binder saves it on the stack. XRSTOR takes that form,
+ * and so does Linux's rt_sigreturn: xmm0 and, with AVX-512, k1 (which the
+ * compacted form puts right after SSE, not at its standard offset) come
+ * back from it. */
+static uint8_t compact_area[8192] __attribute__((aligned(64)));
+static volatile int compact_k;
+void compacted_seen(uint64_t xmm0, uint64_t k1);
+void compacted_entry(void);
+__asm__(".text\n.globl compacted_entry\ncompacted_entry:\n movq %xmm0, %rdi\n xor %esi, %esi\n"
+        " cmpl $0, compact_k(%rip)\n je 1f\n kmovw %k1, %esi\n1:\n and $-16, %rsp\n"
+        " call compacted_seen\n ud2\n");
+void compacted_seen(uint64_t xmm0, uint64_t k1)
+{
+    double d;
+    memcpy(&d, &xmm0, sizeof d);
+    if (compact_k)
+        printf("compacted: xmm0 %g, k1 %#lx\n", d, (unsigned long)k1);
+    else
+        printf("compacted: xmm0 %g (no AVX-512)\n", d);
+    _exit(0);
+}
+
+/* Fill the frame's FP state with a compacted area; 0 if the CPU has no
+ * XSAVEC. */
+static int compact_fpstate(uint8_t *f)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) ||
+        !__get_cpuid_count(0xd, 1, &a, &b, &c, &d) || !(a & 2))
+        return 0;
+    compact_k = __builtin_cpu_supports("avx512f");
+    uint32_t rfbm = compact_k ? 0x23 : 0x3;
+    double v = 42.0;
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    __asm__ volatile("movq %0, %%xmm0\n"
+                     "cmpl $0, %3\n je 1f\n"
+                     "mov $0x1234, %%ecx\n kmovw %%ecx, %%k1\n"
+                     "1: xsavec %1\n"
+                     : : "r"(bits), "m"(compact_area), "a"(rfbm), "m"(compact_k), "d"(0)
+                     : "rcx", "xmm0", "memory");
+    /* The software bytes as the kernel wrote them, FP_XSTATE_MAGIC2 after
+     * the size they give. */
+    memcpy(compact_area + 464, saved_fp + 464, 48);
+    uint32_t size;
+    memcpy(&size, compact_area + 464 + 16, sizeof size);
+    if (size + 4 > sizeof compact_area)
+        return 0;
+    memcpy(compact_area + size, "\x45\x58\x50\x46", 4);
+    *(uint64_t *)(f + 48 + 184) = (uint64_t)compact_area;
+    *(uint64_t *)(f + 48 + 128) = (uint64_t)compacted_entry;
+    *(uint64_t *)(f + 48 + 120) = (uint64_t)(eflags_stack + sizeof eflags_stack - 8);
+    return 1;
+}
+
 /* Offsets in the frame (pretcode first): the sigcontext at 48, rip at
  * 48 + 128, cs at 48 + 144, fpstate at 48 + 184. */
+/* The copied frame's fpstate points where the kernel put the FP state: on
+ * the stack, since reused (by glibc's lazy binder, among others). A case
+ * that is about registers gives none (the initial state). */
+static void no_fpstate(uint8_t *f) { *(uint64_t *)(f + 48 + 184) = 0; }
+
 static void corrupt_and_return(const char *k)
 {
     struct sigaction sa;
@@ -267,12 +330,18 @@ static void corrupt_and_return(const char *k)
          * exit that needs no stack. */
         *(uint64_t *)(f + 48 + 128) = (uint64_t)exit_stackless;
         *(uint64_t *)(f + 48 + 120) = 0x8000000000000000ul;
+        no_fpstate(f);
     }
     if (is(k, "sigreturn-eflags")) {
         /* Every flag a frame could ask for but TF, RF, AC and IF. */
         *(uint64_t *)(f + 48 + 136) = ~(uint64_t)(0x100 | 0x10000 | 0x40000 | 0x200);
         *(uint64_t *)(f + 48 + 128) = (uint64_t)eflags_entry;
         *(uint64_t *)(f + 48 + 120) = (uint64_t)(eflags_stack + sizeof eflags_stack - 8);
+        no_fpstate(f);
+    }
+    if (is(k, "sigreturn-compacted") && !compact_fpstate(f)) {
+        printf("compacted: no XSAVEC on this CPU\n");
+        _exit(0);
     }
     if (is(k, "sigreturn-bad-fpstate")) {
         /* MXCSR with reserved bits set: FXRSTOR/XRSTOR refuse it. */

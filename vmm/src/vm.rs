@@ -166,8 +166,14 @@ pub struct Vm {
     stop: StopHandle,
     bench: BenchMode,
     kernel: LoadedKernel,
-    /// The extended-state layout of signal frames.
-    fpu: crate::syscall::sigframe::FpuLayout,
+    /// The extended-state layout of signal frames: worked out from
+    /// `cpuid` and `xcr0` at the first signal (see [`Vm::fpu_layout`]),
+    /// not at start-up.
+    fpu: Option<crate::syscall::sigframe::FpuLayout>,
+    /// The CPUID the vCPU was given.
+    cpuid: CpuId,
+    /// The XCR0 the vCPU was given (0 without XSAVE).
+    xcr0: u64,
     /// The exec the trace starts with, until [`Vm::run`] logs it.
     exec: Option<Exec>,
 }
@@ -307,7 +313,6 @@ impl Vm {
         vcpu.set_sync_valid_reg(SyncReg::Register);
         let cr3 = space.tables().root();
         let xcr0 = setup_vcpu(&vcpu, &cpuid, cr3, kernel)?;
-        let fpu = signals::fpu_layout(&cpuid, xcr0);
         // The guest's TSC exists now: the vDSO's clocks can be tied to it.
         crate::vdso::write_data(&ram, &space, &prog.vdso, &crate::vdso::clock_data(&vcpu))?;
         Ok(Vm {
@@ -322,7 +327,9 @@ impl Vm {
             stop,
             bench: bench.mode,
             kernel,
-            fpu,
+            fpu: None,
+            cpuid,
+            xcr0,
             exec: Some(Exec::new(
                 start.execfn.as_bytes(),
                 start.argv,
@@ -953,15 +960,21 @@ const CPUID7_EBX_SMEP: u32 = 1 << 7;
 /// CPUID.(EAX=7, ECX=0):EBX.SMAP.
 const CPUID7_EBX_SMAP: u32 = 1 << 20;
 
-/// The SMEP and SMAP bits of CPUID leaf 7 of the host CPU itself.
+/// The SMEP and SMAP bits of CPUID leaf 7 of the host CPU itself: read
+/// once per process, as [`supported_cpuid`] (where the host is itself a
+/// VM each CPUID instruction exits to its hypervisor, several
+/// microseconds).
 fn host_smep_smap() -> u32 {
-    // CPUID exists on every x86-64 CPU and only reads.
-    let max = std::arch::x86_64::__cpuid(0).eax;
-    if max < 7 {
-        return 0;
-    }
-    let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
-    leaf7.ebx & (CPUID7_EBX_SMEP | CPUID7_EBX_SMAP)
+    static BITS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *BITS.get_or_init(|| {
+        // CPUID exists on every x86-64 CPU and only reads.
+        let max = std::arch::x86_64::__cpuid(0).eax;
+        if max < 7 {
+            return 0;
+        }
+        let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
+        leaf7.ebx & (CPUID7_EBX_SMEP | CPUID7_EBX_SMAP)
+    })
 }
 
 /// CPUID, special and general registers, FPU, XCR0 and MSRs for the kernel

@@ -62,6 +62,15 @@ pub(super) enum Step {
 }
 
 impl Vm {
+    /// The extended-state layout of signal frames, worked out the first
+    /// time a signal needs it (a program that never takes one never pays
+    /// for the CPUID it reads).
+    fn fpu_layout(&mut self) -> FpuLayout {
+        *self
+            .fpu
+            .get_or_insert_with(|| fpu_layout(&self.cpuid, self.xcr0))
+    }
+
     /// The program's extended state, as KVM_GET_XSAVE reads it; the
     /// MXCSR mask in it is kept the first time.
     fn xsave_bytes(&mut self) -> Result<Vec<u8>> {
@@ -69,11 +78,13 @@ impl Vm {
             .vcpu
             .get_xsave()
             .map_err(Error::kvm("reading the FPU state"))?;
-        if self.fpu.mxcsr_mask == 0 {
-            self.fpu.mxcsr_mask = match x.region[7] {
+        let mut layout = self.fpu_layout();
+        if layout.mxcsr_mask == 0 {
+            layout.mxcsr_mask = match x.region[7] {
                 0 => sigframe::DEFAULT_MXCSR_MASK,
                 m => m,
             };
+            self.fpu = Some(layout);
         }
         Ok(x.region.iter().flat_map(|w| w.to_le_bytes()).collect())
     }
@@ -222,16 +233,9 @@ impl Vm {
             };
             let signals = service.signals_mut();
             let mask = signals.mask_to_save();
+            let layout = self.fpu_layout();
             let mem = UserMemory::new(&self.ram, self.cr3);
-            match sigframe::build(
-                &mem,
-                &regs,
-                &current,
-                &self.fpu,
-                &d,
-                mask,
-                signals.altstack(),
-            ) {
+            match sigframe::build(&mem, &regs, &current, &layout, &d, mask, signals.altstack()) {
                 Ok(entered) => {
                     signals.enter_handler(signal, &action);
                     if entered.disarm {
@@ -306,12 +310,13 @@ impl Vm {
     ) -> Result<Option<Outcome>> {
         // Only the MXCSR mask of the current state matters: read once (a
         // delivery has usually read it already), then no ioctl.
-        if self.fpu.mxcsr_mask == 0 {
+        if self.fpu_layout().mxcsr_mask == 0 {
             self.xsave_bytes()?;
         }
-        let current = self.fpu.blank_area(XSAVE_AREA);
+        let layout = self.fpu_layout();
+        let current = layout.blank_area(XSAVE_AREA);
         let mem = UserMemory::new(&self.ram, self.cr3);
-        let restored = sigframe::read(&mem, frame.rsp, frame.rflags, &current, &self.fpu);
+        let restored = sigframe::read(&mem, frame.rsp, frame.rflags, &current, &layout);
         // Linux's badframe returns 0; a frame IRETQ then refuses returns
         // what it restored.
         let result = match &restored {
@@ -408,7 +413,9 @@ const XSAVEC: u32 = 1 << 1;
 
 /// The host CPU itself has XSAVEC.
 fn host_has_xsavec() -> bool {
-    // CPUID exists on every x86-64 CPU and only reads.
+    // CPUID exists on every x86-64 CPU and only reads. (It costs a few
+    // microseconds where the host is itself a VM: asked at the first
+    // signal only.)
     std::arch::x86_64::__cpuid(0).eax >= 0xd
         && std::arch::x86_64::__cpuid_count(0xd, 1).eax & XSAVEC != 0
 }

@@ -1,6 +1,7 @@
 //! microvm's trace against strace's own: each C program in tests/c/strace_*.c
-//! (built with gcc and with musl-gcc, both static) runs natively under
-//! `strace -f` and under `microvm run --fs-root /`, and after the
+//! (built with gcc and with musl-gcc, both static, and with plain gcc,
+//! dynamic: ld.so and the host's libc.so.6) runs natively under
+//! `setarch -R strace -f` and under `microvm run --fs-root /`, and after the
 //! normalisation below the two traces must be the same lines, in order.
 //!
 //! The expected text is what the installed strace prints, captured at test
@@ -54,8 +55,15 @@ use std::process::{Command, Stdio};
 
 use common::{build, ReadOnlyTmpfs, Scratch};
 
-/// The two C libraries each program is built with.
-const LIBCS: &[(&str, &str)] = &[("glibc", "gcc"), ("musl", "musl-gcc")];
+/// The builds of each program: a name for the report, the compiler, its
+/// flags. The dynamic one runs ld.so and the host's libc.so.6 (found
+/// through the view of the host's `/` in the VM), so its trace starts with
+/// ld.so's own calls.
+const BUILDS: &[(&str, &str, &[&str])] = &[
+    ("glibc static", "gcc", &["-static", "-O1"]),
+    ("musl static", "musl-gcc", &["-static", "-O1"]),
+    ("glibc dynamic", "gcc", &["-O1"]),
+];
 
 /// The ENOSYS line microvm writes for a call it does not serve.
 const REFUSED: &str = " = -1 ENOSYS (Function not implemented)";
@@ -201,7 +209,7 @@ impl Run<'_> {
             .current_dir("/")
             .stdin(Stdio::null());
         // SAFETY: between fork and exec the closure only makes
-        // async-signal-safe syscalls (getrlimit, setrlimit,
+        // async-signal-safe syscalls (personality, getrlimit, setrlimit,
         // sched_setaffinity, close_range) on the child itself, with values on its own
         // stack.
         unsafe {
@@ -232,8 +240,15 @@ impl Run<'_> {
 }
 
 /// In the native child before exec: the limits and CPU set microvm reports
-/// (`RLIMIT_NOFILE` 1024, `RLIMIT_STACK` 128 KiB, one CPU: 0).
+/// (`RLIMIT_NOFILE` 1024, `RLIMIT_STACK` 128 KiB, one CPU: 0), and its
+/// layout: no randomisation (`setarch -R`), so the program and ld.so lie
+/// where microvm puts them.
 fn like_the_vm() -> std::io::Result<()> {
+    // SAFETY: personality only sets the calling process's execution domain
+    // (inherited by strace and the program it starts).
+    if unsafe { libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong) } == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
     for (resource, value) in [
         (libc::RLIMIT_NOFILE, 1024),
         (libc::RLIMIT_STACK, 128 * 1024),
@@ -674,8 +689,8 @@ fn compare_program(name: &str, args: &[&str], scratch: &Scratch) {
         return;
     };
     let mut differences = Vec::new();
-    for &(libc_name, compiler) in LIBCS {
-        let Some(prog) = build(compiler, &format!("strace_{name}"), &["-static", "-O1"]) else {
+    for &(build_name, compiler, flags) in BUILDS {
+        let Some(prog) = build(compiler, &format!("strace_{name}"), flags) else {
             continue;
         };
         let run = Run {
@@ -688,7 +703,7 @@ fn compare_program(name: &str, args: &[&str], scratch: &Scratch) {
         differences.extend(
             self::differences(&native, &vm)
                 .into_iter()
-                .map(|(syscall, text)| (syscall, format!("  [{libc_name}]\n{text}"))),
+                .map(|(syscall, text)| (syscall, format!("  [{build_name}]\n{text}"))),
         );
     }
     if let Some(msg) = report(&format!("strace_{name}"), differences) {
@@ -774,8 +789,8 @@ fn two_native_runs_agree_after_normalisation() {
         "files", "memory", "time", "limits", "signals", "misc", "ipc",
     ] {
         let args: &[&str] = if name == "files" { &[&dir] } else { &[] };
-        for &(libc_name, compiler) in LIBCS {
-            let Some(prog) = build(compiler, &format!("strace_{name}"), &["-static", "-O1"]) else {
+        for &(build_name, compiler, flags) in BUILDS {
+            let Some(prog) = build(compiler, &format!("strace_{name}"), flags) else {
                 continue;
             };
             let run = Run {
@@ -789,7 +804,7 @@ fn two_native_runs_agree_after_normalisation() {
             differences.extend(
                 self::differences(&first, &second)
                     .into_iter()
-                    .map(|(syscall, text)| (syscall, format!("  [{name}, {libc_name}]\n{text}"))),
+                    .map(|(syscall, text)| (syscall, format!("  [{name}, {build_name}]\n{text}"))),
             );
         }
     }

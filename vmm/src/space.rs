@@ -82,6 +82,10 @@ pub enum MapError {
     /// The range is not inside [`MMAP_MIN_ADDR`]..[`USER_TOP`].
     #[error("the range is outside user space")]
     OutOfRange,
+    /// The range would cut `[vvar]` or `[vdso]` in two, which Linux
+    /// forbids (its special mappings refuse to split: EINVAL).
+    #[error("the range cuts the vDSO in two")]
+    SplitsVdso,
 }
 
 impl MapError {
@@ -491,6 +495,9 @@ impl AddressSpace {
         if end > USER_TOP || start >= end {
             return Err(MapError::OutOfRange);
         }
+        if self.splits_vdso(start, end) {
+            return Err(MapError::SplitsVdso);
+        }
         self.rewrite(start, end, &|_| None)?;
         self.forget_files(start, end);
         self.forget_vdso(start, end);
@@ -518,6 +525,9 @@ impl AddressSpace {
         let parts = pieces(&self.vmas, start, end);
         if parts.iter().any(|p| p.vma.is_none()) {
             return Err(MapError::NotMapped);
+        }
+        if self.splits_vdso(start, end) {
+            return Err(MapError::SplitsVdso);
         }
         if prot.is_some() {
             self.ensure(
@@ -886,6 +896,20 @@ impl AddressSpace {
     /// touches them.
     pub fn vdso(&self) -> Option<crate::vdso::VdsoMapping> {
         self.vdso
+    }
+
+    /// True when `[start, end)` begins or ends strictly inside `[vvar]` or
+    /// `[vdso]`: Linux refuses to split either (`special_mapping_split`),
+    /// so munmap, mprotect, mremap and MAP_FIXED of such a range fail with
+    /// EINVAL and change nothing.
+    pub fn splits_vdso(&self, start: u64, end: u64) -> bool {
+        let Some(v) = self.vdso else { return false };
+        let inside = |a: u64| {
+            [(v.vvar, v.base), (v.base, v.end)]
+                .iter()
+                .any(|&(s, e)| s < a && a < e)
+        };
+        inside(start) || inside(end)
     }
 
     /// True when some page of `[start, end)` is the vDSO's data page,

@@ -669,3 +669,37 @@ fn a_file_span_is_clean_until_its_pages_could_be_written() {
     s.set_file(a, a + PAGE_SIZE, file, 0x10_000);
     assert!(s.holds_clean_file(a, a + PAGE_SIZE, id, 0x10_000, true));
 }
+
+#[test]
+fn the_vdso_is_never_cut_in_two() {
+    let (ram, mut s) = space();
+    let (vvar, base, end) = (0x7000_0000, 0x7000_4000, 0x7000_6000);
+    s.map(&ram, vvar, base, RO).unwrap();
+    s.map(&ram, base, end, RX).unwrap();
+    s.set_vdso(crate::vdso::VdsoMapping { vvar, base, end });
+    let before = s.free_frames();
+    // Half of [vvar], half of [vdso], across their end: refused, nothing
+    // changed.
+    for (a, b) in [
+        (vvar, vvar + PAGE_SIZE),
+        (base + PAGE_SIZE, end),
+        (base - PAGE_SIZE, base + PAGE_SIZE),
+        (vvar - PAGE_SIZE, vvar + PAGE_SIZE),
+    ] {
+        assert!(s.splits_vdso(a, b));
+        assert_eq!(s.unmap(&ram, a, b), Err(MapError::SplitsVdso));
+    }
+    assert_eq!(
+        s.protect(&ram, base, base + PAGE_SIZE, Some(RO)),
+        Err(MapError::SplitsVdso)
+    );
+    assert_eq!(s.free_frames(), before);
+    assert_eq!(s.flags_at(base + PAGE_SIZE), Some(RX));
+    assert_eq!(s.vdso(), Some(crate::vdso::VdsoMapping { vvar, base, end }));
+    // Whole ones may change: the image made read-only, then both unmapped.
+    assert!(!s.splits_vdso(base, end));
+    s.protect(&ram, base, end, Some(RO)).unwrap();
+    s.unmap(&ram, vvar - PAGE_SIZE, end + PAGE_SIZE).unwrap();
+    assert_eq!(s.vdso(), None);
+    s.check(&ram).unwrap();
+}

@@ -53,7 +53,7 @@ pub fn prot_flags(prot: u64) -> Option<PageFlags> {
 fn map_error(e: MapError) -> Errno {
     match e {
         MapError::NoMemory | MapError::NotMapped | MapError::TooManyMappings => Errno::ENOMEM,
-        MapError::OutOfRange => Errno::EINVAL,
+        MapError::OutOfRange | MapError::SplitsVdso => Errno::EINVAL,
     }
 }
 

@@ -763,6 +763,12 @@ fn signals_match_strace() {
 }
 
 #[test]
+fn rseq_matches_strace() {
+    require_kvm!();
+    compare_program("rseq", &[], &Scratch::new("strace-rseq"));
+}
+
+#[test]
 fn sockets_poll_prctl_futex_writev_match_strace() {
     require_kvm!();
     compare_program("misc", &[], &Scratch::new("strace-misc"));
@@ -786,7 +792,7 @@ fn two_native_runs_agree_after_normalisation() {
     let dir = files_fixture(&scratch);
     let mut differences = Vec::new();
     for name in [
-        "files", "memory", "time", "limits", "signals", "misc", "ipc",
+        "files", "memory", "time", "limits", "signals", "misc", "ipc", "rseq",
     ] {
         let args: &[&str] = if name == "files" { &[&dir] } else { &[] };
         for &(build_name, compiler, flags) in BUILDS {

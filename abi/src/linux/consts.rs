@@ -839,6 +839,18 @@ pub const FIOCLEX: u64 = 0x5451;
 /// `FIONCLEX` (asm/termbits.h asm/ioctls.h).
 pub const FIONCLEX: u64 = 0x5450;
 
+/// `RSEQ_FLAG_UNREGISTER` (linux/rseq.h).
+pub const RSEQ_FLAG_UNREGISTER: u64 = 1;
+
+/// `RSEQ_CPU_ID_UNINITIALIZED` (linux/rseq.h).
+pub const RSEQ_CPU_ID_UNINITIALIZED: i32 = -1;
+
+/// `RSEQ_SIZE` (linux/rseq.h).
+pub const RSEQ_SIZE: u64 = 0x20;
+
+/// `RSEQ_ALIGN` (linux/rseq.h).
+pub const RSEQ_ALIGN: u64 = 0x20;
+
 /// Auxiliary-vector keys (`AT_*` of linux/auxvec.h), in a module of their own: `AT_FLAGS` is also a table's name.
 pub mod auxv {
     /// `AT_NULL` (linux/auxvec.h).

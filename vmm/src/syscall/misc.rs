@@ -38,6 +38,8 @@ pub struct Misc {
     comm: Vec<u8>,
     /// When the guest's machine started (sysinfo's uptime counts from it).
     started: Instant,
+    /// The rseq area the program registered.
+    rseq: super::rseq::Rseq,
 }
 
 /// The bytes of a task's name with its NUL (Linux's TASK_COMM_LEN, which
@@ -60,6 +62,7 @@ impl Default for Misc {
             limits,
             comm: Vec::new(),
             started: Instant::now(),
+            rseq: super::rseq::Rseq::default(),
         }
     }
 }
@@ -159,8 +162,7 @@ impl Misc {
                     Err(Errno::EINVAL)
                 }
             }
-            // What kernels before 4.18 say; C libraries carry on without it.
-            nr::RSEQ => Err(Errno::ENOSYS),
+            nr::RSEQ => self.rseq.handle(ctx, a),
             _ => return None,
         })
     }

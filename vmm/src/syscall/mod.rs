@@ -21,6 +21,7 @@ pub mod mm;
 pub mod pipe;
 pub mod poll;
 pub mod procself;
+pub mod rseq;
 pub mod sigframe;
 pub mod signal;
 pub mod view;
@@ -427,8 +428,8 @@ mod tests {
             call(&mut s, nr::SET_TID_ADDRESS, [0; 6]),
             Disposition::Return(1)
         );
-        // rseq is misc's, and ENOSYS is its answer by choice.
-        assert_eq!(call(&mut s, nr::RSEQ, [0; 6]), fails(Errno::ENOSYS));
+        // rseq is misc's: no area of length 0.
+        assert_eq!(call(&mut s, nr::RSEQ, [0; 6]), fails(Errno::EINVAL));
         // Served by no module.
         for n in [nr::FORK, 1000, u64::MAX] {
             assert_eq!(call(&mut s, n, [0; 6]), fails(Errno::ENOSYS), "{n}");

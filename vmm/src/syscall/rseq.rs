@@ -23,11 +23,6 @@ pub struct Rseq {
 }
 
 impl Rseq {
-    /// Whether an area is registered (at this address).
-    pub fn registered(&self) -> Option<u64> {
-        self.area.map(|(addr, _, _)| addr)
-    }
-
     /// rseq(addr, len, flags, sig).
     pub fn handle(&mut self, ctx: &Context<'_, '_>, a: &[u64; 6]) -> SysResult {
         // The length, flags and signature are C `u32`, `int` and `u32`.

@@ -728,7 +728,7 @@ table! {
     PKEY_FREE = 331, "pkey_free", NONE, [Int], Int;
     STATX = 332, "statx", DESC|FILE|FSTAT|STAT_LIKE, [Fd, Path, Special(StatxAtFlags), Flags(&STATX_MASK), Out(Statx)], Int;
     IO_PGETEVENTS = 333, "io_pgetevents", NONE, [Hex, Int, Int, Ptr, Ptr, Ptr], Int;
-    RSEQ = 334, "rseq", NONE, [Ptr, Hex, Hex, Hex], Int;
+    RSEQ = 334, "rseq", NONE, [Hex, Hex, Hex, Hex], Int;
     PIDFD_SEND_SIGNAL = 424, "pidfd_send_signal", DESC|SIGNAL|PROCESS, [Fd, Int, Ptr, Hex], Int;
     IO_URING_SETUP = 425, "io_uring_setup", DESC, [ULong, Ptr], Int;
     IO_URING_ENTER = 426, "io_uring_enter", DESC|SIGNAL, [Fd, ULong, ULong, Hex, Ptr, ULong], Int;

@@ -62,8 +62,9 @@ impl Rseq {
         if addr > USER_TOP - RSEQ_SIZE {
             return Err(Errno::EFAULT);
         }
-        // Linux writes these on the way back to user space and kills the
-        // program if it cannot; here the call fails instead.
+        // Linux 6.1 writes these on the way back to user space (and kills
+        // the program if it cannot); an area that cannot be written fails
+        // the call with EFAULT here, as Linux 6.18 answers (NULL too).
         write_cpu_ids(ctx, addr, 0, 0)?;
         self.area = Some((addr, len, sig));
         Ok(0)

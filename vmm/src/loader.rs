@@ -1272,15 +1272,7 @@ mod tests {
             Ok(Interpreter::Memory(interpreter(header::ET_DYN)))
         };
         let image = dynamic_program(b"/lib/ld.so\0", 0x1000);
-        let p = load_program_with(
-            &ram,
-            &mut space,
-            image.as_slice().into(),
-            Path::new("x"),
-            &start(&[], &[]),
-            Some(&open),
-        )
-        .unwrap();
+        let p = load_dynamic(&ram, &mut space, image.as_slice(), &open).unwrap();
         assert_eq!(asked.borrow().as_deref(), Some(Path::new("/lib/ld.so")));
         // The interpreter right below the mmap base, as `setarch -R`.
         let base = crate::space::MMAP_TOP - 0x3000;
@@ -1303,15 +1295,7 @@ mod tests {
         let (ram, mut space) = setup();
         let open = |_: &Path| Ok(Interpreter::Memory(interpreter(header::ET_DYN)));
         let image = dynamic_program(b"/ld\0", 0x20_0000);
-        let p = load_program_with(
-            &ram,
-            &mut space,
-            image.as_slice().into(),
-            Path::new("x"),
-            &start(&[], &[]),
-            Some(&open),
-        )
-        .unwrap();
+        let p = load_dynamic(&ram, &mut space, image.as_slice(), &open).unwrap();
         let aux = auxv_of(&ram, &space, p.stack);
         assert_eq!(aux[&auxv::AT_ENTRY], 0x5555_5540_0000 + 0x100);
     }
@@ -1321,16 +1305,9 @@ mod tests {
         let (ram, mut space) = setup();
         let open = |_: &Path| Err::<Interpreter, String>("No such file or directory".into());
         let image = dynamic_program(b"/ld\x1b]0;owned\x07\x1b[2J\xff\0", 0x1000);
-        let e = load_program_with(
-            &ram,
-            &mut space,
-            image.as_slice().into(),
-            Path::new("x"),
-            &start(&[], &[]),
-            Some(&open),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = load_dynamic(&ram, &mut space, image.as_slice(), &open)
+            .unwrap_err()
+            .to_string();
         assert!(!e.bytes().any(|b| b.is_ascii_control()), "{e:?}");
         assert_eq!(
             e,
@@ -1338,21 +1315,32 @@ mod tests {
         );
     }
 
+    /// `image` loaded as the program `x` with no arguments, its
+    /// interpreter opened by `open`.
+    fn load_dynamic(
+        ram: &GuestRam,
+        space: &mut AddressSpace,
+        image: &[u8],
+        open: &dyn OpenInterpreter,
+    ) -> Result<LoadedProgram> {
+        load_program_with(
+            ram,
+            space,
+            image.into(),
+            Path::new("x"),
+            &start(&[], &[]),
+            Some(open),
+        )
+    }
+
     #[test]
     fn interpreter_refusals_say_what_is_wrong() {
         let load = |image: &[u8], interp: std::result::Result<Vec<u8>, String>| {
             let (ram, mut space) = setup();
             let open = |_: &Path| interp.clone().map(Interpreter::Memory);
-            load_program_with(
-                &ram,
-                &mut space,
-                image.into(),
-                Path::new("x"),
-                &start(&[], &[]),
-                Some(&open),
-            )
-            .unwrap_err()
-            .to_string()
+            load_dynamic(&ram, &mut space, image, &open)
+                .unwrap_err()
+                .to_string()
         };
         let good = interpreter(header::ET_DYN);
         let e = load(&dynamic_program(b"/lib/ld.so", 0x1000), Ok(good.clone()));

@@ -204,13 +204,13 @@ impl Bencher {
         Ok(Bencher {
             microvm: microvm.to_path_buf(),
             program_file,
-            confinement: Confinement::new(SeccompMode::Kill, None)?,
+            confinement: Confinement::new(SeccompMode::Kill, None, false)?,
         })
     }
 
     /// Run the guest rows under the vCPU filter of `mode` (default: kill).
     pub fn with_seccomp(mut self, mode: SeccompMode) -> Result<Bencher> {
-        self.confinement = Confinement::new(mode, None)?;
+        self.confinement = Confinement::new(mode, None, false)?;
         Ok(self)
     }
 

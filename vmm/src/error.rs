@@ -37,6 +37,15 @@ pub enum Error {
     /// `--memory` is out of range.
     #[error("--memory {0}: {1}")]
     MemorySize(u64, &'static str),
+    /// `--gdb`: the address cannot be listened on, or the session failed.
+    #[error("--gdb: {what}: {source}")]
+    Gdb {
+        /// What failed ("cannot listen on 127.0.0.1:1234").
+        what: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file (program or kernel) could not be read.
     #[error("cannot read {path}: {source}")]
     Read {

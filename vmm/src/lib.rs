@@ -14,6 +14,7 @@ pub mod arch;
 pub mod bench;
 pub mod error;
 pub mod exception;
+pub mod gdb;
 pub mod hypercall;
 pub mod info;
 pub mod loader;

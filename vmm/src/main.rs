@@ -56,7 +56,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run PROGRAM (a static ELF64 x86-64 executable or a flat binary) in ring 3.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Measure what a user->kernel transition costs on this host.
     Bench {
         /// Print JSON instead of the table.
@@ -173,6 +173,14 @@ struct RunArgs {
     /// no filter (unsafe with an untrusted program).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = SeccompMode::Kill)]
     seccomp: SeccompMode,
+    /// Serve gdb's remote protocol at ADDR (HOST:PORT, :PORT for
+    /// 127.0.0.1, port 0 for any free one, or a Unix socket path): the
+    /// program stops at its first instruction until gdb connects (`target
+    /// remote ADDR`); one gdb sees both sides of each syscall (`catch
+    /// syscall`, `stepi` into the guest kernel; `microvm kernel --elf FILE`
+    /// gives its symbols).
+    #[arg(long, value_name = "ADDR", value_parser = parse_gdb_addr)]
+    gdb: Option<microvm::gdb::GdbAddr>,
     /// The program to run, then its arguments: everything after PROGRAM
     /// is the program's, options too (`microvm run python3 -c CODE`), as
     /// strace reads its command line.
@@ -259,6 +267,11 @@ impl RunArgs {
             }
         }
     }
+}
+
+/// `--gdb ADDR`.
+fn parse_gdb_addr(s: &str) -> Result<microvm::gdb::GdbAddr, String> {
+    s.parse()
 }
 
 /// KEY=VALUE, with a non-empty KEY and no NUL.
@@ -381,16 +394,38 @@ fn run(args: RunArgs, options: TraceOptions) -> Result<Ended, microvm::Error> {
     if fd_paths {
         service = service.with_stdio_paths();
     }
+    // Listening before anything else is set up: a port in use is one line
+    // at once.
+    let listener = args
+        .gdb
+        .as_ref()
+        .map(microvm::gdb::Listener::bind)
+        .transpose()?;
     let interp = service
         .view()
         .map(|v| v as &dyn microvm::loader::OpenInterpreter);
     let vm = Vm::new_in(&config, interp)?;
     STOP.set(vm.stop_handle());
     let view_root = service.view_root().map(|fd| fd.as_raw_fd());
-    let confinement = Confinement::new(args.seccomp, view_root)?;
+    let confinement = Confinement::new(args.seccomp, view_root, listener.is_some())?;
     announce(args.seccomp);
+    let gdb = match listener {
+        Some(listener) => {
+            say!(
+                "microvm: waiting for gdb on {0} (in gdb: target remote {0})",
+                listener.shown()
+            );
+            let exe = std::fs::canonicalize(&config.program).unwrap_or(config.program.clone());
+            let sw_via_kvm = microvm::gdb::sw_breakpoints_via_kvm();
+            Some(
+                microvm::gdb::attach(listener, exe, sw_via_kvm)
+                    .map_err(|e| microvm::Error::Supervisor("creating an eventfd", e))?,
+            )
+        }
+        None => None,
+    };
     let (outcome, mut tracer) =
-        microvm::supervisor::run(vm, service, tracer, args.timeout, &confinement)?;
+        microvm::supervisor::run(vm, service, tracer, args.timeout, &confinement, gdb)?;
     let flushed = tracer.finish();
     let outcome = outcome?;
     let trace_lost = match flushed {
@@ -435,7 +470,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => match trace_options(&args) {
             Err(code) => code,
-            Ok(options) => match run_held(args, options) {
+            Ok(options) => match run_held(*args, options) {
                 Ok(Ended {
                     outcome,
                     trace_lost,

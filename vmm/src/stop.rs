@@ -182,6 +182,23 @@ impl StopHandle {
         }
     }
 
+    /// Kick the vCPU out of KVM_RUN without stopping the run (gdb sent
+    /// something while the guest runs): it sees no reason and goes on
+    /// after a look at what gdb sent. Waits are not woken.
+    pub fn kick(&self) {
+        let Ok(target) = self.inner.target.lock() else {
+            return;
+        };
+        if let Some(t) = target.as_ref() {
+            // SAFETY: as in `stop`.
+            unsafe { std::ptr::write_volatile(t.immediate_exit, 1) };
+            if let Some(thread) = t.thread {
+                // SAFETY: as in `stop`.
+                unsafe { libc::pthread_kill(thread, kick_signal()) };
+            }
+        }
+    }
+
     /// The reason, once stopped.
     pub fn reason(&self) -> Option<StopReason> {
         StopReason::from_code(self.inner.reason.load(Ordering::SeqCst))

@@ -8,8 +8,9 @@
 //! anything else (see [`crate::seccomp`]).
 
 use crate::error::{Error, Result};
+use crate::gdb::{Attach, Session, Watched};
 use crate::seccomp::{Confinement, Thread};
-use crate::stop::StopReason;
+use crate::stop::{StopHandle, StopReason};
 use crate::syscall::SyscallService;
 use crate::trace::Tracer;
 use crate::vm::{Outcome, Vm};
@@ -46,13 +47,15 @@ pub fn hold_stop_signals() {
 /// Run `vm` to its end on a vCPU thread, each thread confined by
 /// `confinement`. SIGINT and SIGTERM, and `timeout` if given, stop it (a
 /// timeout too long to have a deadline is no limit). Returns how it ended
-/// and the tracer (to be finished).
+/// and the tracer (to be finished). With `gdb`, the supervisor accepts gdb
+/// and watches its connection while the vCPU thread serves it.
 pub fn run(
     mut vm: Vm,
     mut service: SyscallService,
     mut tracer: Tracer,
     timeout: Option<Duration>,
     confinement: &Confinement,
+    gdb: Option<(Attach, Session)>,
 ) -> Result<(Result<Outcome>, Tracer)> {
     let mut signals = SigSet::empty();
     signals.add(Signal::SIGINT);
@@ -69,6 +72,7 @@ pub fn run(
         timeout,
         &signals,
         confinement,
+        gdb,
     );
     let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     result.map(|outcome| (outcome, tracer))
@@ -81,7 +85,12 @@ fn supervise(
     timeout: Option<Duration>,
     signals: &SigSet,
     confinement: &Confinement,
+    gdb: Option<(Attach, Session)>,
 ) -> Result<Result<Outcome>> {
+    let (mut attach, session) = match gdb {
+        Some((a, s)) => (Some(a), Some(s)),
+        None => (None, None),
+    };
     let sigfd = SignalFd::with_flags(signals, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(io_error("creating a signalfd"))?;
     let done =
@@ -101,7 +110,12 @@ fn supervise(
             .spawn_scoped(scope, move || {
                 let _done = done_writer;
                 confinement.enter(Thread::Vcpu)?;
-                vm.run(service, tracer)
+                match &session {
+                    Some(session) => vm.run_debug(service, tracer, |vm, service, tracer| {
+                        crate::gdb::target::serve(vm, service, tracer, session)
+                    }),
+                    None => vm.run(service, tracer),
+                }
             })
             .map_err(|e| Error::Supervisor("starting the vCPU thread", e))?;
         if let Err(e) = confinement.enter(Thread::Supervisor) {
@@ -122,10 +136,17 @@ fn supervise(
             // SAFETY: `done` outlives this borrow, which ends with the loop
             // iteration.
             let done_fd = unsafe { BorrowedFd::borrow_raw(done.as_raw_fd()) };
-            let mut fds = [
+            let watched = attach.as_ref().map(Attach::fds).unwrap_or_default();
+            let mut fds = vec![
                 PollFd::new(sigfd.as_fd(), PollFlags::POLLIN),
                 PollFd::new(done_fd, PollFlags::POLLIN),
             ];
+            for (fd, _) in &watched {
+                // SAFETY: `attach` owns these descriptors and outlives this
+                // loop iteration; nothing closes them while `fds` lives.
+                let fd = unsafe { BorrowedFd::borrow_raw(*fd) };
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            }
             match poll(&mut fds, wait) {
                 Ok(0) => {
                     timed_out = true;
@@ -135,6 +156,18 @@ fn supervise(
                     if fds[1].revents().is_some_and(|r| !r.is_empty()) {
                         break;
                     }
+                    let ready: Vec<_> = fds[2..]
+                        .iter()
+                        .zip(&watched)
+                        .filter_map(|(f, (_, what))| Some((*what, f.revents()?)))
+                        .filter(|(_, r)| !r.is_empty())
+                        .collect();
+                    drop(fds);
+                    if let Some(attach) = attach.as_mut() {
+                        for (what, revents) in ready {
+                            watch_gdb(attach, what, revents, &stop);
+                        }
+                    }
                     while let Ok(Some(info)) = sigfd.read_signal() {
                         let reason = if info.ssi_signo == Signal::SIGINT as u32 {
                             StopReason::Interrupt
@@ -142,6 +175,11 @@ fn supervise(
                             StopReason::Terminate
                         };
                         stop.stop(reason);
+                    }
+                    if stop.reason().is_some() {
+                        if let Some(attach) = attach.as_mut() {
+                            attach.stopped();
+                        }
                     }
                 }
                 Err(nix::Error::EINTR) => {}
@@ -157,4 +195,20 @@ fn supervise(
             Err(_) => Err(Error::Kernel("the vCPU thread panicked".into())),
         }
     })
+}
+
+/// Act on a gdb descriptor that polled ready: a connection to accept, the
+/// vCPU letting the guest run, a byte from gdb (kick the vCPU), or a
+/// connection gone (stop watching it; the vCPU thread sees it too). A
+/// failed accept stops the run with one line.
+fn watch_gdb(attach: &mut Attach, what: Watched, revents: PollFlags, stop: &StopHandle) {
+    if what == Watched::Connection && !revents.contains(PollFlags::POLLIN) {
+        attach.hung_up();
+        return;
+    }
+    if let Err(e) = attach.ready(what, stop) {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "microvm: --gdb: cannot accept gdb: {e}");
+        stop.stop(StopReason::Terminate);
+    }
 }

@@ -36,6 +36,9 @@ use std::path::{Path, PathBuf};
 #[path = "vm_signals.rs"]
 mod signals;
 
+#[path = "vm_debug.rs"]
+pub mod debug;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct VmConfig {
@@ -417,7 +420,6 @@ impl Vm {
     }
 
     /// Serve a knock on an I/O port.
-    /// Serve a knock on an I/O port.
     fn knock(
         &mut self,
         port: u16,
@@ -587,12 +589,31 @@ impl Vm {
         service: &mut SyscallService,
         tracer: &mut Tracer,
     ) -> Result<Option<Outcome>> {
+        let (decoded, frame) = self.read_hypercall(value)?;
+        self.serve_hypercall(port, decoded, frame, service, tracer)
+    }
+
+    /// Read and decode the hypercall the kernel made with `value` (a
+    /// genuine one advances the ticket).
+    fn read_hypercall(&mut self, value: u32) -> Result<(Decoded, TrapFrame)> {
         let page: microvm_abi::SharedPage = self.ram.read_obj(SHARED_PAGE)?;
         let frame = page.frame;
         let decoded = hypercall::decode(self.ticket, value, &page);
         if decoded != Decoded::Forged {
             self.ticket = frame.ticket;
         }
+        Ok((decoded, frame))
+    }
+
+    /// Serve a decoded hypercall.
+    fn serve_hypercall(
+        &mut self,
+        port: u16,
+        decoded: Decoded,
+        frame: TrapFrame,
+        service: &mut SyscallService,
+        tracer: &mut Tracer,
+    ) -> Result<Option<Outcome>> {
         match decoded {
             Decoded::Forged => self.port_fault(port, tracer).map(Some),
             Decoded::UserException => self.user_exception(&frame, service, tracer),

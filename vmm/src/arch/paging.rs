@@ -306,12 +306,16 @@ pub enum Access {
     UserRead,
     /// Ring 3 writes it.
     UserWrite,
+    /// A debugger reads or writes it: any present page, user or kernel,
+    /// writable or not (gdb's memory access, and its breakpoints).
+    Debugger,
 }
 
 /// Translate a user virtual address to guest-physical, as the CPU would for
 /// a ring-3 access: every level present and user-accessible, and writable
 /// for a write. `None` where ring 3 could not make the access (the caller
-/// answers EFAULT).
+/// answers EFAULT). For [`Access::Debugger`], any present page of either
+/// half.
 pub fn translate(ram: &GuestRam, cr3: u64, virt: u64, access: Access) -> Option<u64> {
     if !is_canonical(virt) {
         return None;
@@ -320,7 +324,7 @@ pub fn translate(ram: &GuestRam, cr3: u64, virt: u64, access: Access) -> Option<
     let idx = indices(virt);
     for (level, &i) in idx.iter().enumerate() {
         let entry: u64 = ram.read_obj(table + i * 8).ok()?;
-        if entry & PTE_P == 0 || entry & PTE_US == 0 {
+        if entry & PTE_P == 0 || (entry & PTE_US == 0 && access != Access::Debugger) {
             return None;
         }
         if access == Access::UserWrite && entry & PTE_RW == 0 {

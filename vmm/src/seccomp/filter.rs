@@ -21,6 +21,8 @@ pub struct Context {
     pub view_root: Option<RawFd>,
     /// The signal that kicks the vCPU out of KVM_RUN.
     pub kick_signal: libc::c_int,
+    /// Whether gdb is served (`--gdb`).
+    pub gdb: bool,
 }
 
 /// A compile error, as text (seccompiler's errors are plain values).
@@ -75,6 +77,14 @@ fn entry_rules(entry: &Allowed, ctx: &Context) -> Result<Option<Vec<SeccompRule>
         },
         Args::WithView if ctx.view_root.is_none() => return Ok(None),
         Args::WithView => vec![],
+        Args::WithGdb(_) if !ctx.gdb => return Ok(None),
+        Args::WithGdb(inner) => {
+            let inner = Allowed {
+                args: *inner,
+                ..*entry
+            };
+            return entry_rules(&inner, ctx);
+        }
         Args::KickSignal { arg } => {
             vec![rule(vec![cond(
                 arg,
@@ -250,6 +260,7 @@ pub(crate) mod tests {
         Context {
             view_root,
             kick_signal: 34,
+            gdb: false,
         }
     }
 

@@ -58,11 +58,12 @@ fn error(what: &'static str) -> impl Fn(String) -> Error {
 impl Confinement {
     /// Compile the filters for `mode`; `view_root` is the descriptor of the
     /// file view's root (`--fs-root`), the only directory openat2 may
-    /// start from.
-    pub fn new(mode: Mode, view_root: Option<RawFd>) -> Result<Confinement> {
+    /// start from; `gdb` adds what serving gdb takes (`--gdb`).
+    pub fn new(mode: Mode, view_root: Option<RawFd>, gdb: bool) -> Result<Confinement> {
         let ctx = filter::Context {
             view_root,
             kick_signal: crate::stop::kick_signal(),
+            gdb,
         };
         let mismatch = match mode {
             Mode::Kill => SeccompAction::Trap,

@@ -77,6 +77,8 @@ pub enum Args {
         /// Which argument (0-based).
         arg: u8,
     },
+    /// As the inner arguments, only with `--gdb`.
+    WithGdb(&'static Args),
 }
 
 /// One allowed host syscall.
@@ -128,6 +130,25 @@ pub const KVM_SET_XSAVE: u64 = kvm_ioctl(
 );
 
 /// The terminal ioctls the filter lets through, as it compares them.
+/// `_IOW(KVMIO, 0x82, struct kvm_regs)`.
+pub const KVM_SET_REGS: u64 = kvm_ioctl(
+    vmm_sys_util::ioctl::_IOC_WRITE,
+    0x82,
+    std::mem::size_of::<kvm_bindings::kvm_regs>(),
+);
+/// `_IOW(KVMIO, 0x84, struct kvm_sregs)`.
+pub const KVM_SET_SREGS: u64 = kvm_ioctl(
+    vmm_sys_util::ioctl::_IOC_WRITE,
+    0x84,
+    std::mem::size_of::<kvm_bindings::kvm_sregs>(),
+);
+/// `_IOW(KVMIO, 0x9b, struct kvm_guest_debug)`.
+pub const KVM_SET_GUEST_DEBUG: u64 = kvm_ioctl(
+    vmm_sys_util::ioctl::_IOC_WRITE,
+    0x9b,
+    std::mem::size_of::<kvm_bindings::kvm_guest_debug>(),
+);
+
 pub use microvm_abi::linux::consts::{TCGETS, TIOCGWINSZ};
 
 const fn kvm_ioctl(dir: u32, nr: u32, size: usize) -> u64 {
@@ -343,6 +364,28 @@ pub static VCPU: &[Allowed] = &[
     allow(libc::SYS_clock_getres, Args::Any, "guest clock_getres"),
     allow(libc::SYS_getrandom, Args::Any, "guest getrandom"),
     allow(libc::SYS_exit, Args::Any, "the vCPU thread ends"),
+    allow(
+        libc::SYS_ioctl,
+        Args::WithGdb(&Args::Ioctl(&[
+            (KVM_SET_GUEST_DEBUG, "KVM_SET_GUEST_DEBUG"),
+            (KVM_SET_REGS, "KVM_SET_REGS"),
+            (KVM_SET_SREGS, "KVM_SET_SREGS"),
+        ])),
+        "gdb: breakpoints, watchpoints and single steps; its register writes",
+    ),
+    allow(
+        libc::SYS_recvfrom,
+        Args::WithGdb(&Args::Any),
+        "gdb: read its packets from the connection",
+    ),
+    allow(
+        libc::SYS_sendto,
+        Args::WithGdb(&Args::OneOf {
+            arg: 3,
+            values: &[(libc::MSG_NOSIGNAL as u64, "MSG_NOSIGNAL")],
+        }),
+        "gdb: send the replies",
+    ),
 ];
 
 /// The supervisor: it waits, kicks the vCPU on a stop, then finishes the
@@ -369,6 +412,27 @@ pub static SUPERVISOR: &[Allowed] = &[
         "kick the vCPU thread out of KVM_RUN on a stop (the kick signal only)",
     ),
     allow(libc::SYS_exit_group, Args::Any, "microvm exits"),
+    allow(
+        libc::SYS_accept4,
+        Args::WithGdb(&Args::Any),
+        "gdb: accept its connection (one; the listener closes then)",
+    ),
+    allow(
+        libc::SYS_setsockopt,
+        Args::WithGdb(&Args::OneOf {
+            arg: 2,
+            values: &[(libc::TCP_NODELAY as u64, "TCP_NODELAY")],
+        }),
+        "gdb: its small packets go out at once",
+    ),
+    allow(
+        libc::SYS_fcntl,
+        Args::WithGdb(&Args::OneOf {
+            arg: 1,
+            values: &[(libc::F_DUPFD_CLOEXEC as u64, "F_DUPFD_CLOEXEC")],
+        }),
+        "gdb: a second descriptor of the connection, to watch for Ctrl-C while the guest runs",
+    ),
 ];
 
 /// What fails with `EACCES` on both threads instead of ending microvm (a
@@ -424,6 +488,7 @@ impl Args {
             }
             Args::WithView => "only with a file view (not with --no-fs)".into(),
             Args::KickSignal { arg } => format!("arg {arg} is the kick signal (SIGRTMIN)"),
+            Args::WithGdb(inner) => format!("only with --gdb: {}", inner.describe()),
         }
     }
 }

@@ -106,6 +106,18 @@ impl Catch {
     }
 }
 
+/// An int3 gdb asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Int3 {
+    /// The instruction byte it replaced.
+    old: u8,
+    /// A software breakpoint stands here.
+    sw: bool,
+    /// A hardware breakpoint stands here (where KVM-PVM leaves the debug
+    /// registers unused in ring 3, an int3 through the guest kernel).
+    hw: bool,
+}
+
 /// A hardware breakpoint or watchpoint in a debug-address register.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HwSlot {
@@ -163,8 +175,9 @@ pub struct DebugState {
     /// Software breakpoints through KVM (KVM_GUESTDBG_USE_SW_BP), where it
     /// works; else through the guest kernel's #BP from ring 3.
     sw_via_kvm: bool,
-    /// Software breakpoints: address -> the byte the int3 replaced.
-    sw: BTreeMap<u64, u8>,
+    /// gdb's int3s: address -> the byte replaced, and which kinds of
+    /// breakpoint stand there (a hardware one too, through the guest).
+    sw: BTreeMap<u64, Int3>,
     /// The debug-address registers.
     hw: [Option<HwSlot>; HW_SLOTS],
     /// Which syscalls stop.
@@ -696,17 +709,17 @@ impl Vm {
         let at = frame.rip.wrapping_sub(1);
         if frame.vector == exception::BP_VECTOR {
             let stepped = self.lift_step_breakpoint(st, at);
-            let ours = !st.sw_via_kvm && st.sw.contains_key(&at);
-            if stepped || ours {
+            let ours = st.sw.get(&at).filter(|_| !st.sw_via_kvm).copied();
+            if stepped || ours.is_some() {
                 frame.rip = at;
                 st.pending = Pending::Exception {
                     frame,
                     breakpoint: true,
                 };
-                return Ok(DebugEvent::Stop(if stepped {
-                    DebugStop::Step
-                } else {
-                    DebugStop::SwBreak
+                return Ok(DebugEvent::Stop(match ours {
+                    _ if stepped => DebugStop::Step,
+                    Some(Int3 { sw: false, .. }) => DebugStop::HwBreak,
+                    _ => DebugStop::SwBreak,
                 }));
             }
         }
@@ -913,7 +926,50 @@ impl Vm {
     /// instruction byte there to replace, or (through the guest) it is a
     /// kernel address — the guest kernel cannot take its own int3.
     pub fn add_sw_breakpoint(&mut self, st: &mut DebugState, addr: u64) -> bool {
-        if st.sw.contains_key(&addr) {
+        self.add_int3(st, addr, false)
+    }
+
+    /// Take a software breakpoint out, putting the byte back.
+    pub fn remove_sw_breakpoint(&mut self, st: &mut DebugState, addr: u64) -> bool {
+        self.remove_int3(st, addr, false)
+    }
+
+    /// Insert a hardware breakpoint: in a debug-address register where
+    /// KVM uses them, else (KVM-PVM, whose ring 3 never fires them) as an
+    /// int3 through the guest kernel, reported as a hardware breakpoint.
+    pub fn add_hw_breakpoint(&mut self, st: &mut DebugState, addr: u64) -> bool {
+        if st.sw_via_kvm {
+            st.add_hw(HwSlot {
+                addr,
+                watch: None,
+                len: 1,
+            })
+        } else {
+            self.add_int3(st, addr, true)
+        }
+    }
+
+    /// Take a hardware breakpoint out.
+    pub fn remove_hw_breakpoint(&mut self, st: &mut DebugState, addr: u64) -> bool {
+        if st.sw_via_kvm {
+            st.remove_hw(HwSlot {
+                addr,
+                watch: None,
+                len: 1,
+            })
+        } else {
+            self.remove_int3(st, addr, true)
+        }
+    }
+
+    /// An int3 at `addr` for a breakpoint (`hw`: a hardware one).
+    fn add_int3(&mut self, st: &mut DebugState, addr: u64, hw: bool) -> bool {
+        if let Some(b) = st.sw.get_mut(&addr) {
+            if hw {
+                b.hw = true;
+            } else {
+                b.sw = true;
+            }
             return true;
         }
         if !st.sw_via_kvm && addr >= crate::space::USER_TOP {
@@ -923,16 +979,33 @@ impl Vm {
         if self.debug_read(addr, &mut old) != 1 || self.debug_write(addr, &[INT3]) != 1 {
             return false;
         }
-        st.sw.insert(addr, old[0]);
+        st.sw.insert(
+            addr,
+            Int3 {
+                old: old[0],
+                sw: !hw,
+                hw,
+            },
+        );
         true
     }
 
-    /// Take a software breakpoint out, putting the byte back.
-    pub fn remove_sw_breakpoint(&mut self, st: &mut DebugState, addr: u64) -> bool {
-        match st.sw.remove(&addr) {
-            Some(old) => self.debug_write(addr, &[old]) == 1,
-            None => false,
+    /// Take one breakpoint's int3 out; the byte goes back with the last.
+    fn remove_int3(&mut self, st: &mut DebugState, addr: u64, hw: bool) -> bool {
+        let Some(b) = st.sw.get_mut(&addr) else {
+            return false;
+        };
+        if hw {
+            b.hw = false;
+        } else {
+            b.sw = false;
         }
+        if b.sw || b.hw {
+            return true;
+        }
+        let old = b.old;
+        st.sw.remove(&addr);
+        self.debug_write(addr, &[old]) == 1
     }
 
     /// gdb is gone (detach, or its connection lost): every breakpoint out,
@@ -944,9 +1017,8 @@ impl Vm {
         service: &mut SyscallService,
         tracer: &mut Tracer,
     ) -> Result<Option<Outcome>> {
-        let addrs: Vec<u64> = st.sw.keys().copied().collect();
-        for a in addrs {
-            self.remove_sw_breakpoint(st, a);
+        for (addr, b) in std::mem::take(&mut st.sw) {
+            self.debug_write(addr, &[b.old]);
         }
         st.hw = [None; HW_SLOTS];
         st.catch = Catch::Off;

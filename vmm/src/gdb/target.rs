@@ -334,19 +334,11 @@ impl SwBreakpoint for Debuggee<'_> {
 
 impl HwBreakpoint for Debuggee<'_> {
     fn add_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        Ok(self.state.add_hw(HwSlot {
-            addr,
-            watch: None,
-            len: 1,
-        }))
+        Ok(self.vm.add_hw_breakpoint(&mut self.state, addr))
     }
 
     fn remove_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        Ok(self.state.remove_hw(HwSlot {
-            addr,
-            watch: None,
-            len: 1,
-        }))
+        Ok(self.vm.remove_hw_breakpoint(&mut self.state, addr))
     }
 }
 

@@ -13,6 +13,9 @@ use std::path::Path;
 /// `mov eax, 231; xor edi, edi; syscall` — exit_group(0).
 const PROBE: &[u8] = &[0xb8, 0xe7, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05];
 
+/// `int3`, then [`PROBE`]'s exit: does KVM take the int3 itself?
+const INT3_PROBE: &[u8] = &[0xcc, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05];
+
 /// What `microvm info` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct HostInfo {
@@ -27,6 +30,11 @@ pub struct HostInfo {
     /// How a ring-3 SYSCALL reached the kernel in the probe: "lstar" or
     /// "page-fault".
     pub syscall_entry: &'static str,
+    /// How `run --gdb` breaks: "kvm" (software breakpoints through
+    /// KVM_GUESTDBG_USE_SW_BP, hardware ones in debug registers) or
+    /// "guest" (both as int3s the guest kernel takes, where KVM refuses
+    /// its software breakpoints: KVM-PVM).
+    pub gdb_breakpoints: &'static str,
     /// The host syscalls each thread of `microvm run` may make once the
     /// guest runs (`--seccomp kill`, the default), and why.
     pub seccomp: Vec<crate::seccomp::Rule>,
@@ -60,24 +68,7 @@ pub fn probe() -> Result<HostInfo> {
     .map(|(name, cap)| (name, kvm.check_extension(cap)))
     .collect();
     let (module, kind) = kvm_module();
-    let builtin = Path::new("(built-in kernel)");
-    let mut vm = Vm::from_images(
-        crate::memory::DEFAULT_MEMORY,
-        Image {
-            bytes: crate::BUILTIN_KERNEL.into(),
-            name: builtin,
-        },
-        Image {
-            bytes: PROBE.into(),
-            name: Path::new("(probe)"),
-        },
-        &crate::vm::Start {
-            argv: &["probe".to_string()],
-            envp: &[],
-            execfn: "probe",
-        },
-        crate::vm::Bench::default(),
-    )?;
+    let mut vm = probe_vm(PROBE)?;
     let mut service = SyscallService::new(Box::new(std::io::sink()), Box::new(std::io::sink()));
     let outcome = vm.run(&mut service, &mut Tracer::off())?;
     let stats = vm.stats();
@@ -92,8 +83,41 @@ pub fn probe() -> Result<HostInfo> {
         kind,
         capabilities,
         syscall_entry,
+        gdb_breakpoints: if sw_breakpoints_via_kvm()? {
+            "kvm"
+        } else {
+            "guest"
+        },
         seccomp: crate::seccomp::rules(),
     })
+}
+
+/// Whether KVM takes a ring-3 int3 itself when asked to
+/// (KVM_GUESTDBG_USE_SW_BP), by running a program that starts with one.
+pub fn sw_breakpoints_via_kvm() -> Result<bool> {
+    Ok(probe_vm(INT3_PROBE)?.probe_sw_breakpoints())
+}
+
+/// A VM with the built-in kernel and `program`, flat, ready to run.
+fn probe_vm(program: &[u8]) -> Result<Vm> {
+    let builtin = Path::new("(built-in kernel)");
+    Vm::from_images(
+        crate::memory::DEFAULT_MEMORY,
+        Image {
+            bytes: crate::BUILTIN_KERNEL.into(),
+            name: builtin,
+        },
+        Image {
+            bytes: program.into(),
+            name: Path::new("(probe)"),
+        },
+        &crate::vm::Start {
+            argv: &["probe".to_string()],
+            envp: &[],
+            execfn: "probe",
+        },
+        crate::vm::Bench::default(),
+    )
 }
 
 impl HostInfo {
@@ -111,8 +135,12 @@ impl HostInfo {
             }
             _ => "unknown (the probe did not end as expected)",
         };
+        let breakpoints = match self.gdb_breakpoints {
+            "kvm" => "software through KVM (KVM_GUESTDBG_USE_SW_BP), hardware in debug registers",
+            _ => "software and hardware as int3s the guest kernel takes (KVM_GUESTDBG_USE_SW_BP ends in KVM_EXIT_INTERNAL_ERROR here)",
+        };
         let mut s = format!(
-            "KVM API version:    {}\nKVM module:         {} ({kind})\nring-3 SYSCALL:     {entry}\ncapabilities:\n",
+            "KVM API version:    {}\nKVM module:         {} ({kind})\nring-3 SYSCALL:     {entry}\ngdb breakpoints:    {breakpoints}\ncapabilities:\n",
             self.api_version, self.module
         );
         for (name, present) in &self.capabilities {

@@ -80,6 +80,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the built-in guest kernel, an ELF with its symbols, for gdb:
+    /// `add-symbol-file FILE` names its entry stubs in a `--gdb` session.
+    Kernel {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        elf: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -416,7 +423,7 @@ fn run(args: RunArgs, options: TraceOptions) -> Result<Ended, microvm::Error> {
                 listener.shown()
             );
             let exe = std::fs::canonicalize(&config.program).unwrap_or(config.program.clone());
-            let sw_via_kvm = microvm::gdb::sw_breakpoints_via_kvm();
+            let sw_via_kvm = microvm::info::sw_breakpoints_via_kvm()?;
             Some(
                 microvm::gdb::attach(listener, exe, sw_via_kvm)
                     .map_err(|e| microvm::Error::Supervisor("creating an eventfd", e))?,
@@ -540,6 +547,20 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Kernel { elf } => match std::fs::write(&elf, microvm::BUILTIN_KERNEL) {
+            Ok(()) => {
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "microvm: wrote the guest kernel (ELF, with symbols) to {0}; in gdb: add-symbol-file {0}",
+                    elf.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                say!("microvm: cannot write {}: {e}", elf.display());
+                ExitCode::from(1)
+            }
+        },
         Command::Info { json } => match microvm::info::probe() {
             Ok(info) if json => {
                 let json = serde_json::to_string(&info).unwrap_or_default();

@@ -176,17 +176,22 @@ fn supervise(
                         };
                         stop.stop(reason);
                     }
-                    if stop.reason().is_some() {
-                        if let Some(attach) = attach.as_mut() {
-                            attach.stopped();
-                        }
-                    }
                 }
                 Err(nix::Error::EINTR) => {}
                 Err(e) => {
                     stop.stop(StopReason::Terminate);
+                    if let Some(attach) = attach.as_mut() {
+                        attach.stopped();
+                    }
                     let _ = vcpu.join();
                     return Err(io_error("waiting for the guest")(e));
+                }
+            }
+            // Stopped (a signal, the timeout): a vCPU still waiting for
+            // gdb to connect stops waiting.
+            if stop.reason().is_some() {
+                if let Some(attach) = attach.as_mut() {
+                    attach.stopped();
                 }
             }
         }

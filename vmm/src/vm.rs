@@ -387,7 +387,16 @@ impl Vm {
                     Exit::Mmio(addr)
                 }
                 Ok(other) => Exit::Unexpected(format!("{other:?}")),
-                Err(e) if e.errno() == libc::EINTR => continue,
+                Err(e) if e.errno() == libc::EINTR => {
+                    // A kick with no stop behind it (gdb's, after a
+                    // detach): take immediate_exit back, or every entry
+                    // would end at once. A stop's reason is set before its
+                    // kick, and the loop's top sees it.
+                    if self.stop.reason().is_none() {
+                        self.vcpu.set_kvm_immediate_exit(0);
+                    }
+                    continue;
+                }
                 Err(e) => {
                     return Err(Error::Kvm {
                         what: "running the vCPU",

@@ -1057,6 +1057,20 @@ impl Vm {
         crate::syscall::procself::auxv(&mem, info.user_stack, argc as usize, envc)
     }
 
+    /// Whether KVM takes the program's int3 itself when asked to
+    /// (KVM_GUESTDBG_USE_SW_BP): run a program that starts with one and
+    /// see how KVM reports it. KVM-PVM ends it in KVM_EXIT_INTERNAL_ERROR.
+    pub fn probe_sw_breakpoints(&mut self) -> bool {
+        let dbg = kvm_guest_debug {
+            control: KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,
+            ..Default::default()
+        };
+        if self.vcpu.set_guest_debug(&dbg).is_err() {
+            return false;
+        }
+        matches!(self.vcpu.run(), Ok(VcpuExit::Debug(arch)) if u64::from(arch.exception) == exception::BP_VECTOR)
+    }
+
     /// gdb killed the program.
     pub fn debug_kill(&mut self, tracer: &mut Tracer) -> Outcome {
         let signal = Signal::SIGKILL;

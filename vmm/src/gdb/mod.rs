@@ -75,14 +75,26 @@ pub struct Listener {
 
 enum ListenSocket {
     Tcp(TcpListener),
-    Unix(UnixListener, PathBuf),
+    Unix(UnixListener),
 }
 
-impl Drop for Listener {
-    fn drop(&mut self) {
-        if let ListenSocket::Unix(_, path) = &self.socket {
-            let _ = std::fs::remove_file(path);
+/// Bind a Unix socket at `path`. The file stays when microvm ends (its
+/// seccomp filters have no unlink); a socket file nobody listens on any
+/// more, as an earlier run leaves it, is replaced.
+fn bind_unix(path: &std::path::Path) -> io::Result<UnixListener> {
+    use std::os::unix::fs::FileTypeExt;
+    match UnixListener::bind(path) {
+        Err(e) if e.kind() == ErrorKind::AddrInUse => {
+            let stale = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+                && UnixStream::connect(path)
+                    .is_err_and(|c| c.kind() == ErrorKind::ConnectionRefused);
+            if !stale {
+                return Err(e);
+            }
+            std::fs::remove_file(path)?;
+            UnixListener::bind(path)
         }
+        other => other,
     }
 }
 
@@ -109,10 +121,10 @@ impl Listener {
                 })
             }
             GdbAddr::Unix(path) => {
-                let l = UnixListener::bind(path)
+                let l = bind_unix(path)
                     .map_err(fail(format!("cannot listen on {}", path.display())))?;
                 Ok(Listener {
-                    socket: ListenSocket::Unix(l, path.clone()),
+                    socket: ListenSocket::Unix(l),
                     shown: path.display().to_string(),
                 })
             }
@@ -127,7 +139,7 @@ impl Listener {
     fn fd(&self) -> RawFd {
         match &self.socket {
             ListenSocket::Tcp(l) => l.as_raw_fd(),
-            ListenSocket::Unix(l, _) => l.as_raw_fd(),
+            ListenSocket::Unix(l) => l.as_raw_fd(),
         }
     }
 
@@ -140,7 +152,7 @@ impl Listener {
                 let _ = s.set_nodelay(true);
                 Ok(Stream::Tcp(s))
             }
-            ListenSocket::Unix(l, _) => l.accept().map(|(s, _)| Stream::Unix(s)),
+            ListenSocket::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
         }
     }
 }
@@ -161,7 +173,8 @@ impl Stream {
 
 /// Make the two halves of a gdb run from its listener; `exe` is the
 /// program's path on the host (gdb asks for it), `sw_via_kvm` whether
-/// software breakpoints go through KVM here (see [`sw_breakpoints_via_kvm`]).
+/// software breakpoints go through KVM here
+/// ([`crate::info::sw_breakpoints_via_kvm`]).
 pub fn attach(listener: Listener, exe: PathBuf, sw_via_kvm: bool) -> io::Result<(Attach, Session)> {
     let armed = Arc::new(EventFd::new(EFD_NONBLOCK | EFD_CLOEXEC)?);
     let (tx, rx) = channel();
@@ -295,14 +308,6 @@ fn say_gone(why: &str) {
     );
 }
 
-/// Whether software breakpoints can go through KVM
-/// (KVM_GUESTDBG_USE_SW_BP) on this host: not on KVM-PVM, where such an
-/// int3 ends in KVM_EXIT_INTERNAL_ERROR; there they go through the guest
-/// kernel, which takes a ring-3 int3 as any exception.
-pub fn sw_breakpoints_via_kvm() -> bool {
-    crate::info::kvm_module().1 != "pvm"
-}
-
 /// The connection to gdb, buffered; reads retry when the vCPU's kick
 /// interrupts them, and fail once the run is stopped.
 pub struct Conn {
@@ -333,10 +338,10 @@ impl Conn {
         if self.next < self.inbox.len() {
             return Ok(true);
         }
-        self.inbox.resize(READ_CHUNK, 0);
         self.next = 0;
         let flags = if wait { 0 } else { libc::MSG_DONTWAIT };
         loop {
+            self.inbox.resize(READ_CHUNK, 0);
             // SAFETY: the buffer is `READ_CHUNK` writable bytes.
             let n = unsafe {
                 libc::recv(

@@ -27,6 +27,7 @@ setup:
 	command -v gcc >/dev/null || missing="$$missing gcc libc6-dev"; \
 	command -v musl-gcc >/dev/null || missing="$$missing musl-tools"; \
 	command -v strace >/dev/null || missing="$$missing strace"; \
+	command -v gdb >/dev/null || missing="$$missing gdb"; \
 	[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$$missing libc6-dev"; \
 	if [ -n "$$missing" ]; then apt-get update -q && apt-get install -y -q $$missing; fi
 

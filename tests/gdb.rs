@@ -353,6 +353,47 @@ fn software_and_hardware_breakpoints_stop_where_they_stand() {
 }
 
 #[test]
+fn a_watchpoint_on_a_global_stops_at_each_change() {
+    require_kvm!();
+    let Some(gdb) = gdb() else { return };
+    let Some(program) = cases() else { return };
+    let cmds = plain(&[
+        "b main",
+        "c",
+        "watch counter",
+        "c",
+        "c",
+        "delete",
+        "rwatch counter",
+        "c",
+        "delete",
+        "c",
+    ]);
+    let (out, ended) = session(&gdb, &program, &[], &as_strs(&cmds));
+    assert!(out.contains("Hardware watchpoint 2: counter"), "{out}");
+    assert!(out.contains("Old value = 0\nNew value = 1\n"), "{out}");
+    assert!(out.contains("Old value = 1\nNew value = 2\n"), "{out}");
+    assert!(out.contains("bump () at "), "{out}");
+    // Read watchpoints need the debug registers: where KVM-PVM never
+    // fires them in ring 3 (`microvm info`), gdb is told so.
+    if microvm::info::sw_breakpoints_via_kvm().unwrap() {
+        assert!(
+            out.contains("Hardware read watchpoint 3: counter\n\nValue = 3\n"),
+            "{out}"
+        );
+        assert!(out.contains("read_counter () at "), "{out}");
+    } else {
+        assert!(
+            out.contains("Could not insert hardware watchpoint 3."),
+            "{out}"
+        );
+    }
+    assert!(out.contains("exited normally"), "{out}");
+    assert_eq!(ended.code, Some(0), "{}", ended.trace);
+    assert_eq!(ended.stdout, "counter=3 read=3\n");
+}
+
+#[test]
 fn a_segfault_stops_at_the_faulting_instruction_as_natively() {
     require_kvm!();
     let Some(gdb) = gdb() else { return };

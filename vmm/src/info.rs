@@ -137,7 +137,7 @@ impl HostInfo {
         };
         let breakpoints = match self.gdb_breakpoints {
             "kvm" => "software through KVM (KVM_GUESTDBG_USE_SW_BP), hardware in debug registers",
-            _ => "software and hardware as int3s the guest kernel takes (KVM_GUESTDBG_USE_SW_BP ends in KVM_EXIT_INTERNAL_ERROR here)",
+            _ => "software and hardware as int3s the guest kernel takes (KVM_GUESTDBG_USE_SW_BP ends in KVM_EXIT_INTERNAL_ERROR here, and ring 3 never fires debug registers); write watchpoints in software, a step at a time; no read watchpoints",
         };
         let mut s = format!(
             "KVM API version:    {}\nKVM module:         {} ({kind})\nring-3 SYSCALL:     {entry}\ngdb breakpoints:    {breakpoints}\ncapabilities:\n",

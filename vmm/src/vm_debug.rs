@@ -180,6 +180,10 @@ pub struct DebugState {
     sw: BTreeMap<u64, Int3>,
     /// The debug-address registers.
     hw: [Option<HwSlot>; HW_SLOTS],
+    /// Write watchpoints where the debug registers never fire in ring 3
+    /// (KVM-PVM): the program runs a step at a time while there are any,
+    /// and each keeps the bytes it last saw.
+    soft_watch: Vec<(HwSlot, Vec<u8>)>,
     /// Which syscalls stop.
     pub catch: Catch,
     pending: Pending,
@@ -231,6 +235,11 @@ impl DebugState {
             }
             None => false,
         }
+    }
+
+    /// Whether a continue must go a step at a time (software watchpoints).
+    pub fn watching_in_software(&self) -> bool {
+        !self.soft_watch.is_empty()
     }
 
     /// The syscall number if stopped at a syscall, for `orig_rax`.
@@ -962,6 +971,54 @@ impl Vm {
         }
     }
 
+    /// Insert a watchpoint: in a debug-address register where KVM uses
+    /// them; else (KVM-PVM) a write watchpoint kept in software — the
+    /// program then runs a step at a time and stops when the bytes
+    /// change, as gdb's own software watchpoints do. Read and access
+    /// watchpoints need the debug registers: false there.
+    pub fn add_watchpoint(&mut self, st: &mut DebugState, slot: HwSlot) -> bool {
+        if st.sw_via_kvm {
+            return st.add_hw(slot);
+        }
+        if slot.watch != Some(WatchKind::Write) || st.soft_watch.len() >= HW_SLOTS {
+            return false;
+        }
+        let mut now = vec![0u8; slot.len as usize];
+        if self.debug_read(slot.addr, &mut now) != now.len() {
+            return false;
+        }
+        st.soft_watch.push((slot, now));
+        true
+    }
+
+    /// Take a watchpoint out.
+    pub fn remove_watchpoint(&mut self, st: &mut DebugState, slot: HwSlot) -> bool {
+        if st.sw_via_kvm {
+            return st.remove_hw(slot);
+        }
+        let before = st.soft_watch.len();
+        st.soft_watch.retain(|(s, _)| *s != slot);
+        st.soft_watch.len() != before
+    }
+
+    /// After a step of a continue that watches in software: the first
+    /// watchpoint whose bytes changed (it keeps the new ones), if any.
+    pub fn soft_watch_hit(&mut self, st: &mut DebugState) -> Option<DebugStop> {
+        let mut hit = None;
+        for (slot, seen) in &mut st.soft_watch {
+            let mut now = vec![0u8; seen.len()];
+            let n = self.debug_read(slot.addr, &mut now);
+            if n == now.len() && now != *seen {
+                *seen = now;
+                hit = hit.or(Some(DebugStop::Watch {
+                    kind: WatchKind::Write,
+                    addr: slot.addr,
+                }));
+            }
+        }
+        hit
+    }
+
     /// An int3 at `addr` for a breakpoint (`hw`: a hardware one).
     fn add_int3(&mut self, st: &mut DebugState, addr: u64, hw: bool) -> bool {
         if let Some(b) = st.sw.get_mut(&addr) {
@@ -1021,6 +1078,7 @@ impl Vm {
             self.debug_write(addr, &[b.old]);
         }
         st.hw = [None; HW_SLOTS];
+        st.soft_watch.clear();
         st.catch = Catch::Off;
         self.apply_guest_debug(st, false)?;
         match std::mem::take(&mut st.pending) {

@@ -47,6 +47,8 @@ pub struct Debuggee<'a> {
     auxv: Vec<u8>,
     /// The program's path on the host.
     exe: PathBuf,
+    /// A continue going a step at a time for software watchpoints.
+    watch_steps: bool,
 }
 
 /// Serve gdb over `session` while the guest runs: wait for it to connect
@@ -85,6 +87,7 @@ pub fn serve(
         ended: None,
         auxv,
         exe: session.exe.clone(),
+        watch_steps: false,
     };
     let result = GdbStub::new(conn).run_blocking::<Loop<'_>>(&mut target);
     match result {
@@ -120,18 +123,55 @@ impl Debuggee<'_> {
     }
 
     /// Run as gdb asked (or on, after a kick), until a stop for gdb or a
-    /// kick.
+    /// kick. A continue while watchpoints are kept in software goes a
+    /// step at a time until one of them sees its bytes change (or
+    /// anything else stops it).
     fn run(&mut self) -> Result<DebugEvent> {
         self.session.arm();
-        match self.resume.take() {
+        let mut event = match self.resume.take() {
+            Some((Resume::Continue, signal)) if self.state.watching_in_software() => {
+                self.watch_steps = true;
+                self.vm.debug_resume(
+                    &mut self.state,
+                    Resume::Step,
+                    signal,
+                    self.service,
+                    self.tracer,
+                )
+            }
             Some((how, signal)) => {
+                self.watch_steps = false;
                 self.vm
                     .debug_resume(&mut self.state, how, signal, self.service, self.tracer)
             }
             None => self
                 .vm
                 .debug_run_on(&mut self.state, self.service, self.tracer),
+        };
+        while self.watch_steps {
+            match event? {
+                DebugEvent::Stop(DebugStop::Step) => {
+                    if let Some(hit) = self.vm.soft_watch_hit(&mut self.state) {
+                        self.watch_steps = false;
+                        return Ok(DebugEvent::Stop(hit));
+                    }
+                    event = self.vm.debug_resume(
+                        &mut self.state,
+                        Resume::Step,
+                        None,
+                        self.service,
+                        self.tracer,
+                    );
+                }
+                // A kick: on with the steps once gdb's bytes are read.
+                DebugEvent::Kicked => return Ok(DebugEvent::Kicked),
+                other => {
+                    self.watch_steps = false;
+                    return Ok(other);
+                }
+            }
         }
+        event
     }
 }
 
@@ -215,7 +255,10 @@ impl<'a> BlockingEventLoop for Loop<'a> {
         }
     }
 
-    fn on_interrupt(_: &mut Debuggee<'a>) -> std::result::Result<Option<Self::StopReason>, Error> {
+    fn on_interrupt(
+        target: &mut Debuggee<'a>,
+    ) -> std::result::Result<Option<Self::StopReason>, Error> {
+        target.watch_steps = false;
         Ok(Some(SingleThreadStopReason::Signal(GdbSignal::SIGINT)))
     }
 }
@@ -359,7 +402,7 @@ impl HwWatchpoint for Debuggee<'_> {
         len: u64,
         kind: WatchKind,
     ) -> TargetResult<bool, Self> {
-        Ok(watch_slot(addr, len, kind).is_some_and(|s| self.state.add_hw(s)))
+        Ok(watch_slot(addr, len, kind).is_some_and(|s| self.vm.add_watchpoint(&mut self.state, s)))
     }
 
     fn remove_hw_watchpoint(
@@ -368,7 +411,8 @@ impl HwWatchpoint for Debuggee<'_> {
         len: u64,
         kind: WatchKind,
     ) -> TargetResult<bool, Self> {
-        Ok(watch_slot(addr, len, kind).is_some_and(|s| self.state.remove_hw(s)))
+        Ok(watch_slot(addr, len, kind)
+            .is_some_and(|s| self.vm.remove_watchpoint(&mut self.state, s)))
     }
 }
 

@@ -605,3 +605,44 @@ fn without_gdb_connecting_a_timeout_still_ends_the_run() {
     let e = stderr(&o);
     assert!(e.contains("microvm: timed out"), "{e}");
 }
+
+#[test]
+fn when_gdb_dies_the_program_runs_on_and_microvm_says_so() {
+    require_kvm!();
+    let Some(gdb) = gdb() else { return };
+    let Some(program) = cases() else { return };
+    let dir = common::tempdir("gdb-dies");
+    let flag = dir.join("stopped");
+    let guest = start(&program, &[], "127.0.0.1:0");
+    let touch = format!("shell touch {}", flag.display());
+    let mut gdb_child = guest
+        .gdb(&gdb, &program, &["b bump", "c", &touch, "shell sleep 20"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let since = std::time::Instant::now();
+    while !flag.exists() {
+        assert!(since.elapsed() < LIMIT, "gdb never stopped at bump");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // gdb goes away at a breakpoint, without a word to microvm.
+    gdb_child.kill().unwrap();
+    let _ = gdb_child.wait();
+    let ended = guest.wait();
+    assert_eq!(ended.code, Some(0), "{}", ended.trace);
+    assert_eq!(ended.stdout, "counter=3 read=3\n");
+    assert!(
+        ended
+            .trace
+            .contains("microvm: lost gdb (Connection Error while reading request: gdb closed the connection); the program runs on without it\n"),
+        "{}",
+        ended.trace
+    );
+    assert!(
+        ended.trace.ends_with("+++ exited with 0 +++\n"),
+        "{}",
+        ended.trace
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -90,6 +90,16 @@ fn start(program: &Path, args: &[&str], at: &str) -> Guest {
     }
 }
 
+/// Wait for gdb's `shell touch` of `flag` (failing with `what` past the
+/// limit).
+fn wait_for_file(flag: &Path, what: &str) {
+    let since = std::time::Instant::now();
+    while !flag.exists() {
+        assert!(since.elapsed() < LIMIT, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// How a guest's run ended: its status, stdout and stderr (the
 /// "waiting for gdb" line taken out).
 struct Ended {
@@ -207,7 +217,7 @@ fn the_walkthrough_in_one_gdb_session() {
     let Some(gdb) = gdb() else { return };
     for program in seed_builds() {
         let cmds = commands(&[
-            &plain(&["b dup", "c", "disassemble"]),
+            &plain(&["b dup", "c", "info sharedlibrary", "disassemble"]),
             &show("rdi", "p $rdi"),
             &show("cs_user", "p /t $cs"),
             &plain(&["up"]),
@@ -224,6 +234,11 @@ fn the_walkthrough_in_one_gdb_session() {
         let (out, ended) = session(&gdb, &program, &[], &as_strs(&cmds));
         let what = format!("{}:\n{out}", program.display());
         assert!(out.contains("Breakpoint 1, "), "{what}");
+        // The dynamic build: gdb found the libraries, and dup in libc.
+        if !program.to_string_lossy().contains("static") {
+            assert!(out.contains("/libc.so.6\n"), "{what}");
+            assert!(out.contains("Breakpoint 1, __GI_dup ()"), "{what}");
+        }
         assert!(out.contains("mov    $0x20,%eax"), "{what}");
         assert!(out.contains("syscall"), "{what}");
         assert_eq!(value(&out, "rdi"), "3", "{what}");
@@ -521,14 +536,7 @@ fn a_unix_socket_serves_too_and_a_second_gdb_is_refused() {
         .spawn()
         .unwrap();
     // Once the first has it, a second gdb finds no one listening.
-    let since = std::time::Instant::now();
-    while !flag.exists() {
-        assert!(
-            since.elapsed() < LIMIT,
-            "the first gdb never stopped at bump"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_file(&flag, "the first gdb never stopped at bump");
     let second = common::output_within(&mut guest.gdb(&gdb, &program, &["p 1"]), LIMIT);
     let second = format!("{}{}", stdout(&second), stderr(&second));
     assert!(second.contains("Connection refused"), "{second}");
@@ -621,11 +629,7 @@ fn when_gdb_dies_the_program_runs_on_and_microvm_says_so() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let since = std::time::Instant::now();
-    while !flag.exists() {
-        assert!(since.elapsed() < LIMIT, "gdb never stopped at bump");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_file(&flag, "gdb never stopped at bump");
     // gdb goes away at a breakpoint, without a word to microvm.
     gdb_child.kill().unwrap();
     let _ = gdb_child.wait();

@@ -166,6 +166,14 @@ impl StopHandle {
         // Wakes a wait in progress, and makes every later one return at
         // once. (It can only fail if the counter overflowed: already set.)
         let _ = self.inner.stopped.write(1);
+        self.kick();
+    }
+
+    /// Kick the vCPU out of KVM_RUN (`stop` does, with its reason first;
+    /// alone, when gdb sent something while the guest runs, the run loop
+    /// sees no reason and goes on after a look at what gdb sent). Waits
+    /// are not woken.
+    pub fn kick(&self) {
         let Ok(target) = self.inner.target.lock() else {
             return;
         };
@@ -177,23 +185,6 @@ impl StopHandle {
                 // SAFETY: the thread is the vCPU thread, inside its run loop
                 // (which releases the thread, under this lock, before it
                 // returns); the signal has a do-nothing handler.
-                unsafe { libc::pthread_kill(thread, kick_signal()) };
-            }
-        }
-    }
-
-    /// Kick the vCPU out of KVM_RUN without stopping the run (gdb sent
-    /// something while the guest runs): it sees no reason and goes on
-    /// after a look at what gdb sent. Waits are not woken.
-    pub fn kick(&self) {
-        let Ok(target) = self.inner.target.lock() else {
-            return;
-        };
-        if let Some(t) = target.as_ref() {
-            // SAFETY: as in `stop`.
-            unsafe { std::ptr::write_volatile(t.immediate_exit, 1) };
-            if let Some(thread) = t.thread {
-                // SAFETY: as in `stop`.
                 unsafe { libc::pthread_kill(thread, kick_signal()) };
             }
         }

@@ -374,20 +374,14 @@ impl Vm {
             if let Some(reason) = self.stop.reason() {
                 return Ok(Outcome::Stopped(reason));
             }
-            let exit = match self.vcpu.run() {
-                Ok(VcpuExit::IoOut(port, data)) => Exit::Out(port, le_u32(data)),
-                Ok(VcpuExit::IoIn(port, _)) => Exit::In(port),
-                Ok(VcpuExit::Hlt) => Exit::Other("the kernel halted"),
-                Ok(VcpuExit::Shutdown) => Exit::Other("triple fault (KVM_EXIT_SHUTDOWN)"),
-                Ok(VcpuExit::InternalError) => {
-                    Exit::Other("KVM internal error (KVM_EXIT_INTERNAL_ERROR)")
+            match self.enter()? {
+                Exit::Out(port, value) => {
+                    if let Some(outcome) = self.knock(port, value, service, tracer)? {
+                        return Ok(outcome);
+                    }
                 }
-                Ok(VcpuExit::FailEntry(reason, _)) => Exit::FailEntry(reason),
-                Ok(VcpuExit::MmioRead(addr, _)) | Ok(VcpuExit::MmioWrite(addr, _)) => {
-                    Exit::Mmio(addr)
-                }
-                Ok(other) => Exit::Unexpected(format!("{other:?}")),
-                Err(e) if e.errno() == libc::EINTR => {
+                Exit::In(port) => return self.port_fault(port, tracer),
+                Exit::Kicked => {
                     // A kick with no stop behind it (gdb's, after a
                     // detach): take immediate_exit back, or every entry
                     // would end at once. A stop's reason is set before its
@@ -395,37 +389,55 @@ impl Vm {
                     if self.stop.reason().is_none() {
                         self.vcpu.set_kvm_immediate_exit(0);
                     }
-                    continue;
                 }
-                Err(e) => {
-                    return Err(Error::Kvm {
-                        what: "running the vCPU",
-                        source: e,
-                    })
-                }
-            };
-            match exit {
-                Exit::Out(port, value) => {
-                    if let Some(outcome) = self.knock(port, value, service, tracer)? {
-                        return Ok(outcome);
-                    }
-                }
-                Exit::In(port) => return self.port_fault(port, tracer),
-                Exit::Other(what) => return Err(self.kernel_failure(what.to_string())),
-                Exit::FailEntry(reason) => {
-                    return Err(self
-                        .kernel_failure(format!("VM entry failed (hardware reason {reason:#x})")))
-                }
-                Exit::Mmio(addr) => {
-                    return Err(self.kernel_failure(format!(
-                        "access to unmapped guest-physical address {addr:#x}"
-                    )))
-                }
-                Exit::Unexpected(what) => {
-                    return Err(self.kernel_failure(format!("unexpected exit {what}")))
-                }
+                other => return Err(self.exit_failure(other)),
             }
         }
+    }
+
+    /// Enter the guest once: the exit, copied out of the kvm_run area
+    /// (EINTR, a kick, is [`Exit::Kicked`]).
+    #[inline]
+    fn enter(&mut self) -> Result<Exit> {
+        Ok(match self.vcpu.run() {
+            Ok(VcpuExit::IoOut(port, data)) => Exit::Out(port, le_u32(data)),
+            Ok(VcpuExit::IoIn(port, _)) => Exit::In(port),
+            Ok(VcpuExit::Hlt) => Exit::Other("the kernel halted"),
+            Ok(VcpuExit::Shutdown) => Exit::Other("triple fault (KVM_EXIT_SHUTDOWN)"),
+            Ok(VcpuExit::InternalError) => {
+                Exit::Other("KVM internal error (KVM_EXIT_INTERNAL_ERROR)")
+            }
+            Ok(VcpuExit::FailEntry(reason, _)) => Exit::FailEntry(reason),
+            Ok(VcpuExit::MmioRead(addr, _)) | Ok(VcpuExit::MmioWrite(addr, _)) => Exit::Mmio(addr),
+            Ok(VcpuExit::Debug(arch)) => Exit::Debug {
+                vector: arch.exception,
+                pc: arch.pc,
+                dr6: arch.dr6,
+            },
+            Ok(other) => Exit::Unexpected(format!("{other:?}")),
+            Err(e) if e.errno() == libc::EINTR => Exit::Kicked,
+            Err(e) => {
+                return Err(Error::Kvm {
+                    what: "running the vCPU",
+                    source: e,
+                })
+            }
+        })
+    }
+
+    /// The kernel failure an exit no run loop serves is.
+    fn exit_failure(&self, exit: Exit) -> Error {
+        self.kernel_failure(match exit {
+            Exit::Other(what) => what.to_string(),
+            Exit::FailEntry(reason) => format!("VM entry failed (hardware reason {reason:#x})"),
+            Exit::Mmio(addr) => format!("access to unmapped guest-physical address {addr:#x}"),
+            Exit::Debug { vector, pc, .. } => {
+                format!("a debug exit nobody asked for (vector {vector} at {pc:#x})")
+            }
+            Exit::Unexpected(what) => format!("unexpected exit {what}"),
+            Exit::Out(port, _) | Exit::In(port) => format!("unexpected I/O on port {port:#x}"),
+            Exit::Kicked => "an unexpected kick".to_string(),
+        })
     }
 
     /// Serve a knock on an I/O port.
@@ -884,6 +896,14 @@ enum Exit {
     Other(&'static str),
     FailEntry(u64),
     Mmio(u64),
+    /// KVM_EXIT_DEBUG (gdb's breakpoints and steps).
+    Debug {
+        vector: u32,
+        pc: u64,
+        dr6: u64,
+    },
+    /// KVM_RUN returned EINTR: the vCPU was kicked.
+    Kicked,
     Unexpected(String),
 }
 

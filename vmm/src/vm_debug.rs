@@ -130,6 +130,15 @@ pub struct HwSlot {
 }
 
 impl HwSlot {
+    /// An instruction breakpoint at `addr`.
+    fn breakpoint(addr: u64) -> HwSlot {
+        HwSlot {
+            addr,
+            watch: None,
+            len: 1,
+        }
+    }
+
     /// DR7's bits for this slot as slot `i`: locally enabled, with its
     /// R/W and LEN fields.
     fn dr7(&self, i: usize) -> u64 {
@@ -619,23 +628,9 @@ impl Vm {
             if let Some(reason) = self.stop.reason() {
                 return Ok(DebugEvent::Ended(Outcome::Stopped(reason)));
             }
-            let exit = match self.vcpu.run() {
-                Ok(VcpuExit::Debug(arch)) => {
-                    return self.debug_exit(st, arch.exception, arch.pc, arch.dr6);
-                }
-                Ok(VcpuExit::IoOut(port, data)) => Exit::Out(port, le_u32(data)),
-                Ok(VcpuExit::IoIn(port, _)) => Exit::In(port),
-                Ok(VcpuExit::Hlt) => Exit::Other("the kernel halted"),
-                Ok(VcpuExit::Shutdown) => Exit::Other("triple fault (KVM_EXIT_SHUTDOWN)"),
-                Ok(VcpuExit::InternalError) => {
-                    Exit::Other("KVM internal error (KVM_EXIT_INTERNAL_ERROR)")
-                }
-                Ok(VcpuExit::FailEntry(reason, _)) => Exit::FailEntry(reason),
-                Ok(VcpuExit::MmioRead(addr, _)) | Ok(VcpuExit::MmioWrite(addr, _)) => {
-                    Exit::Mmio(addr)
-                }
-                Ok(other) => Exit::Unexpected(format!("{other:?}")),
-                Err(e) if e.errno() == libc::EINTR => {
+            let outcome = match self.enter()? {
+                Exit::Debug { vector, pc, dr6 } => return self.debug_exit(st, vector, pc, dr6),
+                Exit::Kicked => {
                     // A kick: a stop (seen at the top), or gdb's bytes.
                     self.vcpu.set_kvm_immediate_exit(0);
                     if self.stop.reason().is_none() {
@@ -644,9 +639,6 @@ impl Vm {
                     }
                     continue;
                 }
-                Err(e) => return Err(Error::kvm("running the vCPU")(e)),
-            };
-            let outcome = match exit {
                 Exit::Out(port, value) => match Port::try_from(port) {
                     Ok(Port::SyscallLstar | Port::SyscallPageFault) => {
                         let entry = if port == Port::SyscallLstar as u16 {
@@ -678,19 +670,7 @@ impl Vm {
                     _ => self.knock(port, value, service, tracer)?,
                 },
                 Exit::In(port) => Some(self.port_fault(port, tracer)?),
-                Exit::Other(what) => return Err(self.kernel_failure(what.to_string())),
-                Exit::FailEntry(reason) => {
-                    return Err(self
-                        .kernel_failure(format!("VM entry failed (hardware reason {reason:#x})")))
-                }
-                Exit::Mmio(addr) => {
-                    return Err(self.kernel_failure(format!(
-                        "access to unmapped guest-physical address {addr:#x}"
-                    )))
-                }
-                Exit::Unexpected(what) => {
-                    return Err(self.kernel_failure(format!("unexpected exit {what}")))
-                }
+                other => return Err(self.exit_failure(other)),
             };
             if let Some(outcome) = outcome {
                 return Ok(DebugEvent::Ended(outcome));
@@ -948,11 +928,7 @@ impl Vm {
     /// int3 through the guest kernel, reported as a hardware breakpoint.
     pub fn add_hw_breakpoint(&mut self, st: &mut DebugState, addr: u64) -> bool {
         if st.sw_via_kvm {
-            st.add_hw(HwSlot {
-                addr,
-                watch: None,
-                len: 1,
-            })
+            st.add_hw(HwSlot::breakpoint(addr))
         } else {
             self.add_int3(st, addr, true)
         }
@@ -961,11 +937,7 @@ impl Vm {
     /// Take a hardware breakpoint out.
     pub fn remove_hw_breakpoint(&mut self, st: &mut DebugState, addr: u64) -> bool {
         if st.sw_via_kvm {
-            st.remove_hw(HwSlot {
-                addr,
-                watch: None,
-                len: 1,
-            })
+            st.remove_hw(HwSlot::breakpoint(addr))
         } else {
             self.remove_int3(st, addr, true)
         }

@@ -476,18 +476,12 @@ fn kill_ends_the_program_and_detach_lets_it_run_on() {
     );
 }
 
-#[test]
-fn ctrl_c_in_gdb_interrupts_a_spinning_guest() {
-    require_kvm!();
-    let Some(gdb) = gdb() else { return };
-    let Some(program) = cases() else { return };
-    let guest = start(&program, &["spin"], "127.0.0.1:0");
-    let mut cmd = guest.gdb(
-        &gdb,
-        &program,
-        &["c", "echo @stop\\n", "p stop", "set var stop = 1", "c"],
-    );
-    let mut gdb_child = cmd
+/// `gdb_cases spin` under gdb running `commands`; SIGINT to gdb once the
+/// guest spins. gdb's stdout and how the run ended.
+fn interrupted(gdb: &Path, program: &Path, commands: &[&str]) -> (String, Ended) {
+    let guest = start(program, &["spin"], "127.0.0.1:0");
+    let mut gdb_child = guest
+        .gdb(gdb, program, commands)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -498,7 +492,6 @@ fn ctrl_c_in_gdb_interrupts_a_spinning_guest() {
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: kill(2) on the child's pid has no memory effects.
     unsafe { libc::kill(gdb_child.id() as i32, libc::SIGINT) };
-    let mut text = String::new();
     let mut pipe = gdb_child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -507,11 +500,90 @@ fn ctrl_c_in_gdb_interrupts_a_spinning_guest() {
     });
     let ended = guest.wait();
     let _ = gdb_child.wait();
-    text.push_str(&reader.join().unwrap());
+    (reader.join().unwrap(), ended)
+}
+
+#[test]
+fn ctrl_c_in_gdb_interrupts_a_spinning_guest() {
+    require_kvm!();
+    let Some(gdb) = gdb() else { return };
+    let Some(program) = cases() else { return };
+    let (text, ended) = interrupted(
+        &gdb,
+        &program,
+        &["c", "echo @stop\\n", "p stop", "set var stop = 1", "c"],
+    );
     assert!(text.contains("Program received signal SIGINT"), "{text}");
     assert_eq!(value(&text, "stop"), "0", "{text}");
     assert!(text.contains("exited with code 03"), "{text}");
     assert_eq!(ended.code, Some(3), "{}", ended.trace);
+}
+
+#[test]
+fn ctrl_c_during_a_watch_then_detach_leaves_nothing_behind() {
+    require_kvm!();
+    let Some(gdb) = gdb() else { return };
+    let Some(program) = cases() else { return };
+    // `stop` never changes by itself: on KVM-PVM the continue goes a
+    // step at a time until Ctrl-C; after the detach the program must run
+    // with no TF, int3 or stop of gdb's left.
+    let (text, ended) = interrupted(
+        &gdb,
+        &program,
+        &["watch stop", "c", "set var stop = 1", "detach"],
+    );
+    assert!(text.contains("Program received signal SIGINT"), "{text}");
+    assert!(text.contains("[Inferior 1 (process 1) detached]"), "{text}");
+    assert_eq!(ended.code, Some(3), "{}", ended.trace);
+    assert!(
+        ended.trace.ends_with("+++ exited with 3 +++\n"),
+        "{}",
+        ended.trace
+    );
+}
+
+#[test]
+fn a_timeout_ends_the_run_while_gdb_sits_at_a_stop() {
+    require_kvm!();
+    let Some(gdb) = gdb() else { return };
+    let Some(program) = cases() else { return };
+    let mut child = microvm()
+        .args(["run", "--timeout", "2s", "--gdb", "127.0.0.1:0"])
+        .arg(&program)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    let addr = first
+        .strip_prefix("microvm: waiting for gdb on ")
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    let mut cmd = Command::new(&gdb);
+    cmd.args([
+        "-q",
+        "-batch",
+        "-nx",
+        "-ex",
+        &format!("target remote {addr}"),
+    ])
+    .args(["-ex", "b bump", "-ex", "c", "-ex", "shell sleep 6"])
+    .arg(&program);
+    let out = common::output_within(&mut cmd, LIMIT);
+    assert!(
+        stdout(&out).contains("Breakpoint 1, bump ()"),
+        "{}",
+        stdout(&out)
+    );
+    let mut rest = String::new();
+    let _ = err.read_to_string(&mut rest);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(124), "{rest}");
+    let rest = common::unpadded(&rest);
+    assert!(rest.contains("+++ stopped: timed out +++\n"), "{rest}");
 }
 
 #[test]

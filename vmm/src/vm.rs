@@ -462,6 +462,20 @@ impl Vm {
         }
     }
 
+    /// Whether a knock on `entry`'s port at `rip` is the kernel's own
+    /// `out`. KVM reports the RIP of the `out` itself (it steps over it
+    /// when the vCPU resumes) or, on some KVMs, the RIP after it. Either
+    /// way only the kernel's own instruction qualifies: ring 3 cannot run
+    /// code there.
+    #[inline]
+    fn knock_is_the_kernels(&self, entry: EntryKind, rip: u64) -> bool {
+        let resume = match entry {
+            EntryKind::SyscallLstar => self.kernel.header.lstar_resume,
+            _ => self.kernel.header.page_fault_resume,
+        };
+        rip == resume || rip == resume.wrapping_sub(OUT_IMM8_LEN)
+    }
+
     /// The hot path: a SYSCALL the kernel handed over with every user
     /// register live in the vCPU. The registers come from kvm_run's
     /// sync_regs (KVM copies them at the exit; no ioctl), the result goes
@@ -474,15 +488,7 @@ impl Vm {
         tracer: &mut Tracer,
     ) -> Result<Option<Outcome>> {
         let regs = self.vcpu.sync_regs_mut().regs;
-        let resume = match entry {
-            EntryKind::SyscallLstar => self.kernel.header.lstar_resume,
-            _ => self.kernel.header.page_fault_resume,
-        };
-        // KVM reports the RIP of the `out` itself (it steps over it when
-        // the vCPU resumes) or, on some KVMs, the RIP after it. Either way
-        // only the kernel's own instruction qualifies: ring 3 cannot run
-        // code there.
-        if regs.rip != resume && regs.rip != resume.wrapping_sub(OUT_IMM8_LEN) {
+        if !self.knock_is_the_kernels(entry, regs.rip) {
             return self.port_fault(port, tracer).map(Some);
         }
         let user_rsp = match entry {

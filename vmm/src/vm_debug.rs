@@ -311,14 +311,11 @@ impl Vm {
         tracer: &mut Tracer,
     ) -> Result<Option<Outcome>> {
         let info: BootInfo = self.ram.read_obj(BOOT_INFO)?;
-        if !self.plant_step_breakpoint(st, info.user_entry) {
-            return Err(self.kernel_failure(format!(
-                "the program's entry {:#x} is not mapped",
-                info.user_entry
-            )));
-        }
+        // An entry with no byte to replace faults at once: gdb starts at
+        // that fault instead, as the program would meet it.
+        self.plant_step_breakpoint(st, info.user_entry);
         match self.debug_run(st, Resume::Continue, service, tracer)? {
-            DebugEvent::Stop(DebugStop::Step) => Ok(None),
+            DebugEvent::Stop(DebugStop::Step | DebugStop::Signal(_)) => Ok(None),
             DebugEvent::Ended(outcome) => Ok(Some(outcome)),
             other => Err(self.kernel_failure(format!(
                 "the kernel did not reach the program's entry {:#x} ({other:?})",
@@ -330,6 +327,9 @@ impl Vm {
     /// Put a step's int3 at `addr` (the instruction a return to ring 3
     /// goes to). False if there is no byte there.
     fn plant_step_breakpoint(&mut self, st: &mut DebugState, addr: u64) -> bool {
+        if let Some((at, _)) = st.step_bp {
+            self.lift_step_breakpoint(st, at);
+        }
         if st.sw.contains_key(&addr) {
             st.step_bp = Some((addr, None));
             return true;
@@ -582,6 +582,32 @@ impl Vm {
         }
     }
 
+    /// A step a kick interrupted (Ctrl-C, or gdb gone) is run to its end,
+    /// so that no TF, planted int3 or knock-stop is left behind: bounded,
+    /// it ends at the guest's #DB, the int3 or the knock. `Some` if the
+    /// run ended meanwhile.
+    pub fn finish_step(
+        &mut self,
+        st: &mut DebugState,
+        service: &mut SyscallService,
+        tracer: &mut Tracer,
+    ) -> Result<Option<Outcome>> {
+        /// Kicks that may come while the step ends (each one is a byte gdb
+        /// sent, and gdb waits for the stop it asked for).
+        const KICKS: usize = 64;
+        for _ in 0..KICKS {
+            if !(st.tf_step || st.step_to_knock || st.step_bp.is_some()) {
+                break;
+            }
+            match self.debug_run_on(st, service, tracer)? {
+                DebugEvent::Ended(outcome) => return Ok(Some(outcome)),
+                DebugEvent::Kicked | DebugEvent::Stop(_) => {}
+            }
+        }
+        st.running = None;
+        Ok(None)
+    }
+
     /// Go on running as before a kick interrupted it.
     pub fn debug_run_on(
         &mut self,
@@ -646,9 +672,14 @@ impl Vm {
                         } else {
                             EntryKind::SyscallPageFault
                         };
-                        let nr = self.vcpu.sync_regs().regs.rax;
+                        let regs = self.vcpu.sync_regs().regs;
+                        let nr = regs.rax;
                         let caught = st.catch.catches(nr) && nr != crate::syscall::nr::RT_SIGRETURN;
-                        if caught || st.step_to_knock {
+                        // Only the kernel's own knock stops (ring 3's is
+                        // the #GP `syscall` reports).
+                        if (caught || st.step_to_knock)
+                            && self.knock_is_the_kernels(entry, regs.rip)
+                        {
                             self.settle()?;
                             st.pending = Pending::SyscallEntry { port, entry, nr };
                             return Ok(DebugEvent::Stop(if caught {
@@ -662,7 +693,6 @@ impl Vm {
                     Ok(Port::Hypercall) => {
                         let (decoded, frame) = self.read_hypercall(value)?;
                         if decoded == Decoded::UserException {
-                            self.stats.exceptions += 1;
                             return self.exception_stop(st, frame);
                         }
                         self.serve_hypercall(port, decoded, frame, service, tracer)?
@@ -756,6 +786,13 @@ impl Vm {
                 Some(kind) => DebugStop::Watch { kind, addr: s.addr },
             }));
         }
+        if std::mem::take(&mut st.tf_step) {
+            // Our TF step, its #DB taken by KVM (it takes every #DB while
+            // a debug register is in use): TF off again.
+            self.vcpu.sync_regs_mut().regs.rflags &= !RFLAGS_TF;
+            self.flush_sync_regs()?;
+            return Ok(DebugEvent::Stop(DebugStop::Step));
+        }
         if dr6 & DR6_BS != 0
             || st
                 .applied
@@ -763,9 +800,10 @@ impl Vm {
         {
             return Ok(DebugEvent::Stop(DebugStop::Step));
         }
-        Err(self.kernel_failure(format!(
-            "a debug exit nobody asked for (vector {vector}, dr6 {dr6:#x})"
-        )))
+        // The program's own #DB (its TF, `int1`), which KVM took because a
+        // debug register is in use: a SIGTRAP stop (not delivered to the
+        // program: gdb's resume goes on past it).
+        Ok(DebugEvent::Stop(DebugStop::Signal(Signal::SIGTRAP)))
     }
 
     /// The registers gdb sees now.

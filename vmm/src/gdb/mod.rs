@@ -341,6 +341,20 @@ impl Conn {
         self.next = 0;
         let flags = if wait { 0 } else { libc::MSG_DONTWAIT };
         loop {
+            if wait {
+                // A stop (SIGINT, --timeout) while gdb says nothing ends
+                // the wait, whenever it came.
+                // SAFETY: the stream's descriptor is open while `self` is.
+                let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.stream.fd()) };
+                if crate::stop::wait(Some(&self.stop), Some(fd), None)?
+                    == crate::stop::Wake::Stopped
+                {
+                    return Err(io::Error::new(
+                        ErrorKind::Interrupted,
+                        "the run was stopped",
+                    ));
+                }
+            }
             self.inbox.resize(READ_CHUNK, 0);
             // SAFETY: the buffer is `READ_CHUNK` writable bytes.
             let n = unsafe {

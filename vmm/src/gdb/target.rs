@@ -111,8 +111,17 @@ pub fn serve(
 }
 
 impl Debuggee<'_> {
+    /// A step Ctrl-C or gdb's going interrupted, run to its end.
+    fn finish_step(&mut self) -> Result<Option<Outcome>> {
+        self.vm
+            .finish_step(&mut self.state, self.service, self.tracer)
+    }
+
     /// gdb is gone: the program runs on without it.
     fn detach(&mut self) -> Result<Outcome> {
+        if let Some(outcome) = self.finish_step()? {
+            return Ok(outcome);
+        }
         if let Some(outcome) = self
             .vm
             .debug_detach(&mut self.state, self.service, self.tracer)?
@@ -259,6 +268,11 @@ impl<'a> BlockingEventLoop for Loop<'a> {
         target: &mut Debuggee<'a>,
     ) -> std::result::Result<Option<Self::StopReason>, Error> {
         target.watch_steps = false;
+        if let Some(outcome) = target.finish_step()? {
+            let reply = end_reply(&outcome);
+            target.ended = Some(outcome);
+            return Ok(Some(reply));
+        }
         Ok(Some(SingleThreadStopReason::Signal(GdbSignal::SIGINT)))
     }
 }

@@ -246,6 +246,11 @@ impl DebugState {
         }
     }
 
+    /// Whether a run a kick interrupted has yet to end.
+    pub fn in_flight(&self) -> bool {
+        self.running.is_some()
+    }
+
     /// Whether a continue must go a step at a time (software watchpoints).
     pub fn watching_in_software(&self) -> bool {
         !self.soft_watch.is_empty()

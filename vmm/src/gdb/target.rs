@@ -133,11 +133,12 @@ impl Debuggee<'_> {
 
     /// Run as gdb asked (or on, after a kick), until a stop for gdb or a
     /// kick. A continue while watchpoints are kept in software goes a
-    /// step at a time until one of them sees its bytes change (or
-    /// anything else stops it).
+    /// step at a time, each step one call (it returns as a kick when the
+    /// watched bytes did not change), so that gdb's Ctrl-C is looked for
+    /// between any two.
     fn run(&mut self) -> Result<DebugEvent> {
         self.session.arm();
-        let mut event = match self.resume.take() {
+        let event = match self.resume.take() {
             Some((Resume::Continue, signal)) if self.state.watching_in_software() => {
                 self.watch_steps = true;
                 self.vm.debug_resume(
@@ -146,41 +147,43 @@ impl Debuggee<'_> {
                     signal,
                     self.service,
                     self.tracer,
-                )
+                )?
             }
             Some((how, signal)) => {
                 self.watch_steps = false;
                 self.vm
-                    .debug_resume(&mut self.state, how, signal, self.service, self.tracer)
+                    .debug_resume(&mut self.state, how, signal, self.service, self.tracer)?
             }
+            None if self.watch_steps && !self.state.in_flight() => self.vm.debug_resume(
+                &mut self.state,
+                Resume::Step,
+                None,
+                self.service,
+                self.tracer,
+            )?,
             None => self
                 .vm
-                .debug_run_on(&mut self.state, self.service, self.tracer),
+                .debug_run_on(&mut self.state, self.service, self.tracer)?,
         };
-        while self.watch_steps {
-            match event? {
-                DebugEvent::Stop(DebugStop::Step) => {
-                    if let Some(hit) = self.vm.soft_watch_hit(&mut self.state) {
-                        self.watch_steps = false;
-                        return Ok(DebugEvent::Stop(hit));
-                    }
-                    event = self.vm.debug_resume(
-                        &mut self.state,
-                        Resume::Step,
-                        None,
-                        self.service,
-                        self.tracer,
-                    );
-                }
-                // A kick: on with the steps once gdb's bytes are read.
-                DebugEvent::Kicked => return Ok(DebugEvent::Kicked),
-                other => {
+        if !self.watch_steps {
+            return Ok(event);
+        }
+        match event {
+            DebugEvent::Stop(DebugStop::Step) => match self.vm.soft_watch_hit(&mut self.state) {
+                Some(hit) => {
                     self.watch_steps = false;
-                    return Ok(other);
+                    Ok(DebugEvent::Stop(hit))
                 }
+                // Nothing changed: on with the next step, after a look at
+                // what gdb sent.
+                None => Ok(DebugEvent::Kicked),
+            },
+            DebugEvent::Kicked => Ok(DebugEvent::Kicked),
+            other => {
+                self.watch_steps = false;
+                Ok(other)
             }
         }
-        event
     }
 }
 

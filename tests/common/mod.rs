@@ -351,17 +351,28 @@ impl Drop for ReadOnlyTmpfs {
 /// The installed strace on PATH, or `None` with a skip line: a failure
 /// under CI, where `make setup` installs it.
 pub fn strace() -> Option<PathBuf> {
+    tool("strace")
+}
+
+/// The installed gdb on PATH, as [`strace`].
+pub fn gdb() -> Option<PathBuf> {
+    tool("gdb")
+}
+
+/// Program `name` on PATH, or `None` with a skip line: a failure under
+/// CI, where `make setup` installs it.
+fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
-            .map(|d| d.join("strace"))
+            .map(|d| d.join(name))
             .find(|p| p.is_file())
     });
     if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but strace is missing (make setup installs it)"
+            "CI is set but {name} is missing (make setup installs it)"
         );
-        eprintln!("skipped: strace is not installed");
+        eprintln!("skipped: {name} is not installed");
     }
     found
 }

@@ -330,12 +330,19 @@ impl ReadOnlyTmpfs {
                 0,
             )
         };
-        assert_eq!(
-            mount(libc::MS_REMOUNT | libc::MS_RDONLY),
-            0,
-            "remount read-only: {}",
-            std::io::Error::last_os_error()
-        );
+        // A child another test thread forks can hold "data"'s write
+        // descriptor for a moment (until its exec closes it): the remount
+        // is EBUSY then, and is tried again.
+        let mut tries = 0;
+        while mount(libc::MS_REMOUNT | libc::MS_RDONLY) != 0 {
+            let e = std::io::Error::last_os_error();
+            tries += 1;
+            assert!(
+                e.raw_os_error() == Some(libc::EBUSY) && tries < 100,
+                "remount read-only: {e}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         Some(ro)
     }
 }
